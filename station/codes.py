@@ -1,0 +1,126 @@
+"""Stable verdict and error codes: the public interface integrators script against.
+
+Every rule in Station is named by one member here; search for the code to find the rule.
+Codes are never renamed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    OK = "OK"
+    # scan reading (SPEC §3.0, §5)
+    NO_ITEM_SELECTED = "NO_ITEM_SELECTED"
+    UNKNOWN_ITEM = "UNKNOWN_ITEM"
+    SCAN_UNREADABLE = "SCAN_UNREADABLE"
+    GS1_INVALID = "GS1_INVALID"
+    UNKNOWN_COMMAND = "UNKNOWN_COMMAND"
+    NOTHING_TO_UNDO = "NOTHING_TO_UNDO"
+    # receive (SPEC §3.1)
+    ITEM_NOT_ON_PO = "ITEM_NOT_ON_PO"
+    OVER_RECEIPT = "OVER_RECEIPT"
+    SERIAL_INVALID = "SERIAL_INVALID"
+    SERIAL_EQUALS_ITEM_CODE = "SERIAL_EQUALS_ITEM_CODE"
+    SERIAL_BAD_LENGTH = "SERIAL_BAD_LENGTH"
+    SERIAL_BAD_FORMAT = "SERIAL_BAD_FORMAT"
+    SERIAL_DUPLICATE_IN_SESSION = "SERIAL_DUPLICATE_IN_SESSION"
+    SERIAL_ALREADY_EXISTS = "SERIAL_ALREADY_EXISTS"
+    SERIAL_REQUIRED = "SERIAL_REQUIRED"
+    # ship (SPEC §3.2)
+    ITEM_NOT_ON_ORDER = "ITEM_NOT_ON_ORDER"
+    OVER_PACK = "OVER_PACK"
+    SERIAL_UNKNOWN = "SERIAL_UNKNOWN"
+    SERIAL_WRONG_PRODUCT = "SERIAL_WRONG_PRODUCT"
+    SERIAL_NOT_IN_STOCK = "SERIAL_NOT_IN_STOCK"
+    SERIAL_WRONG_WAREHOUSE = "SERIAL_WRONG_WAREHOUSE"
+    SERIAL_NOT_FROM_PO = "SERIAL_NOT_FROM_PO"
+    SERIAL_NOT_ALLOCATED = "SERIAL_NOT_ALLOCATED"
+    ORDER_INCOMPLETE = "ORDER_INCOMPLETE"
+    # documents and posting
+    PO_NOT_FOUND = "PO_NOT_FOUND"
+    PO_NOT_OPEN = "PO_NOT_OPEN"
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
+    NOTHING_TO_POST = "NOTHING_TO_POST"
+    SERIAL_TAKEN = "SERIAL_TAKEN"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    # administration
+    UNKNOWN_OPTION = "UNKNOWN_OPTION"
+    BAD_OPTION_VALUE = "BAD_OPTION_VALUE"
+    NOT_AUTHORIZED = "NOT_AUTHORIZED"
+    USER_EXISTS = "USER_EXISTS"
+    UNKNOWN_STATION = "UNKNOWN_STATION"
+    IMPORT_INVALID = "IMPORT_INVALID"
+
+
+#: What each code means, in one line: shown in `station codes` and the README.
+DESCRIPTIONS: dict[Code, str] = {
+    Code.OK: "The scan was accepted.",
+    Code.NO_ITEM_SELECTED: "A serial was scanned before any item was selected.",
+    Code.UNKNOWN_ITEM: "The scan matches no product barcode or SKU.",
+    Code.SCAN_UNREADABLE: "The scan is not readable text (bad bytes or too long).",
+    Code.GS1_INVALID: "The scan looks like GS1 data but does not parse.",
+    Code.UNKNOWN_COMMAND: "A command barcode that Station does not know.",
+    Code.NOTHING_TO_UNDO: "Undo with nothing scanned in this session.",
+    Code.ITEM_NOT_ON_PO: "The product is not on this purchase order.",
+    Code.OVER_RECEIPT: "The line has no unit left to receive (allow_over_receipt is off).",
+    Code.SERIAL_INVALID: "The serial is empty, not printable, or longer than 64 characters.",
+    Code.SERIAL_EQUALS_ITEM_CODE: "The serial equals a barcode or SKU on the document.",
+    Code.SERIAL_BAD_LENGTH: "The serial breaks the product's or station's length rule.",
+    Code.SERIAL_BAD_FORMAT: "The serial does not match the product's serial pattern.",
+    Code.SERIAL_DUPLICATE_IN_SESSION: "The serial was already scanned in this session.",
+    Code.SERIAL_ALREADY_EXISTS: "A unit with this serial already exists.",
+    Code.SERIAL_REQUIRED: "A serialized unit has no serial while require_serial is on.",
+    Code.ITEM_NOT_ON_ORDER: "The product is not on this sales order.",
+    Code.OVER_PACK: "The line has no unit left to pack.",
+    Code.SERIAL_UNKNOWN: "No unit has this serial (require_serial_validation is on).",
+    Code.SERIAL_WRONG_PRODUCT: "The unit with this serial is another product.",
+    Code.SERIAL_NOT_IN_STOCK: "The unit is not in stock (shipped, returned, not found, scrapped).",
+    Code.SERIAL_WRONG_WAREHOUSE: "The unit is in another warehouse than this station's.",
+    Code.SERIAL_NOT_FROM_PO: "The unit was not received on a PO (match_serial_to_po is on).",
+    Code.SERIAL_NOT_ALLOCATED: "The order line has pre-allocated serials and this is not one.",
+    Code.ORDER_INCOMPLETE: "Ship with lines not fully packed (allow_partial_ship is off).",
+    Code.PO_NOT_FOUND: "No purchase order has this number.",
+    Code.PO_NOT_OPEN: "The purchase order is received or closed.",
+    Code.ORDER_NOT_FOUND: "No sales order has this number.",
+    Code.ORDER_NOT_OPEN: "The sales order is shipped or cancelled.",
+    Code.NOTHING_TO_POST: "Save with nothing scanned.",
+    Code.SERIAL_TAKEN: "Another station posted one of these serials first; nothing was written.",
+    Code.DATABASE_UNAVAILABLE: "The database cannot be reached; the session stays journaled.",
+    Code.UNKNOWN_OPTION: "No station option has this name.",
+    Code.BAD_OPTION_VALUE: "The value does not fit the option.",
+    Code.NOT_AUTHORIZED: "A supervisor's name and PIN are needed and were not given or wrong.",
+    Code.USER_EXISTS: "A user with this name exists already.",
+    Code.UNKNOWN_STATION: "No station has this name.",
+    Code.IMPORT_INVALID: "An import file has bad rows; nothing was written.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answer to one scan: what the operator sees and hears."""
+
+    scan: str
+    ok: bool
+    code: Code
+    kind: str  # item | serial | gs1 | command | document
+    message: str
+    sku: str | None = None
+    serial: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["code"] = str(self.code)
+        return data
+
+
+class StationError(Exception):
+    """A refused request with a stable code and a human message."""
+
+    def __init__(self, code: Code, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -1,0 +1,1 @@
+"""The data layer: every SQL statement of Station lives in this package."""

@@ -1,0 +1,81 @@
+"""Engines, the default database location and schema upgrades (Alembic)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def data_dir() -> Path:
+    """Where Station keeps its SQLite file and session journals on this machine."""
+    override = os.environ.get("STATION_DATA_DIR")
+    path = Path(override) if override else Path(platformdirs.user_data_dir("station", False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_url() -> str:
+    return os.environ.get("STATION_DATABASE_URL") or f"sqlite:///{data_dir() / 'station.db'}"
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # pysqlite's own transaction handling is off; SQLAlchemy's "begin" event below
+    # issues BEGIN IMMEDIATE, so a writer takes the lock up front (no upgrade deadlock).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for `url` (default: the SQLite file in the user's data directory)."""
+    url = url or default_url()
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    """Create or migrate the schema to the newest revision."""
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def open_database(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """An engine whose schema is current; a fresh or old SQLite file is upgraded in place."""
+    engine = make_engine(url)
+    if migrate and current_revision(engine) != head_revision():
+        upgrade(engine)
+    return engine

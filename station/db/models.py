@@ -1,0 +1,339 @@
+"""The ledger's tables as SQLAlchemy 2 typed models (SPEC §2).
+
+Every invariant is a database constraint: unique serial per product (and per scope),
+unique barcodes and document numbers, non-negative quantities, append-only events.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+UNIT_STATUSES = ("in_stock", "shipped", "returned_to_vendor", "not_found", "scrapped")
+EVENT_KINDS = (
+    "received",
+    "shipped",
+    "returned",
+    "returned_to_vendor",
+    "transferred",
+    "moved",
+    "counted",
+    "not_found",
+    "found",
+    "adjusted",
+    "relabeled",
+)
+PO_STATUSES = ("open", "partial", "received", "closed")
+ORDER_STATUSES = ("open", "partial", "shipped", "cancelled")
+ROLES = ("clerk", "packer", "supervisor")
+STATION_KINDS = ("receive", "ship", "both")
+
+# SQLite has no BIGINT autoincrement; INTEGER PRIMARY KEY is its 64-bit rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Money = Numeric(14, 4)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class Setting(Base):
+    """Company-wide settings (`serial_scope`)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Warehouse(Base):
+    __tablename__ = "warehouses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Vendor(Base):
+    __tablename__ = "vendors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("serial_length IS NULL OR serial_length BETWEEN 1 AND 64", "length"),
+        CheckConstraint("serial_min_length IS NULL OR serial_min_length >= 1", "min_length"),
+        CheckConstraint(
+            "serial_max_length IS NULL OR serial_max_length BETWEEN 1 AND 64", "max_length"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    serialized: Mapped[bool] = mapped_column(default=True)
+    serial_length: Mapped[int | None]
+    serial_min_length: Mapped[int | None]
+    serial_max_length: Mapped[int | None]
+    serial_pattern: Mapped[str | None] = mapped_column(String(400))
+
+
+class Barcode(Base):
+    """Any number of barcodes per product; each unique across products."""
+
+    __tablename__ = "barcodes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    # The GTIN-14 form of a numeric UPC/EAN/GTIN, so a GS1 (01) scan finds its product.
+    gtin: Mapped[str | None] = mapped_column(String(14), index=True)
+
+
+class PurchaseOrder(Base):
+    __tablename__ = "purchase_orders"
+    __table_args__ = (CheckConstraint(_in("status", PO_STATUSES), "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class POLine(Base):
+    __tablename__ = "po_lines"
+    __table_args__ = (
+        CheckConstraint("qty_ordered >= 0", "qty_ordered"),
+        CheckConstraint("qty_received >= 0", "qty_received"),
+        UniqueConstraint("po_id", "line_no"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    po_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"))
+    line_no: Mapped[int]
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    qty_ordered: Mapped[int]
+    qty_received: Mapped[int] = mapped_column(default=0)
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money)
+
+
+class SalesOrder(Base):
+    __tablename__ = "sales_orders"
+    __table_args__ = (CheckConstraint(_in("status", ORDER_STATUSES), "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    customer: Mapped[str] = mapped_column(String(200))
+    ship_to: Mapped[str | None] = mapped_column(Text)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("qty >= 0", "qty"),
+        CheckConstraint("qty_shipped >= 0", "qty_shipped"),
+        UniqueConstraint("order_id", "line_no"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"))
+    line_no: Mapped[int]
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    qty: Mapped[int]
+    qty_shipped: Mapped[int] = mapped_column(default=0)
+
+
+class AllocatedSerial(Base):
+    """Serials pre-allocated to an order line: only these may ship on it."""
+
+    __tablename__ = "allocated_serials"
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), primary_key=True)
+    serial_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Station(Base):
+    __tablename__ = "stations"
+    __table_args__ = (CheckConstraint(_in("kind", STATION_KINDS), "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="both")
+    last_seen: Mapped[datetime | None]
+
+
+class StationOption(Base):
+    """One option value per station, JSON-encoded; absent means the default."""
+
+    __tablename__ = "station_options"
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class OptionChange(Base):
+    """Audit of option changes: who, when, old → new. Append-only."""
+
+    __tablename__ = "option_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str] = mapped_column(Text)
+    user_name: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), "role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Receipt(Base):
+    """One posted receive session. `session_id` makes posting idempotent."""
+
+    __tablename__ = "receipts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    session_id: Mapped[str] = mapped_column(String(64), unique=True)
+    po_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
+    station: Mapped[str] = mapped_column(String(100))
+    user_name: Mapped[str | None] = mapped_column(String(100))
+    units: Mapped[int] = mapped_column(default=0)
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    session_id: Mapped[str] = mapped_column(String(64), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"), index=True)
+    station: Mapped[str] = mapped_column(String(100))
+    user_name: Mapped[str | None] = mapped_column(String(100))
+    units: Mapped[int] = mapped_column(default=0)
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Unit(Base):
+    """One physical item of a serialized product.
+
+    `scope_id` carries the company's `serial_scope`: the product id under `product`
+    scope, 0 under `global`; unique (scope_id, serial_key) makes the database refuse
+    a duplicate in either scope, and unique (product_id, serial_key) always holds.
+    """
+
+    __tablename__ = "units"
+    __table_args__ = (
+        UniqueConstraint("product_id", "serial_key"),
+        UniqueConstraint("scope_id", "serial_key"),
+        CheckConstraint(_in("status", UNIT_STATUSES), "status"),
+        CheckConstraint("length(serial_key) BETWEEN 1 AND 64", "serial_key"),
+        Index("ix_units_serial_key", "serial_key"),
+        Index("ix_units_bin", "warehouse_id", "bin"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    scope_id: Mapped[int]
+    serial: Mapped[str] = mapped_column(String(64))
+    serial_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24), default="in_stock")
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    bin: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(24))  # po | opening | adjustment | return
+    po_line_id: Mapped[int | None] = mapped_column(ForeignKey("po_lines.id"), index=True)
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), index=True)
+    shipped_at: Mapped[datetime | None]
+
+
+class StockLevel(Base):
+    """Quantity on hand of a non-serialized product per warehouse."""
+
+    __tablename__ = "stock_levels"
+    __table_args__ = (CheckConstraint("qty >= 0", "qty"),)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), primary_key=True)
+    qty: Mapped[int] = mapped_column(default=0)
+
+
+class Event(Base):
+    """Append-only audit of every change to a unit (triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "events"
+    __table_args__ = (CheckConstraint(_in("kind", EVENT_KINDS), "kind"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    station: Mapped[str | None] = mapped_column(String(100))
+    user_name: Mapped[str | None] = mapped_column(String(100))
+    from_warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    from_bin: Mapped[str | None] = mapped_column(String(64))
+    to_warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    to_bin: Mapped[str | None] = mapped_column(String(64))
+    document_kind: Mapped[str | None] = mapped_column(String(24))
+    document_number: Mapped[str | None] = mapped_column(String(64))
+
+
+class SerialSequence(Base):
+    """Counters for generated serials: one row per pattern prefix, locked on use."""
+
+    __tablename__ = "serial_sequences"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PrintJob(Base):
+    """Every print job, recorded against its document so it can be reprinted."""
+
+    __tablename__ = "print_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    printer: Mapped[str] = mapped_column(String(200))
+    document_kind: Mapped[str] = mapped_column(String(24))
+    document_number: Mapped[str] = mapped_column(String(64), index=True)
+    label: Mapped[str] = mapped_column(String(64))  # serial_label | packing_slip | test
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    printed_at: Mapped[datetime | None]
