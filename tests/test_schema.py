@@ -1,0 +1,81 @@
+"""The ledger's invariants hold in the database itself, even when the code is bypassed."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, insert, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from station.db.engine import current_revision, head_revision
+from station.db.models import Barcode, Event, Product, Unit, Warehouse
+
+
+def _seed(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(insert(Warehouse), [{"id": 1, "code": "MAIN", "name": "Main"}])
+        c.execute(
+            insert(Product),
+            [
+                {"id": 1, "sku": "W1", "name": "Widget", "serialized": True},
+                {"id": 2, "sku": "W2", "name": "Gadget", "serialized": True},
+            ],
+        )
+
+
+def _unit(product_id: int, serial: str, scope_id: int | None = None) -> dict[str, object]:
+    return {
+        "product_id": product_id,
+        "scope_id": product_id if scope_id is None else scope_id,
+        "serial": serial,
+        "serial_key": serial.strip().upper(),
+        "warehouse_id": 1,
+        "bin": "RECEIVING",
+        "origin": "opening",
+    }
+
+
+def test_schema_is_at_the_newest_revision(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision()
+
+
+def test_raw_insert_of_a_duplicate_serial_fails_at_the_database(engine: Engine) -> None:
+    _seed(engine)
+    with engine.begin() as c:
+        c.execute(insert(Unit), [_unit(1, "SN-1")])
+    with pytest.raises(IntegrityError), engine.begin() as c:
+        c.execute(insert(Unit), [_unit(1, "sn-1 ".strip().upper())])
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM units")).scalar() == 1
+
+
+def test_global_scope_refuses_the_same_serial_on_two_products(engine: Engine) -> None:
+    _seed(engine)
+    with engine.begin() as c:
+        c.execute(insert(Unit), [_unit(1, "SN-1", scope_id=0)])
+        c.execute(insert(Unit), [_unit(2, "SN-2", scope_id=0)])
+    with pytest.raises(IntegrityError), engine.begin() as c:
+        c.execute(insert(Unit), [_unit(2, "SN-1", scope_id=0)])
+    # Under product scope the same serial on another product is fine.
+    with engine.begin() as c:
+        c.execute(insert(Unit), [_unit(2, "SN-3", scope_id=2), _unit(1, "SN-3", scope_id=1)])
+
+
+def test_barcodes_are_unique_across_products(engine: Engine) -> None:
+    _seed(engine)
+    with engine.begin() as c:
+        c.execute(insert(Barcode), [{"product_id": 1, "code": "012345678905"}])
+    with pytest.raises(IntegrityError), engine.begin() as c:
+        c.execute(insert(Barcode), [{"product_id": 2, "code": "012345678905"}])
+
+
+def test_events_are_append_only(engine: Engine) -> None:
+    _seed(engine)
+    with engine.begin() as c:
+        c.execute(insert(Unit), [_unit(1, "SN-1")])
+        c.execute(insert(Event), [{"unit_id": 1, "kind": "received", "station": "D1"}])
+    with pytest.raises(DBAPIError), engine.begin() as c:
+        c.execute(update(Event).values(station="forged"))
+    with pytest.raises(DBAPIError), engine.begin() as c:
+        c.execute(text("DELETE FROM events"))
+    with engine.connect() as c:
+        assert c.execute(text("SELECT station FROM events")).scalar() == "D1"
