@@ -1,0 +1,99 @@
+"""Keyboard-wedge scanners: telling a scanner burst from human typing by key timing.
+
+A wedge scanner types its scan as key presses a few milliseconds apart and ends it with
+Enter, Tab or EOT; people type more than 100 ms apart. `WedgeDecoder` is fed each key's
+text and timestamp (the GUI uses `QKeyEvent.timestamp()`, never wall-clock time) and
+reports, in order, complete scans and runs of typed text to pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+#: Keys that end a scan: CR, LF (Enter), Tab and EOT (some Zebra units).
+TERMINATORS = frozenset("\r\n\t\x04")
+#: Group separator (FNC1 in GS1 data); Qt delivers Ctrl+] as this text.
+GS = "\x1d"
+
+
+@dataclass(frozen=True, slots=True)
+class WedgeInput:
+    """One result: `scan` (text without its terminator) or `typed` (text to pass through)."""
+
+    kind: str  # scan | typed
+    text: str
+
+
+@dataclass(slots=True)
+class WedgeDecoder:
+    """Feed key events; get back complete scans and typed text, in arrival order.
+
+    A run of keys is a scan when it ends with a terminator, every gap between keys
+    (terminator included) is at most `max_gap_ms` and the average gap is at most
+    `max_average_ms`. A gap longer than `max_gap_ms` turns the keys before it into
+    typed text. Keys still pending when nothing more arrives are released as typed
+    text by `expire(now_ms)`; `deadline_ms` says when that is due (for a GUI timer).
+    Scanners with an inter-character delay need larger limits (one ERP uses 150 ms).
+    """
+
+    max_gap_ms: float = 50
+    max_average_ms: float = 30
+    min_length: int = 1
+    on_scan: Callable[[str], None] | None = None
+    on_typed: Callable[[str], None] | None = None
+    _keys: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def pending(self) -> str:
+        return "".join(ch for ch, _ts in self._keys)
+
+    @property
+    def deadline_ms(self) -> float | None:
+        """When pending keys become typed text if no other key arrives (None: nothing pending)."""
+        return self._keys[-1][1] + self.max_gap_ms if self._keys else None
+
+    def feed(self, text: str, timestamp_ms: float) -> list[WedgeInput]:
+        """One key event (its text may hold several characters, all at this timestamp)."""
+        results: list[WedgeInput] = []
+        for ch in text:
+            if self._keys and timestamp_ms - self._keys[-1][1] > self.max_gap_ms:
+                results.append(self._release_typed())
+            if ch in TERMINATORS:
+                results.append(self._finish(ch, timestamp_ms))
+            else:
+                self._keys.append((ch, timestamp_ms))
+        for result in results:
+            self._emit(result)
+        return results
+
+    def expire(self, now_ms: float) -> list[WedgeInput]:
+        """Release pending keys as typed text once `deadline_ms` has passed."""
+        deadline = self.deadline_ms
+        if deadline is None or now_ms < deadline:
+            return []
+        result = self._release_typed()
+        self._emit(result)
+        return [result]
+
+    def _finish(self, terminator: str, timestamp_ms: float) -> WedgeInput:
+        keys = self._keys
+        self._keys = []
+        text = "".join(ch for ch, _ts in keys)
+        if len(keys) >= self.min_length and keys:
+            stamps = [ts for _ch, ts in keys] + [timestamp_ms]
+            gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
+            if max(gaps) <= self.max_gap_ms and sum(gaps) / len(gaps) <= self.max_average_ms:
+                return WedgeInput("scan", text)
+        return WedgeInput("typed", text + terminator)
+
+    def _release_typed(self) -> WedgeInput:
+        text = self.pending
+        self._keys = []
+        return WedgeInput("typed", text)
+
+    def _emit(self, result: WedgeInput) -> None:
+        callback = self.on_scan if result.kind == "scan" else self.on_typed
+        if callback is not None:
+            callback(result.text)
