@@ -1,0 +1,130 @@
+"""Labels: exact ZPL and ESC/POS bytes, escaping of hostile values, PNG decode round trip."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from station.devices.labels import (
+    PackingSlip,
+    SerialLabel,
+    SlipLine,
+    packing_slip_escpos,
+    packing_slip_png,
+    packing_slip_zpl,
+    serial_label_escpos,
+    serial_label_png,
+    serial_label_zpl,
+    zpl_code128,
+    zpl_text,
+)
+
+HOSTILE = [
+    "AB^XA~JR",
+    "^XA^FDX",
+    "~JA^XZ^XA",
+    "back\\slash_under_",
+    "a>b>>c",
+    "Ünïcødé-ß-日本-€",
+    "^~\\ÄÖÜ>_~^",
+    "x" * 64,
+]
+
+
+def decode(png: bytes) -> list[zxingcpp.Barcode]:
+    return zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+
+
+def test_serial_label_zpl_exact_bytes() -> None:
+    zpl = serial_label_zpl(SerialLabel("SKU-1", "Widget", "SN-0001"))
+    assert zpl == (
+        b"^XA\n^CI28\n^PW812\n^LL406\n^LH0,0\n"
+        b"^FO30,24^A0N,34,30^FB752,2,0,L,0^FH^FDWidget^FS\n"
+        b"^FO30,104^A0N,28,26^FH^FDSKU: SKU-1^FS\n"
+        b"^FO30,150^BY2^BCN,120,N,N,N,N^FH^FD>:SN-0001^FS\n"
+        b"^FO30,300^A0N,34,30^FB752,2,0,L,0^FH^FDSN-0001^FS\n"
+        b"^XZ\n"
+    )
+
+
+def test_field_escapes() -> None:
+    assert zpl_text("AB^XA~JR") == "AB_5EXA_7EJR"
+    assert zpl_text("a_b\\c") == "a_5Fb_5Cc"
+    assert zpl_text("é") == "_C3_A9"
+    assert zpl_code128("A>^~_") == ">:A>0><>=_5F"
+    assert zpl_code128("é") == ">:>6C>6)"  # FNC4 + (byte - 128) for each UTF-8 byte
+
+
+@pytest.mark.parametrize("serial", HOSTILE)
+def test_hostile_serials_cannot_inject_commands(serial: str) -> None:
+    label = SerialLabel("SKU^XZ", "Name ~JR ^XZ", serial)
+    zpl = serial_label_zpl(label)
+    assert zpl.count(b"^XA") == 1
+    assert zpl.count(b"^XZ") == 1
+    assert b"~" not in zpl
+    fields = [part.split(b"^FS")[0] for part in zpl.split(b"^FD")[1:]]
+    assert all(b"^" not in field for field in fields)
+    assert all(byte < 0x80 for byte in zpl)
+
+
+@pytest.mark.parametrize("serial", ["SN-0001", "12345678", *HOSTILE])
+def test_png_preview_decodes_to_the_exact_serial(serial: str) -> None:
+    found = decode(serial_label_png(SerialLabel("SKU-1", "Widget", serial)))
+    assert [result.bytes.decode("utf-8") for result in found] == [serial]
+
+
+def test_gs1_label_with_gtin_carries_01_and_21() -> None:
+    label = SerialLabel("SKU-1", "Widget", "SER>1_a", gtin="09506000134352")
+    assert b"^FD>;>8010950600013435221>6SER>01_5Fa^FS" in serial_label_zpl(label)
+    [result] = decode(serial_label_png(label))
+    assert result.content_type == zxingcpp.ContentType.GS1
+    assert result.text == "(01)09506000134352(21)SER>1_a"
+
+
+def test_gtin_with_a_serial_gs1_cannot_carry_falls_back_to_plain_code128() -> None:
+    label = SerialLabel("SKU-1", "Widget", "AB^XA~JR", gtin="09506000134352")
+    assert not label.gs1
+    [result] = decode(serial_label_png(label))
+    assert result.text == "AB^XA~JR"
+
+
+def test_serial_label_escpos_exact_bytes() -> None:
+    assert serial_label_escpos(SerialLabel("SKU-1", "Widget", "AB{^XA~JR")) == (
+        b"\x1b@"  # init
+        b"\x1bE\x01\x1bt\x00Widget\n\x1bE\x00SKU: SKU-1\n"
+        b"\x1ba\x01\x1dhP\x1dw\x02\x1dH\x00"  # centre, height 80, width 2, no HRI
+        b"\x1dkI\x0c{BAB{{^XA~JR\n"  # GS k 73 n, code set B, `{` doubled
+        b"\x1ba\x00AB{^XA~JR\n"
+        b"\x1bd\x06\x1dV\x00"  # feed, cut
+    )
+
+
+def test_escpos_gs1_and_non_ascii_serials() -> None:
+    gs1 = serial_label_escpos(SerialLabel("S", "N", "SER1", gtin="09506000134352"))
+    assert b"\x1dkI\x13{C{1" + bytes([1, 9, 50, 60, 0, 13, 43, 52, 21]) + b"{BSER1" in gs1
+    bitmap = serial_label_escpos(SerialLabel("S", "N", "Ü-1"))
+    assert b"\x1dkI" not in bitmap  # no hardware barcode for non-ASCII: a raster image
+    assert b"\x1dv0" in bitmap
+
+
+def test_packing_slip_has_every_serial_and_the_order_barcode() -> None:
+    slip = PackingSlip(
+        "SO-1001",
+        "ACME ^XZ Corp",
+        [SlipLine("W-1", "Widget", 2, ["A~1", "A^2"]), SlipLine("G-1", "Gadget", 1, ["Ö3"])],
+    )
+    zpl = packing_slip_zpl(slip)
+    assert zpl.count(b"^XA") == 1
+    assert zpl.count(b"^XZ") == 1
+    for escaped in (b"A_7E1", b"A_5E2", b"_C3_963", b"ACME _5EXZ Corp", b">:SO-1001"):
+        assert escaped in zpl
+    assert b"3 units" in zpl
+    [result] = decode(packing_slip_png(slip))
+    assert result.text == "SO-1001"
+    escpos = packing_slip_escpos(slip)
+    assert b"\x1dkI\x09{BSO-1001" in escpos
+    for text in (b"    A~1\n", b"    A^2\n", b"2 x W-1  Widget\n", b"Customer: ACME ^XZ Corp\n"):
+        assert text in escpos
