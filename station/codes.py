@@ -45,7 +45,6 @@ class Code(StrEnum):
     ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
     NOTHING_TO_POST = "NOTHING_TO_POST"
-    SERIAL_TAKEN = "SERIAL_TAKEN"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     # administration
     UNKNOWN_OPTION = "UNKNOWN_OPTION"
@@ -88,7 +87,6 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.ORDER_NOT_FOUND: "No sales order has this number.",
     Code.ORDER_NOT_OPEN: "The sales order is shipped or cancelled.",
     Code.NOTHING_TO_POST: "Save with nothing scanned.",
-    Code.SERIAL_TAKEN: "Another station posted one of these serials first; nothing was written.",
     Code.DATABASE_UNAVAILABLE: "The database cannot be reached; the session stays journaled.",
     Code.UNKNOWN_OPTION: "No station option has this name.",
     Code.BAD_OPTION_VALUE: "The value does not fit the option.",
@@ -110,9 +108,12 @@ class Verdict:
     message: str
     sku: str | None = None
     serial: str | None = None
+    #: For CMD-SAVE: the posting result (see station.posting.PostingResult).
+    posting: object | None = None
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
+        data.pop("posting")
         data["code"] = str(self.code)
         return data
 

@@ -1,0 +1,424 @@
+"""Reads and writes of the receive and ship workflows: every statement they run.
+
+Functions take a SQLAlchemy Connection, so the caller decides the transaction
+(a session's quick look-ups, or one posting's unit of work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from station.db.models import (
+    AllocatedSerial,
+    Barcode,
+    Event,
+    OrderLine,
+    POLine,
+    PurchaseOrder,
+    Receipt,
+    SalesOrder,
+    SerialSequence,
+    Setting,
+    Shipment,
+    StockLevel,
+    Unit,
+    Vendor,
+    Warehouse,
+)
+from station.db.models import Product as ProductRow
+from station.documents import Document, DocumentLine, Product, UnitInfo
+
+CHUNK = 2000
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _upsert(connection: Connection, table: Any) -> Any:
+    dialect = connection.dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+# --- company settings ---------------------------------------------------------------
+
+
+def serial_scope(connection: Connection) -> str:
+    value = connection.scalar(select(Setting.value).where(Setting.key == "serial_scope"))
+    return value or "product"
+
+
+def scope_id(scope: str, product_id: int) -> int:
+    """The value of units.scope_id that makes the database enforce `scope`."""
+    return 0 if scope == "global" else product_id
+
+
+# --- products -----------------------------------------------------------------------
+
+
+def _products(connection: Connection, ids: Iterable[int]) -> dict[int, Product]:
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    codes: dict[int, list[tuple[str, str | None]]] = {i: [] for i in ids}
+    for product_id, code, gtin in connection.execute(
+        select(Barcode.product_id, Barcode.code, Barcode.gtin)
+        .where(Barcode.product_id.in_(ids))
+        .order_by(Barcode.id)
+    ):
+        codes[product_id].append((code, gtin))
+    rows = connection.execute(select(ProductRow).where(ProductRow.id.in_(ids))).all()
+    return {
+        row.id: Product(
+            id=row.id,
+            sku=row.sku,
+            name=row.name,
+            serialized=row.serialized,
+            serial_length=row.serial_length,
+            serial_min_length=row.serial_min_length,
+            serial_max_length=row.serial_max_length,
+            serial_pattern=row.serial_pattern,
+            barcodes=tuple(code for code, _ in codes[row.id]),
+            gtins=tuple(gtin for _, gtin in codes[row.id] if gtin),
+        )
+        for row in (r[0] for r in rows)
+    }
+
+
+def product_by_code(connection: Connection, code: str, gtin: str | None) -> Product | None:
+    """The product whose SKU, barcode or GTIN-14 is `code` (any product in the catalog)."""
+    condition = or_(Barcode.code == code, Barcode.gtin == gtin) if gtin else Barcode.code == code
+    product_id = connection.scalar(select(Barcode.product_id).where(condition).limit(1))
+    if product_id is None:
+        product_id = connection.scalar(select(ProductRow.id).where(ProductRow.sku == code))
+    if product_id is None:
+        return None
+    return _products(connection, [product_id])[product_id]
+
+
+def product_by_sku(connection: Connection, sku: str) -> Product | None:
+    product_id = connection.scalar(select(ProductRow.id).where(ProductRow.sku == sku))
+    return None if product_id is None else _products(connection, [product_id])[product_id]
+
+
+# --- documents ----------------------------------------------------------------------
+
+
+def purchase_order(connection: Connection, number: str, *, lock: bool = False) -> Document | None:
+    query = (
+        select(PurchaseOrder, Vendor.name, Warehouse.code)
+        .join(Vendor, Vendor.id == PurchaseOrder.vendor_id)
+        .join(Warehouse, Warehouse.id == PurchaseOrder.warehouse_id)
+        .where(PurchaseOrder.number == number)
+    )
+    if lock:
+        query = query.with_for_update(of=PurchaseOrder)
+    row = connection.execute(query).first()
+    if row is None:
+        return None
+    po, vendor, warehouse = row
+    lines = connection.execute(
+        select(POLine).where(POLine.po_id == po.id).order_by(POLine.line_no)
+    ).scalars()
+    lines = list(lines)
+    products = _products(connection, (line.product_id for line in lines))
+    return Document(
+        kind="po",
+        id=po.id,
+        number=po.number,
+        party=vendor,
+        warehouse_id=po.warehouse_id,
+        warehouse=warehouse,
+        status=po.status,
+        lines=[
+            DocumentLine(
+                id=line.id,
+                line_no=line.line_no,
+                product=products[line.product_id],
+                qty=line.qty_ordered,
+                done=line.qty_received,
+                unit_cost=line.unit_cost,
+            )
+            for line in lines
+        ],
+    )
+
+
+def sales_order(connection: Connection, number: str, *, lock: bool = False) -> Document | None:
+    query = (
+        select(SalesOrder, Warehouse.code)
+        .join(Warehouse, Warehouse.id == SalesOrder.warehouse_id)
+        .where(SalesOrder.number == number)
+    )
+    if lock:
+        query = query.with_for_update(of=SalesOrder)
+    row = connection.execute(query).first()
+    if row is None:
+        return None
+    order, warehouse = row
+    lines = list(
+        connection.execute(
+            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)
+        ).scalars()
+    )
+    allocated: dict[int, set[str]] = {line.id: set() for line in lines}
+    if lines:
+        for line_id, key in connection.execute(
+            select(AllocatedSerial.order_line_id, AllocatedSerial.serial_key).where(
+                AllocatedSerial.order_line_id.in_(list(allocated))
+            )
+        ):
+            allocated[line_id].add(key)
+    products = _products(connection, (line.product_id for line in lines))
+    return Document(
+        kind="order",
+        id=order.id,
+        number=order.number,
+        party=order.customer,
+        warehouse_id=order.warehouse_id,
+        warehouse=warehouse,
+        status=order.status,
+        lines=[
+            DocumentLine(
+                id=line.id,
+                line_no=line.line_no,
+                product=products[line.product_id],
+                qty=line.qty,
+                done=line.qty_shipped,
+                allocated=frozenset(allocated[line.id]),
+            )
+            for line in lines
+        ],
+    )
+
+
+def open_documents(connection: Connection, kind: str, search: str = "") -> list[dict[str, Any]]:
+    """Open POs (kind 'po') or orders ('order'), filtered by number, party, SKU or barcode."""
+    if kind == "po":
+        header, line, party = PurchaseOrder, POLine, Vendor.name
+        query = select(PurchaseOrder.number, Vendor.name, PurchaseOrder.status).join(
+            Vendor, Vendor.id == PurchaseOrder.vendor_id
+        )
+        open_states = ("open", "partial")
+        link = POLine.po_id
+    else:
+        header, line, party = SalesOrder, OrderLine, SalesOrder.customer
+        query = select(SalesOrder.number, SalesOrder.customer, SalesOrder.status)
+        open_states = ("open", "partial")
+        link = OrderLine.order_id
+    query = query.where(header.status.in_(open_states)).order_by(header.number)
+    if search:
+        like = f"%{search}%"
+        on_document = (
+            select(link)
+            .join(ProductRow, ProductRow.id == line.product_id)
+            .outerjoin(Barcode, Barcode.product_id == ProductRow.id)
+            .where(or_(ProductRow.sku.ilike(like), Barcode.code == search))
+        )
+        query = query.where(
+            or_(header.number.ilike(like), party.ilike(like), header.id.in_(on_document))
+        )
+    return [
+        {"number": number, "party": who, "status": status}
+        for number, who, status in connection.execute(query.limit(500))
+    ]
+
+
+# --- units --------------------------------------------------------------------------
+
+
+def _unit_query() -> Any:
+    return (
+        select(
+            Unit.id,
+            Unit.product_id,
+            ProductRow.sku,
+            Unit.serial,
+            Unit.serial_key,
+            Unit.status,
+            Unit.warehouse_id,
+            Warehouse.code,
+            Unit.bin,
+            Unit.origin,
+            PurchaseOrder.number,
+            Unit.received_at,
+            Receipt.number,
+            func.coalesce(Receipt.user_name, Receipt.station),
+            SalesOrder.number,
+            Shipment.number,
+        )
+        .join(ProductRow, ProductRow.id == Unit.product_id)
+        .join(Warehouse, Warehouse.id == Unit.warehouse_id)
+        .outerjoin(POLine, POLine.id == Unit.po_line_id)
+        .outerjoin(PurchaseOrder, PurchaseOrder.id == POLine.po_id)
+        .outerjoin(Receipt, Receipt.id == Unit.receipt_id)
+        .outerjoin(OrderLine, OrderLine.id == Unit.order_line_id)
+        .outerjoin(SalesOrder, SalesOrder.id == OrderLine.order_id)
+        .outerjoin(Shipment, Shipment.id == Unit.shipment_id)
+    )
+
+
+def units_with_serial(connection: Connection, key: str) -> list[UnitInfo]:
+    """Every unit whose serial key is `key` (one per product at most)."""
+    return [
+        UnitInfo(*row) for row in connection.execute(_unit_query().where(Unit.serial_key == key))
+    ]
+
+
+def units_with_serials(
+    connection: Connection, keys: Sequence[str], *, lock: bool = False
+) -> list[UnitInfo]:
+    """Units for many serial keys, in chunks; `lock` takes their rows FOR UPDATE."""
+    found: list[UnitInfo] = []
+    for part in chunks(sorted(set(keys))):
+        query = _unit_query().where(Unit.serial_key.in_(part))
+        if lock:
+            query = query.with_for_update(of=Unit)
+        found.extend(UnitInfo(*row) for row in connection.execute(query))
+    return found
+
+
+def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Of (scope_id, serial_key) pairs, those a unit holds already."""
+    found: set[tuple[int, str]] = set()
+    keys = sorted({key for _, key in pairs})
+    for part in chunks(keys):
+        found.update(
+            connection.execute(
+                select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key.in_(part))
+            ).tuples()
+        )
+    wanted = set(pairs)
+    return {pair for pair in found if pair in wanted}
+
+
+# --- numbering ----------------------------------------------------------------------
+
+
+def next_values(connection: Connection, name: str, count: int) -> range:
+    """Reserve `count` numbers of the named sequence; never repeats, even across stations."""
+    connection.execute(
+        _upsert(connection, SerialSequence)
+        .values(name=name, last_value=0)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    last = connection.execute(
+        update(SerialSequence)
+        .where(SerialSequence.name == name)
+        .values(last_value=SerialSequence.last_value + count)
+        .returning(SerialSequence.last_value)
+    ).scalar_one()
+    return range(last - count + 1, last + 1)
+
+
+# --- posting ------------------------------------------------------------------------
+
+
+def receipt_by_session(connection: Connection, session_id: str) -> tuple[str, int] | None:
+    row = connection.execute(
+        select(Receipt.number, Receipt.units).where(Receipt.session_id == session_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def shipment_by_session(connection: Connection, session_id: str) -> tuple[str, int] | None:
+    row = connection.execute(
+        select(Shipment.number, Shipment.units).where(Shipment.session_id == session_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def add_receipt(connection: Connection, **values: Any) -> int:
+    return connection.execute(insert(Receipt).values(**values).returning(Receipt.id)).scalar_one()
+
+
+def add_shipment(connection: Connection, **values: Any) -> int:
+    return connection.execute(insert(Shipment).values(**values).returning(Shipment.id)).scalar_one()
+
+
+def add_units(connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert units; their ids come back in the order of `rows`."""
+    if not rows:
+        return []
+    result = connection.execute(insert(Unit).returning(Unit.id, sort_by_parameter_order=True), rows)
+    return list(result.scalars())
+
+
+def add_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(insert(Event), rows)
+
+
+def ship_units(
+    connection: Connection,
+    unit_ids: Sequence[int],
+    *,
+    order_line_id: int,
+    shipment_id: int,
+    at: datetime,
+) -> int:
+    """Mark in-stock units shipped on an order line; returns how many rows changed."""
+    changed = 0
+    for part in chunks(list(unit_ids)):
+        changed += connection.execute(
+            update(Unit)
+            .where(and_(Unit.id.in_(part), Unit.status == "in_stock"))
+            .values(
+                status="shipped",
+                order_line_id=order_line_id,
+                shipment_id=shipment_id,
+                shipped_at=at,
+            )
+        ).rowcount
+    return changed
+
+
+def add_line_quantities(connection: Connection, kind: str, done: dict[int, int]) -> None:
+    """Add received (PO) or shipped (order) quantities to document lines."""
+    table, column = (
+        (POLine, POLine.qty_received) if kind == "po" else (OrderLine, OrderLine.qty_shipped)
+    )
+    for line_id, count in done.items():
+        if count:
+            connection.execute(
+                update(table).where(table.id == line_id).values({column: column + count})
+            )
+
+
+def set_document_status(connection: Connection, kind: str, document_id: int, status: str) -> None:
+    table = PurchaseOrder if kind == "po" else SalesOrder
+    connection.execute(update(table).where(table.id == document_id).values(status=status))
+
+
+def change_stock(connection: Connection, product_id: int, warehouse_id: int, delta: int) -> None:
+    """Add `delta` to a non-serialized product's quantity (never below zero)."""
+    connection.execute(
+        _upsert(connection, StockLevel)
+        .values(product_id=product_id, warehouse_id=warehouse_id, qty=max(delta, 0))
+        .on_conflict_do_update(
+            index_elements=["product_id", "warehouse_id"],
+            set_={"qty": func.max(StockLevel.qty + delta, 0)}
+            if connection.dialect.name == "sqlite"
+            else {"qty": func.greatest(StockLevel.qty + delta, 0)},
+        )
+    )
+
+
+def warehouse_by_code(connection: Connection, code: str) -> int | None:
+    return connection.scalar(select(Warehouse.id).where(Warehouse.code == code))
+
+
+def first_warehouse(connection: Connection) -> tuple[int, str] | None:
+    row = connection.execute(select(Warehouse.id, Warehouse.code).order_by(Warehouse.id)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def set_unit_status(connection: Connection, unit_id: int, status: str) -> None:
+    connection.execute(update(Unit).where(Unit.id == unit_id).values(status=status))

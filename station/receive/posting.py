@@ -1,0 +1,244 @@
+"""Posting a receive session (SPEC §3.1 step 5): one transaction, all or nothing, every
+rule checked again against the ledger as it is now, idempotent by session id."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from station.codes import Code, StationError
+from station.db import ledger
+from station.documents import Document, DocumentLine
+from station.receive import rules
+from station.scanning import serial_key
+from station.session import PostingResult, Problem
+
+if TYPE_CHECKING:
+    from station.receive.session import ReceiveSession
+
+
+def post_receipt(engine: Engine, session: ReceiveSession) -> PostingResult:
+    """Post the session's units as a receipt. A retry of a posted session posts nothing
+    and answers with the first posting's receipt."""
+    try:
+        with engine.begin() as connection:
+            return _post(connection, session)
+    except (Problem, StationError) as problem:
+        return PostingResult.refused(problem.code, problem.message, getattr(problem, "serials", []))
+    except IntegrityError:
+        # Another station committed first: a serial of ours, or this very session.
+        return _explain_conflict(engine, session)
+
+
+def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
+    earlier = ledger.receipt_by_session(connection, session.session_id)
+    if earlier is not None:
+        return _already(earlier)
+    po = ledger.purchase_order(connection, session.document.number, lock=True)
+    if po is None:
+        raise Problem(Code.PO_NOT_FOUND, f"PO {session.document.number} no longer exists.")
+    if po.status == "closed":
+        raise Problem(Code.PO_NOT_OPEN, f"PO {po.number} is closed.")
+    if not session.entries:
+        raise Problem(Code.NOTHING_TO_POST, "Nothing scanned: nothing to post.")
+    station = session.station
+    options = station.options
+    lines = {line.id: line for line in po.lines}
+    session_lines = [lines[line.id] for line in session.document.lines]
+    _check_lines(session, po, session_lines)
+
+    scope = ledger.serial_scope(connection)
+    pending = [e for e in session.entries if e.serial is None and _serialized(session, e.line)]
+    if pending and options["require_serial"] and not options["generate_serials"]:
+        raise Problem(
+            Code.SERIAL_REQUIRED,
+            f"{len(pending)} unit(s) have no serial; scan their serials (require_serial is on).",
+        )
+    scanned = [(e, session_lines[e.line]) for e in session.entries if e.serial is not None]
+    taken = [
+        (ledger.scope_id(scope, line.product.id), serial_key(entry.serial))
+        for entry, line in scanned
+    ]
+    existing = ledger.existing_keys(connection, taken)
+    if existing:
+        keys = sorted(key for _, key in existing)
+        units = ledger.units_with_serials(connection, keys)
+        where = "; ".join(rules.already_exists(u.serial, u).message for u in units[:5])
+        raise Problem(
+            Code.SERIAL_ALREADY_EXISTS,
+            f"Nothing posted: {len(keys)} serial(s) exist already — remove them and save"
+            f" again. {where}",
+            serials=[u.serial for u in units],
+        )
+
+    now = datetime.now(UTC)
+    number = f"RCV-{ledger.next_values(connection, 'receipt', 1)[0]:06d}"
+    generated = _generate(connection, session, pending, session_lines, scope, now)
+    receipt_id = ledger.add_receipt(
+        connection,
+        number=number,
+        session_id=session.session_id,
+        po_id=po.id,
+        station=station.name,
+        user_name=session.user,
+        units=session.units_scanned(),
+        posted_at=now,
+    )
+    warehouse_id = station.warehouse_id or po.warehouse_id
+    bin_ = str(options["receiving_bin"])
+    rows: list[dict[str, Any]] = []
+    for entry in session.entries:
+        line = session_lines[entry.line]
+        if not line.product.serialized:
+            continue
+        serial = entry.serial if entry.serial is not None else generated[id(entry)]
+        rows.append(
+            {
+                "product_id": line.product.id,
+                "scope_id": ledger.scope_id(scope, line.product.id),
+                "serial": serial,
+                "serial_key": serial_key(serial),
+                "status": "in_stock",
+                "warehouse_id": warehouse_id,
+                "bin": bin_,
+                "origin": "po",
+                "po_line_id": line.id,
+                "receipt_id": receipt_id,
+                "unit_cost": line.unit_cost,
+                "received_at": now,
+            }
+        )
+    unit_ids = ledger.add_units(connection, rows)
+    ledger.add_events(
+        connection,
+        [
+            {
+                "unit_id": unit_id,
+                "kind": "received",
+                "at": now,
+                "station": station.name,
+                "user_name": session.user,
+                "to_warehouse_id": warehouse_id,
+                "to_bin": bin_,
+                "document_kind": "receipt",
+                "document_number": number,
+            }
+            for unit_id in unit_ids
+        ],
+    )
+    received: Counter[int] = Counter()
+    for entry in session.entries:
+        line = session_lines[entry.line]
+        received[line.id] += entry.qty
+        if not line.product.serialized:
+            ledger.change_stock(connection, line.product.id, warehouse_id, entry.qty)
+    ledger.add_line_quantities(connection, "po", dict(received))
+    ledger.set_document_status(connection, "po", po.id, _status(po, received))
+    total = sum(received.values())
+    return PostingResult(
+        True,
+        Code.OK,
+        f"Received {total} unit(s) on {po.number}: receipt {number}.",
+        document=number,
+        units=total,
+        generated=list(generated.values()),
+    )
+
+
+def _serialized(session: ReceiveSession, index: int) -> bool:
+    return session.document.lines[index].product.serialized
+
+
+def _check_lines(session: ReceiveSession, po: Document, lines: list[DocumentLine]) -> None:
+    """Every scan-time rule again, against the PO as it is now."""
+    options = session.station.options
+    codes = frozenset(code for line in po.lines for code in line.product.codes)
+    counts: Counter[int] = Counter()
+    seen: set[tuple[int, str]] = set()
+    for entry in session.entries:
+        line = lines[entry.line]
+        if entry.serial is not None:
+            rules.check_serial_rules(line.product, entry.serial, doc_codes=codes, options=options)
+            key = (line.product.id, serial_key(entry.serial))
+            if key in seen:
+                raise Problem(
+                    Code.SERIAL_DUPLICATE_IN_SESSION,
+                    f"Serial {entry.serial} is in this session twice.",
+                    serials=[entry.serial],
+                )
+            seen.add(key)
+        counts[line.id] += entry.qty
+    if not options["allow_over_receipt"]:
+        for line in lines:
+            problem = rules.room_problem(line, line.done, counts[line.id])
+            if counts[line.id] and problem is not None:
+                raise problem
+
+
+def _generate(
+    connection: Connection,
+    session: ReceiveSession,
+    pending: list[Any],
+    lines: list[DocumentLine],
+    scope: str,
+    now: datetime,
+) -> dict[int, str]:
+    """Serials for units that have none, from the station's pattern and a shared sequence."""
+    pattern = str(session.station["serial_pattern"])
+    made: dict[int, str] = {}
+    for entry in pending:
+        product = lines[entry.line].product
+        fields = {
+            "sku": product.sku,
+            "yymmdd": now.strftime("%y%m%d"),
+            "yyyymmdd": now.strftime("%Y%m%d"),
+            "station": session.station.name,
+        }
+        name = "serial:" + pattern.format(seq=0, **fields)
+        while True:
+            serial = pattern.format(seq=ledger.next_values(connection, name, 1)[0], **fields)
+            pair = (ledger.scope_id(scope, product.id), serial_key(serial))
+            if not ledger.existing_keys(connection, [pair]):
+                break
+        made[id(entry)] = serial
+    return made
+
+
+def _status(po: Document, received: Counter[int]) -> str:
+    if all(line.done + received[line.id] >= line.qty for line in po.lines):
+        return "received"
+    return "partial"
+
+
+def _already(earlier: tuple[str, int]) -> PostingResult:
+    number, units = earlier
+    return PostingResult(
+        True,
+        Code.OK,
+        f"Already posted as receipt {number}: nothing written again.",
+        document=number,
+        units=units,
+        already_posted=True,
+    )
+
+
+def _explain_conflict(engine: Engine, session: ReceiveSession) -> PostingResult:
+    with engine.connect() as connection:
+        earlier = ledger.receipt_by_session(connection, session.session_id)
+        if earlier is not None:
+            return _already(earlier)
+        keys = [serial_key(e.serial) for e in session.entries if e.serial is not None]
+        units = ledger.units_with_serials(connection, keys)
+    product_ids = {line.product.id for line in session.document.lines}
+    units = [u for u in units if u.product_id in product_ids] or units
+    where = "; ".join(rules.already_exists(u.serial, u).message for u in units[:5])
+    return PostingResult.refused(
+        Code.SERIAL_ALREADY_EXISTS,
+        f"Nothing posted: another station received {len(units)} of these serials first"
+        f" — remove them and save again. {where}",
+        [u.serial for u in units],
+    )

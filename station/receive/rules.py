@@ -1,0 +1,73 @@
+"""The receive rules for one serial (SPEC §3.1), used at scan time and again, with the
+same words, inside the posting transaction."""
+
+from __future__ import annotations
+
+from station.codes import Code
+from station.documents import DocumentLine, Product, UnitInfo
+from station.scanning import show
+from station.session import Problem, check_serial_text
+
+
+def check_serial_rules(
+    product: Product, serial: str, *, doc_codes: frozenset[str], options: dict[str, object]
+) -> None:
+    """SERIAL_INVALID, SERIAL_EQUALS_ITEM_CODE, SERIAL_BAD_LENGTH, SERIAL_BAD_FORMAT."""
+    check_serial_text(serial)
+    if options["require_unique_serial"] and serial in doc_codes:
+        raise Problem(
+            Code.SERIAL_EQUALS_ITEM_CODE,
+            f"{serial} is a barcode or SKU on this PO, not a serial"
+            f" — scan the serial of {product.name}.",
+        )
+    check_length(product, serial, int(options["serial_length"]))  # type: ignore[call-overload]
+    pattern = product.pattern()
+    if pattern is not None and not pattern.fullmatch(serial):
+        raise Problem(
+            Code.SERIAL_BAD_FORMAT,
+            f"Serial {show(serial)} does not fit {product.sku}'s serial format"
+            f" ({product.serial_pattern}).",
+        )
+
+
+def check_length(product: Product, serial: str, station_length: int) -> None:
+    """The product's exact or min/max length; else the station's exact length."""
+    size = len(serial)
+    exact = product.serial_length or (
+        station_length if not (product.serial_min_length or product.serial_max_length) else None
+    )
+    if exact and size != exact:
+        raise Problem(
+            Code.SERIAL_BAD_LENGTH,
+            f"Serial {show(serial)} has {size} characters; {product.sku} serials have {exact}.",
+        )
+    low, high = product.serial_min_length, product.serial_max_length
+    if (low and size < low) or (high and size > high):
+        raise Problem(
+            Code.SERIAL_BAD_LENGTH,
+            f"Serial {show(serial)} has {size} characters; {product.sku} serials have"
+            f" {low or 1} to {high or 64}.",
+        )
+
+
+def room_problem(line: DocumentLine, taken: int, extra: int = 1) -> Problem | None:
+    """OVER_RECEIPT when `extra` more units would exceed the line's ordered quantity."""
+    if taken + extra <= line.qty:
+        return None
+    return Problem(
+        Code.OVER_RECEIPT,
+        f"{line.product.name} ({line.product.sku}): {line.qty} ordered, {taken} received"
+        " already — no unit left on this line.",
+    )
+
+
+def already_exists(serial: str, unit: UnitInfo) -> Problem:
+    """SERIAL_ALREADY_EXISTS, naming where and when the unit came in."""
+    when = unit.received_at.strftime("%Y-%m-%d %H:%M UTC") if unit.received_at else "earlier"
+    source = f" on {unit.po_number}" if unit.po_number else f" ({unit.origin})"
+    by = f" by {unit.received_by}" if unit.received_by else ""
+    return Problem(
+        Code.SERIAL_ALREADY_EXISTS,
+        f"Serial {unit.serial} already exists: {unit.sku}, {unit.status} at"
+        f" {unit.warehouse}/{unit.bin}, received {when}{source}{by}.",
+    )

@@ -1,0 +1,49 @@
+"""The receive session: one scan in, one verdict out (SPEC §3.0, §3.1)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from station.codes import Code
+from station.db import ledger
+from station.receive import rules
+from station.session import PostingResult, ScanSession
+
+
+class ReceiveSession(ScanSession):
+    kind = "receive"
+    item_not_on_document = Code.ITEM_NOT_ON_PO
+    over_quantity = Code.OVER_RECEIPT
+    item_adds_unit = True
+    room_problem = staticmethod(rules.room_problem)
+
+    def _allow_over(self) -> bool:
+        return bool(self.station["allow_over_receipt"])
+
+    def _check_serial(
+        self, connection: Connection, index: int, serial: str, key: str, *, room: bool
+    ) -> int | None:
+        line = self.document.lines[index]
+        rules.check_serial_rules(
+            line.product, serial, doc_codes=self._doc_codes, options=self.station.options
+        )
+        if room:
+            self._check_room(index)
+        self._check_duplicate(index, serial, key)
+        scope = ledger.serial_scope(connection)
+        for unit in ledger.units_with_serial(connection, key):
+            if scope == "global" or unit.product_id == line.product.id:
+                raise rules.already_exists(serial, unit)
+        return None
+
+    def save(self) -> PostingResult:
+        from station.receive.posting import post_receipt
+
+        return self._posted(post_receipt(self.engine, self))
+
+    def missing_serials(self) -> int:
+        return sum(
+            1
+            for entry in self.entries
+            if entry.serial is None and self.document.lines[entry.line].product.serialized
+        )

@@ -1,0 +1,588 @@
+"""What both wizards share: reading a scan into an item, a serial or a command (SPEC §3.0),
+the session's lines and scanned units, undo/remove/rescan, and the journal.
+
+A session is a plain object: one scan in, one verdict out. The receive and ship
+sessions add their rules (`station.receive.session`, `station.ship.session`); the GUI,
+`station scan` and the tests drive them the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from station.codes import Code, StationError, Verdict
+from station.documents import Document, DocumentLine, Product
+from station.journal import Journal
+from station.scanning import Scan, gtin14, printable, read_scan, serial_key, show
+from station.stations import StationConfig
+
+MAX_SERIAL_LENGTH = 64
+
+
+@dataclass(slots=True)
+class Entry:
+    """One row of the session grid: a unit (with or without its serial yet) or, for a
+    non-serialized line, a quantity."""
+
+    line: int
+    serial: str | None = None
+    qty: int = 1
+    unit_id: int | None = None  # ship: the unit found for the serial
+
+    @property
+    def key(self) -> str | None:
+        return None if self.serial is None else serial_key(self.serial)
+
+
+@dataclass(slots=True)
+class Problem(Exception):
+    """A rule that refused a scan: its code and the message built from the facts."""
+
+    code: Code
+    message: str
+    kind: str | None = None  # how the refused scan was read, when not the default
+    serials: list[str] = field(default_factory=list)  # posting: the serials to remove
+
+
+@dataclass(slots=True)
+class SessionLine:
+    """A document line as the wizard shows it."""
+
+    line_no: int
+    sku: str
+    name: str
+    serialized: bool
+    ordered: int
+    before: int
+    session: int
+
+    @property
+    def remaining(self) -> int:
+        return max(self.ordered - self.before - self.session, 0)
+
+
+@dataclass(slots=True)
+class _Undo:
+    entries: list[Entry] = field(default_factory=list)
+
+
+class ScanSession:
+    """Base of ReceiveSession and ShipSession."""
+
+    kind = "session"
+    item_not_on_document = Code.ITEM_NOT_ON_PO
+    over_quantity = Code.OVER_RECEIPT
+    #: Receive: an item scan of a serialized line adds a unit that awaits its serial.
+    item_adds_unit = False
+
+    def __init__(
+        self,
+        engine: Engine,
+        station: StationConfig,
+        document: Document,
+        *,
+        user: str | None = None,
+        journal: Journal | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.station = station
+        self.document = document
+        self.user = user
+        self.session_id = session_id or uuid.uuid4().hex
+        self.entries: list[Entry] = []
+        self.current: int | None = None
+        self.awaiting: int | None = None
+        self.journal = journal
+        self.started = datetime.now(UTC)
+        self._codes: dict[str, int] = {}
+        for index, line in enumerate(document.lines):
+            for code in line.product.codes:
+                self._codes.setdefault(code, index)
+        self._doc_codes = frozenset(self._codes)
+        if journal is not None:
+            journal.start(self._header())
+
+    # --- what the wizard shows ------------------------------------------------------
+
+    @property
+    def lines(self) -> list[SessionLine]:
+        counts = self._counts()
+        return [
+            SessionLine(
+                line.line_no,
+                line.product.sku,
+                line.product.name,
+                line.product.serialized,
+                line.qty,
+                line.done,
+                counts[index],
+            )
+            for index, line in enumerate(self.document.lines)
+        ]
+
+    def units_scanned(self) -> int:
+        return sum(entry.qty for entry in self.entries)
+
+    def prompt(self) -> str:
+        """What to scan next, in words: "Scan serial for Widget One — 2 of 3"."""
+        if self.awaiting is not None:
+            line = self.document.lines[self.awaiting]
+            count = self._counts()[self.awaiting] + (0 if self.item_adds_unit else 1)
+            return f"Scan serial for {line.product.name} — {count} of {line.qty - line.done}"
+        if self.current is not None:
+            line = self.document.lines[self.current]
+            if line.product.serialized:
+                return f"Scan the next serial or item ({line.product.name})"
+        if self.complete():
+            return "All lines done — scan CMD-SAVE to post"
+        return "Scan an item"
+
+    def complete(self) -> bool:
+        counts = self._counts()
+        return all(
+            line.done + counts[index] >= line.qty for index, line in enumerate(self.document.lines)
+        )
+
+    # --- reading a scan (SPEC §3.0) ---------------------------------------------------
+
+    def scan(self, raw: str | bytes) -> Verdict:
+        scan = read_scan(raw, command_prefix=self.station["command_prefix"])
+        try:
+            if scan.kind == "command":
+                return self._command(scan)
+            with self.engine.connect() as connection:
+                before = (len(self.entries), self.current, self.awaiting)
+                verdict = self._read(connection, scan)
+        except Problem as problem:
+            return self._refuse(scan, problem, problem.kind or self._read_as(scan))
+        except OperationalError:
+            return self._refuse(
+                scan,
+                Problem(
+                    Code.DATABASE_UNAVAILABLE,
+                    "The database cannot be reached: scan refused; the session is kept.",
+                ),
+                "document",
+            )
+        if verdict.ok and (len(self.entries), self.current, self.awaiting) != before:
+            self._log(scan, "scan")
+        return verdict
+
+    def _read_as(self, scan: Scan) -> str:
+        if scan.kind in ("gs1", "gs1_invalid"):
+            return "gs1"
+        return "serial" if self.awaiting is not None or self._current_serialized() else "item"
+
+    def _read(self, connection: Connection, scan: Scan) -> Verdict:
+        if scan.kind == "gs1_invalid":
+            raise Problem(Code.GS1_INVALID, f"Unreadable GS1 data: {scan.problem}.")
+        if scan.kind == "gs1":
+            return self._gs1(connection, scan)
+        serial_context = self.awaiting is not None or self._current_serialized()
+        if scan.kind == "unreadable":
+            code = Code.SERIAL_INVALID if serial_context else Code.SCAN_UNREADABLE
+            raise Problem(code, f"Scan refused: {scan.problem}.")
+        text = scan.text
+        if self.awaiting is not None:
+            if self.station["require_unique_serial"] and text in self._doc_codes:
+                product = self.document.lines[self._codes[text]].product
+                raise Problem(
+                    Code.SERIAL_EQUALS_ITEM_CODE,
+                    f"{text} is the item code of {product.name} ({product.sku}), not a serial"
+                    f" — scan the serial for {self.document.lines[self.awaiting].product.name}.",
+                )
+            return self._serial(connection, scan, self.awaiting, text)
+        if text in self._codes:
+            return self._item(self._line_for(self._codes[text]), scan)
+        other = self._catalog_product(connection, text)
+        if other is not None:
+            raise self._not_on_document(other)
+        if self._current_serialized():
+            assert self.current is not None
+            return self._serial(connection, scan, self.current, text)
+        if self.current is None:
+            raise Problem(
+                Code.NO_ITEM_SELECTED,
+                f"{show(text)} is not an item of {self.document.number}; scan an item first.",
+            )
+        raise Problem(Code.UNKNOWN_ITEM, f"{show(text)} matches no product barcode or SKU.")
+
+    def _gs1(self, connection: Connection, scan: Scan) -> Verdict:
+        assert scan.gtin is not None
+        index = self._codes.get(scan.gtin)
+        if index is None:
+            other = self._catalog_product(connection, scan.gtin)
+            if other is not None:
+                raise self._not_on_document(other)
+            raise Problem(Code.UNKNOWN_ITEM, f"GTIN {scan.gtin} matches no product.")
+        index = self._line_for(index)
+        if scan.serial is None:
+            return self._item(index, scan, kind="gs1")
+        self._check_room(index)
+        return self._serial(connection, scan, index, scan.serial, kind="gs1", item_scan=True)
+
+    def _catalog_product(self, connection: Connection, code: str) -> Product | None:
+        from station.db import ledger
+
+        return ledger.product_by_code(connection, code, gtin14(code))
+
+    def _not_on_document(self, product: Product) -> Problem:
+        what = "PO" if self.document.kind == "po" else "order"
+        return Problem(
+            self.item_not_on_document,
+            f"{product.name} ({product.sku}) is not on {what} {self.document.number}.",
+            "item",
+        )
+
+    def _line_for(self, index: int) -> int:
+        """Of the lines carrying the same product, the first with a unit still open."""
+        product_id = self.document.lines[index].product.id
+        counts = self._counts()
+        for candidate, line in enumerate(self.document.lines):
+            if line.product.id == product_id and line.done + counts[candidate] < line.qty:
+                return candidate
+        return index
+
+    def _current_serialized(self) -> bool:
+        return self.current is not None and self.document.lines[self.current].product.serialized
+
+    def _counts(self) -> list[int]:
+        counts = [0] * len(self.document.lines)
+        for entry in self.entries:
+            counts[entry.line] += entry.qty
+        return counts
+
+    def _check_room(self, index: int, extra: int = 1) -> None:
+        """The line still has `extra` units to receive or pack (OVER_RECEIPT / OVER_PACK)."""
+        if self._allow_over():
+            return
+        line = self.document.lines[index]
+        problem = self.room_problem(line, line.done + self._counts()[index], extra)
+        if problem is not None:
+            raise problem
+
+    @staticmethod
+    def room_problem(line: DocumentLine, taken: int, extra: int = 1) -> Problem | None:
+        raise NotImplementedError
+
+    def _allow_over(self) -> bool:
+        return False
+
+    def _item(self, index: int, scan: Scan, *, kind: str = "item") -> Verdict:
+        line = self.document.lines[index]
+        product = line.product
+        if product.serialized:
+            if self.item_adds_unit:
+                self._check_room(index)
+                self.entries.append(Entry(index))
+            else:
+                self._check_room(index)
+            self.current = self.awaiting = index
+            return self._accept(scan, kind, product, None, f"{product.name}: scan its serial.")
+        self._check_room(index)
+        self.entries.append(Entry(index))
+        self.current, self.awaiting = index, None
+        count = self._counts()[index]
+        return self._accept(
+            scan, kind, product, None, f"{product.name} — {count} of {line.qty - line.done}"
+        )
+
+    def add_quantity(self, qty: int) -> Verdict:
+        """Typed quantity for the current non-serialized line."""
+        scan = Scan(str(qty), str(qty), "text")
+        if self.current is None or self._current_serialized():
+            return self._refuse(
+                scan,
+                Problem(Code.NO_ITEM_SELECTED, "Scan a non-serialized item before a quantity."),
+                "item",
+            )
+        line = self.document.lines[self.current]
+        try:
+            if qty < 1:
+                raise Problem(Code.UNKNOWN_ITEM, "A quantity is a whole number of at least 1.")
+            self._check_room(self.current, qty)
+        except Problem as problem:
+            return self._refuse(scan, problem, "item")
+        self.entries.append(Entry(self.current, qty=qty))
+        self._log(scan, "qty")
+        return self._accept(scan, "item", line.product, None, f"{qty} × {line.product.name}")
+
+    # --- serials --------------------------------------------------------------------
+
+    def _serial(
+        self,
+        connection: Connection,
+        scan: Scan,
+        index: int,
+        serial: str,
+        *,
+        kind: str = "serial",
+        item_scan: bool = False,
+    ) -> Verdict:
+        line = self.document.lines[index]
+        check_serial_text(serial)
+        filling = (
+            self.item_adds_unit
+            and not item_scan
+            and self.awaiting == index
+            and self.entries
+            and self.entries[-1].line == index
+            and self.entries[-1].serial is None
+        )
+        key = serial_key(serial)
+        unit_id = self._check_serial(connection, index, serial, key, room=not filling)
+        if filling:
+            self.entries[-1].serial = serial
+            self.entries[-1].unit_id = unit_id
+        else:
+            self.entries.append(Entry(index, serial, unit_id=unit_id))
+        self.current, self.awaiting = index, None
+        count = self._counts()[index]
+        return self._accept(
+            scan,
+            kind,
+            line.product,
+            serial,
+            f"{line.product.name} serial {serial} — {count} of {line.qty - line.done}",
+        )
+
+    def _check_serial(
+        self, connection: Connection, index: int, serial: str, key: str, *, room: bool
+    ) -> int | None:
+        """Every rule of the workflow for one serial, in the spec's order; the unit's id
+        when the serial names an existing unit (ship)."""
+        raise NotImplementedError
+
+    def _check_duplicate(self, index: int, serial: str, key: str) -> None:
+        product_id = self.document.lines[index].product.id
+        if any(
+            e.key == key and self.document.lines[e.line].product.id == product_id
+            for e in self.entries
+        ):
+            raise Problem(
+                Code.SERIAL_DUPLICATE_IN_SESSION,
+                f"{show(serial)} was already scanned in this session.",
+            )
+
+    # --- commands (SPEC §5) -----------------------------------------------------------
+
+    def _command(self, scan: Scan) -> Verdict:
+        command = scan.command or ""
+        if command == "SAVE":
+            return self.save_verdict(scan)
+        if command == "UNDO":
+            return self.undo(scan)
+        if command == "RESCAN":
+            self.rescan()
+            return Verdict(scan.raw, True, Code.OK, "command", "Session cleared: start again.")
+        if command == "CANCEL":
+            if self.item_adds_unit and self.awaiting is not None and self._pending_last():
+                self.entries.pop()
+            self.current = self.awaiting = None
+            self._log(scan, "cancel")
+            return Verdict(scan.raw, True, Code.OK, "command", "Cancelled: scan an item.")
+        return self._other_command(scan, command)
+
+    def _other_command(self, scan: Scan, command: str) -> Verdict:
+        return Verdict(
+            scan.raw,
+            False,
+            Code.UNKNOWN_COMMAND,
+            "command",
+            f"Unknown command {show(scan.text)}.",
+        )
+
+    def _pending_last(self) -> bool:
+        return bool(self.entries) and self.entries[-1].serial is None
+
+    def undo(self, scan: Scan | None = None) -> Verdict:
+        scan = scan or Scan("CMD-UNDO", "CMD-UNDO", "command", command="UNDO")
+        if not self.entries:
+            if self.awaiting is not None:
+                self.current = self.awaiting = None
+                self._log(scan, "undo")
+                return Verdict(scan.raw, True, Code.OK, "command", "Item scan undone.")
+            return Verdict(scan.raw, False, Code.NOTHING_TO_UNDO, "command", "Nothing to undo.")
+        entry = self.entries.pop()
+        line = self.document.lines[entry.line]
+        self.current, self.awaiting = entry.line, None
+        self._log(scan, "undo")
+        what = f"serial {entry.serial}" if entry.serial else f"{entry.qty} × {line.product.sku}"
+        return Verdict(
+            scan.raw,
+            True,
+            Code.OK,
+            "command",
+            f"Undone: {line.product.name} {what}.",
+            line.product.sku,
+            entry.serial,
+        )
+
+    def remove(self, index: int) -> Entry:
+        """Remove one row of the session grid (a selected row in the GUI)."""
+        entry = self.entries.pop(index)
+        if self.awaiting is not None and entry.serial is None:
+            self.awaiting = None
+        self._log(Scan(f"remove {index}", "", "command"), "remove", index)
+        return entry
+
+    def rescan(self) -> None:
+        """Clear the whole session (the GUI asks first)."""
+        self.entries.clear()
+        self.current = self.awaiting = None
+        if self.journal is not None:
+            self.journal.start(self._header())
+
+    # --- posting --------------------------------------------------------------------
+
+    def save_verdict(self, scan: Scan | None = None) -> Verdict:
+        scan = scan or Scan("CMD-SAVE", "CMD-SAVE", "command", command="SAVE")
+        try:
+            result = self.save()
+        except OperationalError:
+            result = PostingResult.refused(
+                Code.DATABASE_UNAVAILABLE,
+                "The database cannot be reached: nothing posted; the session is kept.",
+            )
+        return Verdict(
+            scan.raw,
+            result.posted,
+            Code.OK if result.posted else result.code,
+            "command",
+            result.message,
+            posting=result,
+        )
+
+    def save(self) -> PostingResult:
+        raise NotImplementedError
+
+    def _posted(self, result: PostingResult) -> PostingResult:
+        """After a successful posting: the session starts empty and the journal is gone."""
+        if result.posted:
+            self.entries.clear()
+            self.current = self.awaiting = None
+            if self.journal is not None:
+                self.journal.clear()
+        return result
+
+    # --- journal --------------------------------------------------------------------
+
+    def _header(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "kind": self.kind,
+            "document": self.document.number,
+            "station": self.station.name,
+            "user": self.user,
+            "started": self.started.isoformat(),
+        }
+
+    def _log(self, scan: Scan, op: str, index: int | None = None) -> None:
+        """Journal the state after an accepted scan: enough to rebuild the session."""
+        if self.journal is None:
+            return
+        record: dict[str, Any] = {"scan": scan.raw if isinstance(scan.raw, str) else "", "op": op}
+        if op == "remove":
+            record["index"] = index
+        elif op in ("scan", "qty") and self.entries:
+            last = self.entries[-1]
+            record["entry"] = [last.line, last.serial, last.qty, last.unit_id]
+        record["state"] = [len(self.entries), self.current, self.awaiting]
+        self.journal.append(record)
+
+    def restore(self, records: list[dict[str, Any]]) -> int:
+        """Rebuild the session from journal records; returns the number of scans restored."""
+        for record in records:
+            op = record.get("op")
+            size, current, awaiting = record["state"]
+            if op == "remove":
+                self.entries.pop(record["index"])
+            elif op in ("undo", "cancel") and len(self.entries) > size:
+                self.entries.pop()
+            elif "entry" in record:
+                line, serial, qty, unit_id = record["entry"]
+                if len(self.entries) == size:  # a pending unit got its serial
+                    self.entries[-1] = Entry(line, serial, qty, unit_id)
+                else:
+                    self.entries.append(Entry(line, serial, qty, unit_id))
+            self.current, self.awaiting = current, awaiting
+            if self.journal is not None:
+                self.journal.append(record)
+        return len(records)
+
+    # --- verdicts -------------------------------------------------------------------
+
+    def _accept(
+        self, scan: Scan, kind: str, product: Product, serial: str | None, message: str
+    ) -> Verdict:
+        return Verdict(scan.raw, True, Code.OK, kind, message, product.sku, serial)
+
+    def _refuse(self, scan: Scan, problem: Problem, kind: str) -> Verdict:
+        shown = scan.raw if isinstance(scan.raw, str) else ""
+        sku = None
+        if self.awaiting is not None:
+            sku = self.document.lines[self.awaiting].product.sku
+        return Verdict(shown, False, problem.code, kind, problem.message, sku, None)
+
+
+def check_serial_text(serial: str) -> None:
+    """SERIAL_INVALID: a serial is non-empty, printable, at most 64 characters."""
+    if not serial.strip():
+        raise Problem(Code.SERIAL_INVALID, "The serial is empty.")
+    if not printable(serial):
+        raise Problem(
+            Code.SERIAL_INVALID, f"Serial {show(serial)} has characters that cannot be printed."
+        )
+    if len(serial) > MAX_SERIAL_LENGTH:
+        raise Problem(
+            Code.SERIAL_INVALID,
+            f"Serial {show(serial)} is {len(serial)} characters long"
+            f" (at most {MAX_SERIAL_LENGTH}).",
+        )
+
+
+@dataclass(slots=True)
+class PostingResult:
+    """What a posting did: `{"posted": true, "document": …, "units": N}` or a refusal."""
+
+    posted: bool
+    code: Code = Code.OK
+    message: str = ""
+    document: str | None = None
+    units: int = 0
+    already_posted: bool = False
+    serials: list[str] = field(default_factory=list)
+    generated: list[str] = field(default_factory=list)
+
+    @classmethod
+    def refused(cls, code: Code, message: str, serials: list[str] | None = None) -> PostingResult:
+        return cls(False, code, message, serials=serials or [])
+
+    @classmethod
+    def from_error(cls, error: StationError) -> PostingResult:
+        return cls.refused(error.code, error.message)
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.posted:
+            data: dict[str, Any] = {
+                "posted": True,
+                "document": self.document,
+                "units": self.units,
+                "message": self.message,
+            }
+            if self.already_posted:
+                data["already_posted"] = True
+            if self.generated:
+                data["generated"] = self.generated
+            return data
+        data = {"posted": False, "code": str(self.code), "message": self.message}
+        if self.serials:
+            data["serials"] = self.serials
+        return data

@@ -1,0 +1,252 @@
+"""Posting a ship session (SPEC §3.2 step 5): one transaction, the units locked and
+every rule checked again; two stations shipping the same unit: exactly one succeeds."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from station.codes import Code, StationError, Verdict
+from station.db import ledger
+from station.documents import Document, DocumentLine, UnitInfo
+from station.scanning import read_scan, serial_key, show
+from station.session import PostingResult, Problem
+from station.ship import rules
+
+if TYPE_CHECKING:
+    from station.ship.session import ShipSession
+
+
+def post_shipment(engine: Engine, session: ShipSession) -> PostingResult:
+    try:
+        with engine.begin() as connection:
+            return _post(connection, session)
+    except (Problem, StationError) as problem:
+        return PostingResult.refused(problem.code, problem.message, getattr(problem, "serials", []))
+    except IntegrityError:
+        with engine.connect() as connection:
+            earlier = ledger.shipment_by_session(connection, session.session_id)
+        if earlier is not None:
+            return _already(earlier)
+        raise
+
+
+def _post(connection: Connection, session: ShipSession) -> PostingResult:
+    earlier = ledger.shipment_by_session(connection, session.session_id)
+    if earlier is not None:
+        return _already(earlier)
+    order = ledger.sales_order(connection, session.document.number, lock=True)
+    if order is None:
+        raise Problem(Code.ORDER_NOT_FOUND, f"Order {session.document.number} no longer exists.")
+    if order.status in ("shipped", "cancelled"):
+        raise Problem(Code.ORDER_NOT_OPEN, f"Order {order.number} is {order.status}.")
+    if not session.entries:
+        raise Problem(Code.NOTHING_TO_POST, "Nothing scanned: nothing to ship.")
+    by_id = {line.id: line for line in order.lines}
+    lines = [by_id[line.id] for line in session.document.lines]
+    counts: Counter[int] = Counter()
+    for entry in session.entries:
+        counts[lines[entry.line].id] += entry.qty
+    _check_quantities(session, order, counts)
+
+    keys = [serial_key(e.serial) for e in session.entries if e.serial is not None]
+    found: dict[str, list[UnitInfo]] = defaultdict(list)
+    for unit in ledger.units_with_serials(connection, keys, lock=True):
+        found[unit.serial_key].append(unit)
+    warehouse_id, warehouse = session.warehouse
+    shipping: dict[int, list[int]] = defaultdict(list)
+    unvalidated: list[tuple[DocumentLine, str]] = []
+    seen: set[tuple[int, str]] = set()
+    for entry in session.entries:
+        line = lines[entry.line]
+        if entry.serial is None:
+            continue
+        key = serial_key(entry.serial)
+        try:
+            unit = rules.check_unit(
+                line,
+                entry.serial,
+                key,
+                found.get(key, []),
+                options=session.station.options,
+                warehouse_id=warehouse_id,
+                warehouse=warehouse,
+            )
+        except Problem as problem:
+            problem.message = f"Nothing shipped: {problem.message}"
+            problem.serials = [entry.serial]
+            raise
+        if (line.product.id, key) in seen:
+            raise Problem(
+                Code.SERIAL_DUPLICATE_IN_SESSION,
+                f"Serial {entry.serial} is in this session twice.",
+                serials=[entry.serial],
+            )
+        seen.add((line.product.id, key))
+        if unit is None:
+            unvalidated.append((line, entry.serial))
+        else:
+            shipping[line.id].append(unit.id)
+
+    now = datetime.now(UTC)
+    number = f"SHP-{ledger.next_values(connection, 'shipment', 1)[0]:06d}"
+    total = sum(counts.values())
+    shipment_id = ledger.add_shipment(
+        connection,
+        number=number,
+        session_id=session.session_id,
+        order_id=order.id,
+        station=session.station.name,
+        user_name=session.user,
+        units=total,
+        posted_at=now,
+    )
+    unit_ids: list[int] = []
+    for line_id, ids in shipping.items():
+        changed = ledger.ship_units(
+            connection, ids, order_line_id=line_id, shipment_id=shipment_id, at=now
+        )
+        if changed != len(ids):  # cannot happen under the row locks; refuse rather than guess
+            raise OperationalError("ship_units", {}, Exception("units changed under lock"))
+        unit_ids.extend(ids)
+    scope = ledger.serial_scope(connection)
+    unit_ids += ledger.add_units(
+        connection,
+        [
+            {
+                "product_id": line.product.id,
+                "scope_id": ledger.scope_id(scope, line.product.id),
+                "serial": serial,
+                "serial_key": serial_key(serial),
+                "status": "shipped",
+                "warehouse_id": warehouse_id,
+                "bin": "",
+                "origin": "unvalidated",
+                "order_line_id": line.id,
+                "shipment_id": shipment_id,
+                "received_at": now,
+                "shipped_at": now,
+            }
+            for line, serial in unvalidated
+        ],
+    )
+    bins = {u.id: u.bin for units in found.values() for u in units}
+    ledger.add_events(
+        connection,
+        [
+            {
+                "unit_id": unit_id,
+                "kind": "shipped",
+                "at": now,
+                "station": session.station.name,
+                "user_name": session.user,
+                "from_warehouse_id": warehouse_id,
+                "from_bin": bins.get(unit_id),
+                "document_kind": "shipment",
+                "document_number": number,
+            }
+            for unit_id in unit_ids
+        ],
+    )
+    for entry in session.entries:
+        line = lines[entry.line]
+        if not line.product.serialized:
+            ledger.change_stock(connection, line.product.id, warehouse_id, -entry.qty)
+    ledger.add_line_quantities(connection, "order", dict(counts))
+    complete = all(line.done + counts[line.id] >= line.qty for line in order.lines)
+    ledger.set_document_status(connection, "order", order.id, "shipped" if complete else "partial")
+    return PostingResult(
+        True,
+        Code.OK,
+        f"Shipped {total} unit(s) on {order.number}: shipment {number}.",
+        document=number,
+        units=total,
+    )
+
+
+def _check_quantities(session: ShipSession, order: Document, counts: Counter[int]) -> None:
+    for line in order.lines:
+        problem = rules.room_problem(line, line.done, counts[line.id])
+        if counts[line.id] and problem is not None:
+            raise problem
+    if session.station["allow_partial_ship"]:
+        return
+    short = [
+        f"{line.product.sku} {line.done + counts[line.id]} of {line.qty}"
+        for line in order.lines
+        if line.done + counts[line.id] < line.qty
+    ]
+    if short:
+        raise Problem(
+            Code.ORDER_INCOMPLETE,
+            f"Order {order.number} is not fully packed: {', '.join(short)}"
+            " (allow_partial_ship is off).",
+        )
+
+
+def _already(earlier: tuple[str, int]) -> PostingResult:
+    number, units = earlier
+    return PostingResult(
+        True,
+        Code.OK,
+        f"Already posted as shipment {number}: nothing written again.",
+        document=number,
+        units=units,
+        already_posted=True,
+    )
+
+
+def mark_not_found(session: ShipSession, raw: str | bytes) -> Verdict:
+    """A packer marks a unit not found while picking: it leaves available stock at once."""
+    scan = read_scan(raw, command_prefix=session.station["command_prefix"])
+    product_ids = {line.product.id for line in session.document.lines}
+    shown = scan.raw if isinstance(scan.raw, str) else ""
+    try:
+        with session.engine.begin() as connection:
+            key = serial_key(scan.serial or scan.text)
+            units = [
+                u
+                for u in ledger.units_with_serials(connection, [key], lock=True)
+                if u.product_id in product_ids
+            ]
+            if not units or scan.kind in ("unreadable", "command", "gs1_invalid"):
+                raise Problem(
+                    Code.SERIAL_UNKNOWN, f"No unit of this order's items has serial {show(key)}."
+                )
+            unit = units[0]
+            if unit.status != "in_stock":
+                raise Problem(
+                    Code.SERIAL_NOT_IN_STOCK,
+                    f"Serial {unit.serial} is {unit.status}, not in stock.",
+                )
+            ledger.set_unit_status(connection, unit.id, "not_found")
+            ledger.add_events(connection, [_event(session, unit, "not_found")])
+    except Problem as problem:
+        return Verdict(shown, False, problem.code, "serial", problem.message)
+    return Verdict(
+        shown,
+        True,
+        Code.OK,
+        "serial",
+        f"Serial {unit.serial} marked not found.",
+        unit.sku,
+        unit.serial,
+    )
+
+
+def _event(session: ShipSession, unit: UnitInfo, kind: str) -> dict[str, Any]:
+    return {
+        "unit_id": unit.id,
+        "kind": kind,
+        "at": datetime.now(UTC),
+        "station": session.station.name,
+        "user_name": session.user,
+        "from_warehouse_id": unit.warehouse_id,
+        "from_bin": unit.bin,
+        "document_kind": "order",
+        "document_number": session.document.number,
+    }

@@ -1,0 +1,118 @@
+"""Stations and their options: stored in the shared database, cached on this machine
+so a station starts even when the database is briefly unreachable (SPEC §4)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from station import options as opts
+from station.codes import Code, StationError
+from station.db import admin, ledger
+from station.db.engine import data_dir
+from station.users import authorize_supervisor
+
+
+@dataclass(frozen=True, slots=True)
+class StationConfig:
+    """A station as the workflows see it: its name, options and warehouse."""
+
+    name: str
+    options: dict[str, Any]
+    warehouse_id: int | None
+    warehouse: str
+
+    def __getitem__(self, key: str) -> Any:
+        return self.options[key]
+
+
+def _cache_path(name: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    return data_dir() / "stations" / f"{safe}.json"
+
+
+def _write_cache(name: str, values: dict[str, Any], warehouse: tuple[int | None, str]) -> None:
+    path = _cache_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"options": values, "warehouse": list(warehouse)}))
+    os.replace(tmp, path)
+
+
+def register(engine: Engine, name: str, kind: str = "both") -> int:
+    """The station's id; a name seen for the first time is registered with defaults."""
+    name = name.strip()
+    if not name:
+        raise StationError(Code.UNKNOWN_STATION, "A station needs a name.")
+    with engine.begin() as connection:
+        found = admin.station_id(connection, name)
+        if found is not None:
+            admin.touch_station(connection, found)
+            return found
+    try:
+        with engine.begin() as connection:
+            return admin.add_station(connection, name, kind)
+    except IntegrityError:  # another process registered it at the same moment
+        with engine.connect() as connection:
+            found = admin.station_id(connection, name)
+        assert found is not None
+        return found
+
+
+def load(engine: Engine, name: str) -> StationConfig:
+    """The station's options (defaults filled in) and warehouse; from the local cache
+    when the database cannot be reached."""
+    try:
+        station = register(engine, name)
+        with engine.connect() as connection:
+            stored = admin.stored_options(connection, station)
+            values = opts.with_defaults(
+                {key: opts.decode(key, text) for key, text in stored.items() if key in opts.OPTIONS}
+            )
+            code = values["warehouse"]
+            found = ledger.warehouse_by_code(connection, code) if code else None
+            if found is None:
+                first = ledger.first_warehouse(connection)
+                found, code = first if first else (None, "")
+        _write_cache(name, values, (found, code))
+        return StationConfig(name, values, found, code)
+    except OperationalError:
+        path = _cache_path(name)
+        if not path.exists():
+            raise
+        cached = json.loads(path.read_text())
+        warehouse_id, code = cached["warehouse"]
+        return StationConfig(name, opts.with_defaults(cached["options"]), warehouse_id, code)
+
+
+def set_options(
+    engine: Engine, name: str, changes: dict[str, str], *, user: str | None, pin: str | None
+) -> list[tuple[str, Any, Any]]:
+    """Change options as a supervisor; every change is audited. Returns (key, old, new)."""
+    parsed = {key: opts.parse_value(key, text) for key, text in changes.items()}
+    if not parsed:
+        raise StationError(Code.BAD_OPTION_VALUE, "Name at least one KEY=VALUE to set.")
+    who = authorize_supervisor(engine, user, pin)
+    station = register(engine, name)
+    done: list[tuple[str, Any, Any]] = []
+    with engine.begin() as connection:
+        wanted = parsed.get("warehouse")
+        if wanted and ledger.warehouse_by_code(connection, wanted) is None:
+            raise StationError(Code.BAD_OPTION_VALUE, f"No warehouse with code '{wanted}'.")
+        stored = admin.stored_options(connection, station)
+        for key, value in parsed.items():
+            old_text = stored.get(key)
+            old = opts.decode(key, old_text) if old_text is not None else opts.OPTIONS[key].default
+            if old_text is not None and old == value:
+                continue
+            admin.write_option(connection, station, key, old_text, opts.encode(value), who)
+            done.append((key, old, value))
+    load(engine, name)  # refresh the local cache
+    return done
