@@ -1,0 +1,153 @@
+"""Bulk writes: chunked Core `executemany` for imports, the demo and tests.
+
+Nothing here opens a transaction; every function takes the caller's connection so a
+whole import commits or rolls back as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from station.db.models import Base, Event, Product, StockLevel, Unit, Vendor, Warehouse
+
+#: Rows per executemany: large enough to amortize round trips, small enough for memory.
+CHUNK = 5000
+
+Row = Mapping[str, Any]
+
+
+def chunked(rows: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    """Consecutive lists of at most `size` items."""
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def insert_rows(
+    connection: Connection, model: type[Base], rows: Iterable[Row], size: int = CHUNK
+) -> int:
+    """Insert `rows` into `model`'s table in chunks of `size`; the number inserted."""
+    count = 0
+    statement = insert(model)
+    for chunk in chunked(rows, size):
+        connection.execute(statement, chunk)
+        count += len(chunk)
+    return count
+
+
+def insert_returning_ids(
+    connection: Connection, model: type[Base], rows: Sequence[Row]
+) -> list[int]:
+    """Insert `rows` and return their new ids, in the order of `rows`."""
+    if not rows:
+        return []
+    table = model.__table__
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids: list[int] = []
+    for chunk in chunked(rows):
+        ids.extend(connection.execute(statement, chunk).scalars())
+    return ids
+
+
+def insert_units(
+    connection: Connection,
+    units: Iterable[Row],
+    event: Row,
+    size: int = CHUNK,
+) -> int:
+    """Insert units in chunks, each with one event built from `event` (unit_id added).
+
+    `event` holds the columns shared by every unit's event (kind, at, station, user,
+    document); to_warehouse_id and to_bin are taken from each unit.
+    """
+    count = 0
+    for chunk in chunked(units, size):
+        ids = insert_returning_ids(connection, Unit, chunk)
+        connection.execute(
+            insert(Event),
+            [
+                {
+                    **event,
+                    "unit_id": unit_id,
+                    "to_warehouse_id": unit["warehouse_id"],
+                    "to_bin": unit["bin"],
+                }
+                for unit_id, unit in zip(ids, chunk, strict=True)
+            ],
+        )
+        count += len(chunk)
+    return count
+
+
+def ensure_warehouses(connection: Connection, codes: Iterable[str]) -> tuple[dict[str, int], int]:
+    """Ids of the warehouses with these codes, creating the missing ones (name = code);
+    and how many were created."""
+    wanted = set(codes)
+    existing = dict(connection.execute(select(Warehouse.code, Warehouse.id)).all())
+    missing = sorted(wanted - existing.keys())
+    if missing:
+        insert_rows(connection, Warehouse, [{"code": code, "name": code} for code in missing])
+        existing = dict(connection.execute(select(Warehouse.code, Warehouse.id)).all())
+    return {code: existing[code] for code in wanted}, len(missing)
+
+
+def ensure_vendors(connection: Connection, names: Iterable[str]) -> tuple[dict[str, int], int]:
+    """Ids of the vendors with these names, creating the missing ones; and how many
+    were created."""
+    wanted = set(names)
+    existing = dict(connection.execute(select(Vendor.name, Vendor.id)).all())
+    missing = sorted(wanted - existing.keys())
+    if missing:
+        insert_rows(connection, Vendor, [{"name": name} for name in missing])
+        existing = dict(connection.execute(select(Vendor.name, Vendor.id)).all())
+    return {name: existing[name] for name in wanted}, len(missing)
+
+
+def update_products(connection: Connection, rows: Sequence[Row]) -> int:
+    """Update name, serialized flag and serial rules of products by id (`pid` key)."""
+    if not rows:
+        return 0
+    statement = (
+        update(Product.__table__)
+        .where(Product.__table__.c.id == bindparam("pid"))
+        .values(
+            name=bindparam("name"),
+            serialized=bindparam("serialized"),
+            serial_length=bindparam("serial_length"),
+            serial_pattern=bindparam("serial_pattern"),
+        )
+    )
+    for chunk in chunked(rows):
+        connection.execute(statement, chunk)
+    return len(rows)
+
+
+def add_stock(connection: Connection, quantities: Mapping[tuple[int, int], int]) -> None:
+    """Add quantities on hand per (product_id, warehouse_id) of non-serialized products."""
+    if not quantities:
+        return
+    table = StockLevel.__table__
+    existing = {
+        (product_id, warehouse_id)
+        for product_id, warehouse_id in connection.execute(
+            select(table.c.product_id, table.c.warehouse_id)
+        )
+    }
+    new = [
+        {"product_id": p, "warehouse_id": w, "qty": qty}
+        for (p, w), qty in quantities.items()
+        if (p, w) not in existing
+    ]
+    old = [{"p": p, "w": w, "add": qty} for (p, w), qty in quantities.items() if (p, w) in existing]
+    insert_rows(connection, StockLevel, new)
+    if old:
+        connection.execute(
+            update(table)
+            .where(table.c.product_id == bindparam("p"), table.c.warehouse_id == bindparam("w"))
+            .values(qty=table.c.qty + bindparam("add")),
+            old,
+        )

@@ -1,0 +1,311 @@
+"""Read queries for imports, exports, trace and the demo.
+
+Large reads stream: `unit_rows` yields rows from a server-side cursor on PostgreSQL
+(and SQLite's own incremental cursor), never a whole result in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, select
+from sqlalchemy.orm import aliased
+
+from station.db.bulk import chunked
+from station.db.models import (
+    Barcode,
+    Event,
+    OrderLine,
+    POLine,
+    Product,
+    PurchaseOrder,
+    Receipt,
+    SalesOrder,
+    Shipment,
+    Unit,
+    Vendor,
+    Warehouse,
+)
+
+#: Keys per IN (...) query.
+IN_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogProduct:
+    id: int
+    sku: str
+    name: str
+    serialized: bool
+    serial_length: int | None
+    serial_min_length: int | None
+    serial_max_length: int | None
+    serial_pattern: str | None
+
+
+def catalog(connection: Connection) -> dict[str, CatalogProduct]:
+    """Every product by SKU."""
+    rows = connection.execute(
+        select(
+            Product.id,
+            Product.sku,
+            Product.name,
+            Product.serialized,
+            Product.serial_length,
+            Product.serial_min_length,
+            Product.serial_max_length,
+            Product.serial_pattern,
+        )
+    )
+    return {row.sku: CatalogProduct(*row) for row in rows}
+
+
+def warehouses(connection: Connection) -> dict[str, int]:
+    """Warehouse ids by code."""
+    return dict(connection.execute(select(Warehouse.code, Warehouse.id)).all())
+
+
+def barcode_owners(
+    connection: Connection, codes: Iterable[str], gtins: Iterable[str]
+) -> dict[str, str]:
+    """SKU of the product holding each of these codes or GTIN-14 forms, by code/GTIN."""
+    owners: dict[str, str] = {}
+    for part in chunked(sorted(set(codes)), IN_CHUNK):
+        query = (
+            select(Barcode.code, Product.sku)
+            .join(Product, Product.id == Barcode.product_id)
+            .where(Barcode.code.in_(part))
+        )
+        owners.update((code, sku) for code, sku in connection.execute(query))
+    for part in chunked(sorted(set(gtins)), IN_CHUNK):
+        query = (
+            select(Barcode.gtin, Product.sku)
+            .join(Product, Product.id == Barcode.product_id)
+            .where(Barcode.gtin.in_(part))
+        )
+        owners.update((gtin, sku) for gtin, sku in connection.execute(query) if gtin)
+    return owners
+
+
+def product_barcodes(connection: Connection, product_ids: Iterable[int]) -> set[tuple[int, str]]:
+    """(product_id, code) of every barcode of these products."""
+    found: set[tuple[int, str]] = set()
+    for part in chunked(sorted(set(product_ids)), IN_CHUNK):
+        query = select(Barcode.product_id, Barcode.code).where(Barcode.product_id.in_(part))
+        found.update((pid, code) for pid, code in connection.execute(query))
+    return found
+
+
+def existing_po_numbers(connection: Connection, numbers: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunked(sorted(set(numbers)), IN_CHUNK):
+        query = select(PurchaseOrder.number).where(PurchaseOrder.number.in_(part))
+        found.update(connection.execute(query).scalars())
+    return found
+
+
+def existing_order_numbers(connection: Connection, numbers: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunked(sorted(set(numbers)), IN_CHUNK):
+        query = select(SalesOrder.number).where(SalesOrder.number.in_(part))
+        found.update(connection.execute(query).scalars())
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingUnit:
+    scope_id: int
+    serial_key: str
+    sku: str
+    status: str
+    warehouse: str
+    bin: str
+    received_at: datetime
+
+
+def existing_units(connection: Connection, keys: Sequence[str]) -> list[ExistingUnit]:
+    """Units holding any of these serial keys (the caller filters by scope)."""
+    found: list[ExistingUnit] = []
+    for part in chunked(sorted(set(keys)), IN_CHUNK):
+        query = (
+            select(
+                Unit.scope_id,
+                Unit.serial_key,
+                Product.sku,
+                Unit.status,
+                Warehouse.code,
+                Unit.bin,
+                Unit.received_at,
+            )
+            .join(Product, Product.id == Unit.product_id)
+            .join(Warehouse, Warehouse.id == Unit.warehouse_id)
+            .where(Unit.serial_key.in_(part))
+        )
+        found.extend(ExistingUnit(*row) for row in connection.execute(query))
+    return found
+
+
+def receipt_exists(connection: Connection, number: str) -> bool:
+    return connection.scalar(select(Receipt.id).where(Receipt.number == number)) is not None
+
+
+def order_line_ids(connection: Connection, order_number: str) -> dict[str, int]:
+    """Order line ids of an order by SKU."""
+    query = (
+        select(Product.sku, OrderLine.id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .join(SalesOrder, SalesOrder.id == OrderLine.order_id)
+        .where(SalesOrder.number == order_number)
+    )
+    return dict(connection.execute(query).all())
+
+
+def po_line_ids(connection: Connection, po_number: str) -> dict[str, int]:
+    """PO line ids of a purchase order by SKU."""
+    query = (
+        select(Product.sku, POLine.id)
+        .join(Product, Product.id == POLine.product_id)
+        .join(PurchaseOrder, PurchaseOrder.id == POLine.po_id)
+        .where(PurchaseOrder.number == po_number)
+    )
+    return dict(connection.execute(query).all())
+
+
+# --- units with their documents (export, trace) ---------------------------------------
+
+#: Columns of `unit_query`, in order: what an export row and a trace header show.
+UNIT_COLUMNS = (
+    "sku",
+    "product",
+    "serial",
+    "status",
+    "warehouse",
+    "bin",
+    "po",
+    "vendor",
+    "unit_cost",
+    "received_at",
+    "received_by",
+    "order",
+    "customer",
+    "shipped_at",
+    "shipped_by",
+    "receipt",
+    "shipment",
+    "origin",
+    "unit_id",
+)
+
+
+def unit_query() -> Select[Any]:
+    """Every unit with its product, place, PO, vendor, receipt, order and shipment."""
+    return (
+        select(
+            Product.sku,
+            Product.name,
+            Unit.serial,
+            Unit.status,
+            Warehouse.code,
+            Unit.bin,
+            PurchaseOrder.number,
+            Vendor.name,
+            Unit.unit_cost,
+            Unit.received_at,
+            func.coalesce(Receipt.user_name, Receipt.station),
+            SalesOrder.number,
+            SalesOrder.customer,
+            Unit.shipped_at,
+            func.coalesce(Shipment.user_name, Shipment.station),
+            Receipt.number,
+            Shipment.number,
+            Unit.origin,
+            Unit.id,
+        )
+        .join(Product, Product.id == Unit.product_id)
+        .join(Warehouse, Warehouse.id == Unit.warehouse_id)
+        .outerjoin(POLine, POLine.id == Unit.po_line_id)
+        .outerjoin(PurchaseOrder, PurchaseOrder.id == POLine.po_id)
+        .outerjoin(Vendor, Vendor.id == PurchaseOrder.vendor_id)
+        .outerjoin(Receipt, Receipt.id == Unit.receipt_id)
+        .outerjoin(OrderLine, OrderLine.id == Unit.order_line_id)
+        .outerjoin(SalesOrder, SalesOrder.id == OrderLine.order_id)
+        .outerjoin(Shipment, Shipment.id == Unit.shipment_id)
+    )
+
+
+def unit_rows(
+    connection: Connection,
+    kind: str,
+    *,
+    sku: str | None = None,
+    warehouse: str | None = None,
+    status: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    batch: int = 5000,
+) -> Iterator[tuple[Any, ...]]:
+    """Stream unit rows for an export of `kind` (serials, arrivals or shipments).
+
+    arrivals are units received on a receipt, shipments units shipped; `start`
+    (inclusive) and `end` (exclusive) bound received_at, or shipped_at for shipments.
+    """
+    query = unit_query()
+    moment = Unit.received_at
+    if kind == "arrivals":
+        query = query.where(Unit.receipt_id.is_not(None))
+    elif kind == "shipments":
+        query = query.where(Unit.status == "shipped", Unit.shipped_at.is_not(None))
+        moment = Unit.shipped_at
+    if sku is not None:
+        query = query.where(Product.sku == sku)
+    if warehouse is not None:
+        query = query.where(Warehouse.code == warehouse)
+    if status is not None:
+        query = query.where(Unit.status == status)
+    if start is not None:
+        query = query.where(moment >= start)
+    if end is not None:
+        query = query.where(moment < end)
+    query = query.order_by(moment, Unit.id)
+    result = connection.execution_options(stream_results=True, yield_per=batch).execute(query)
+    try:
+        for partition in result.partitions():
+            yield from partition
+    finally:
+        result.close()
+
+
+def units_by_serial(connection: Connection, key: str, sku: str | None = None) -> list[Any]:
+    """Rows of `unit_query` for the units with this serial key (optionally one SKU)."""
+    query = unit_query().where(Unit.serial_key == key)
+    if sku is not None:
+        query = query.where(Product.sku == sku)
+    return list(connection.execute(query.order_by(Product.sku)))
+
+
+def unit_events(connection: Connection, unit_id: int) -> list[Any]:
+    """A unit's events, oldest first, with warehouse codes instead of ids."""
+    source = aliased(Warehouse)
+    target = aliased(Warehouse)
+    query = (
+        select(
+            Event.kind,
+            Event.at,
+            Event.station,
+            Event.user_name,
+            source.code,
+            Event.from_bin,
+            target.code,
+            Event.to_bin,
+            Event.document_kind,
+            Event.document_number,
+        )
+        .outerjoin(source, source.id == Event.from_warehouse_id)
+        .outerjoin(target, target.id == Event.to_warehouse_id)
+        .where(Event.unit_id == unit_id)
+        .order_by(Event.at, Event.id)
+    )
+    return list(connection.execute(query))
