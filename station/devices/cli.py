@@ -1,0 +1,169 @@
+"""Device commands for `station` (SPEC §7): `label`, `devices` and `print-test`.
+
+`station.cli` registers them with `add_commands(subparsers)` and runs them with
+`run(args, engine_factory)`; the database is only opened by commands that need it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from sqlalchemy import Engine
+
+from station.devices import labels
+from station.devices.errors import DeviceError
+from station.devices.print_queue import PrintQueue
+from station.devices.printers import open_printer
+from station.devices.printers.base import Printer
+from station.devices.printers.file import EscposFilePrinter, ZplFilePrinter
+from station.devices.printers.tcp import EscposTcpPrinter, ZplTcpPrinter
+from station.devices.serial_scanner import parse_scanner_setting
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+COMMANDS = ("label", "devices", "print-test")
+RENDER = {
+    "zpl": labels.serial_label_zpl,
+    "escpos": labels.serial_label_escpos,
+    "png": labels.serial_label_png,
+}
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    common_parent: argparse.ArgumentParser | None = None,
+) -> None:
+    parents = [common_parent] if common_parent is not None else []
+    label = subparsers.add_parser(
+        "label", parents=parents, help="render a serial label exactly as it would print"
+    )
+    label.add_argument("--sku", required=True)
+    label.add_argument("--serial", required=True)
+    label.add_argument("--format", choices=sorted(RENDER), default="zpl")
+    label.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+
+    devices = subparsers.add_parser(
+        "devices", parents=parents, help="list serial ports and the configured devices"
+    )
+    devices.add_argument("--station", metavar="NAME", help="show this station's devices")
+
+    test = subparsers.add_parser("print-test", parents=parents, help="print a test label")
+    test.add_argument("printer", metavar="PRINTER_URL")
+    test.add_argument(
+        "--protocol",
+        choices=("zpl", "escpos"),
+        default="zpl",
+        help="protocol for a bare file:// URL (default zpl)",
+    )
+
+
+def run(
+    args: argparse.Namespace,
+    engine_factory: Callable[[], Engine],
+    stdout: BinaryIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    out = stdout if stdout is not None else sys.stdout.buffer
+    err = stderr if stderr is not None else sys.stderr
+    if args.command == "label":
+        return cmd_label(args, engine_factory, out, err)
+    if args.command == "devices":
+        return cmd_devices(args, engine_factory, out)
+    if args.command == "print-test":
+        return cmd_print_test(args, out, err)
+    print(f"station: unknown command {args.command!r}", file=err)
+    return EXIT_USAGE
+
+
+def cmd_label(
+    args: argparse.Namespace, engine_factory: Callable[[], Engine], out: BinaryIO, err: TextIO
+) -> int:
+    from station.db.print_jobs import product_for_label
+
+    found = product_for_label(engine_factory(), args.sku)
+    if found is None:
+        print(f"station: UNKNOWN_ITEM: no product has SKU {args.sku!r}", file=err)
+        return EXIT_FAILED
+    name, gtin = found
+    data = RENDER[args.format](labels.SerialLabel(args.sku, name, args.serial, gtin))
+    if args.out:
+        Path(args.out).write_bytes(data)
+    else:
+        out.write(data)
+        out.flush()
+    return EXIT_OK
+
+
+def _serial_ports() -> list[tuple[str, str]]:
+    from serial.tools import list_ports
+
+    return [(port.device, port.description or "") for port in list_ports.comports()]
+
+
+def printer_state(printer: Printer, timeout: float = 1.0) -> str:
+    """A quick look at a printer without printing: reachable, offline, or configured."""
+    if isinstance(printer, ZplTcpPrinter | EscposTcpPrinter):
+        try:
+            socket.create_connection((printer.host, printer.port), timeout=timeout).close()
+        except OSError as error:
+            return f"offline ({error})"
+        return "reachable"
+    if isinstance(printer, ZplFilePrinter | EscposFilePrinter):
+        return "ready" if printer.path.parent.is_dir() else "offline (no such folder)"
+    return "configured"
+
+
+def scanner_state(port: str) -> str:
+    known = {device for device, _ in _serial_ports()}
+    return "present" if port in known or os.path.exists(port) else "missing"
+
+
+def cmd_devices(
+    args: argparse.Namespace, engine_factory: Callable[[], Engine], out: BinaryIO
+) -> int:
+    lines = ["Serial ports:"]
+    ports = _serial_ports()
+    lines += [f"  {device}  {description}" for device, description in ports] or ["  (none)"]
+    if args.station:
+        from station import stations
+
+        config = stations.load(engine_factory(), args.station)
+        lines.append(f"Station {config.name}:")
+        for setting in config["scanner"]:
+            scanner = parse_scanner_setting(setting)
+            state = "keyboard wedge" if scanner is None else scanner_state(scanner.port)
+            lines.append(f"  scanner          {setting}  {state}")
+        for key, protocol in (("label_printer", "zpl"), ("receipt_printer", "escpos")):
+            url = config[key]
+            if not url:
+                lines.append(f"  {key:<16} (none)")
+                continue
+            try:
+                state = printer_state(open_printer(url, default_protocol=protocol))
+            except DeviceError as error:
+                state = f"bad setting ({error.message})"
+            lines.append(f"  {key:<16} {url}  {state}")
+    out.write(("\n".join(lines) + "\n").encode("utf-8"))
+    out.flush()
+    return EXIT_OK
+
+
+def cmd_print_test(args: argparse.Namespace, out: BinaryIO, err: TextIO) -> int:
+    try:
+        printer = open_printer(args.printer, default_protocol=args.protocol)
+    except DeviceError as error:
+        print(f"station: {error}", file=err)
+        return EXIT_USAGE
+    with PrintQueue(printer) as jobs:
+        ticket = jobs.submit("test", "TEST", "test", printer.test_label())
+        ticket.wait()
+    if ticket.status != "printed":
+        print(f"station: test print failed: {ticket.error}", file=err)
+        return EXIT_FAILED
+    out.write(f"Test label sent to {printer.url}.\n".encode())
+    return EXIT_OK
