@@ -29,7 +29,7 @@ from station.codes import Code, StationError
 from station.db import bulk, lookup
 from station.db.ledger import scope_id, serial_scope
 from station.db.models import Barcode, OrderLine, POLine, Product, PurchaseOrder, SalesOrder
-from station.scanning import gtin14, printable, serial_key, show
+from station.scanning import gtin14, serial_key, show
 
 #: The exact header of each import (SPEC §7); columns may come in any order.
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -200,7 +200,7 @@ def _text(problems: list[str], name: str, value: str, limit: int, required: bool
             problems.append(f"{name} is empty")
     elif len(value) > limit:
         problems.append(f"{name} is longer than {limit} characters")
-    elif not printable(value):
+    elif not value.isprintable():  # same rule as scanning.printable, at C speed
         problems.append(f"{name} {show(value)!r} holds control characters")
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from station.db.models import Base, Event, Product, StockLevel, Unit, Vendor, Warehouse
 
@@ -53,32 +53,93 @@ def insert_returning_ids(
     return ids
 
 
+UNIT_COLUMNS = (
+    "id",
+    "product_id",
+    "scope_id",
+    "serial",
+    "serial_key",
+    "status",
+    "warehouse_id",
+    "bin",
+    "origin",
+    "po_line_id",
+    "receipt_id",
+    "unit_cost",
+    "received_at",
+)
+EVENT_COLUMNS = (
+    "unit_id",
+    "kind",
+    "at",
+    "station",
+    "user_name",
+    "to_warehouse_id",
+    "to_bin",
+    "document_kind",
+    "document_number",
+)
+
+
+def reserve_unit_ids(connection: Connection, count: int) -> list[int]:
+    """`count` fresh unit ids: from the sequence on PostgreSQL; on SQLite past the
+    largest id (the caller's transaction holds SQLite's write lock)."""
+    if connection.dialect.name == "postgresql":
+        query = text(
+            "SELECT nextval(pg_get_serial_sequence('units', 'id')) FROM generate_series(1, :n)"
+        )
+        return list(connection.execute(query, {"n": count}).scalars())
+    last = connection.scalar(select(func.max(Unit.id))) or 0
+    return list(range(last + 1, last + 1 + count))
+
+
+def _copy(connection: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """PostgreSQL COPY … FROM STDIN of `rows` inside the connection's transaction."""
+    driver = connection.connection.driver_connection
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            copy.write_row(row)
+
+
 def insert_units(
     connection: Connection,
     units: Iterable[Row],
     event: Row,
     size: int = CHUNK,
 ) -> int:
-    """Insert units in chunks, each with one event built from `event` (unit_id added).
+    """Insert units in chunks, each with one event built from `event`.
 
-    `event` holds the columns shared by every unit's event (kind, at, station, user,
-    document); to_warehouse_id and to_bin are taken from each unit.
+    `event` holds the columns shared by every unit's event (kind, at, station,
+    user_name, document_kind, document_number); to_warehouse_id and to_bin come from
+    each unit. Units may leave out po_line_id, receipt_id and unit_cost. Ids are
+    reserved first, so units and events go in with plain executemany (COPY on
+    PostgreSQL) and no RETURNING.
     """
+    shared = tuple(event.get(name) for name in EVENT_COLUMNS[1:5])
+    document = (event.get("document_kind"), event.get("document_number"))
+    postgres = connection.dialect.name == "postgresql"
     count = 0
     for chunk in chunked(units, size):
-        ids = insert_returning_ids(connection, Unit, chunk)
-        connection.execute(
-            insert(Event),
-            [
-                {
-                    **event,
-                    "unit_id": unit_id,
-                    "to_warehouse_id": unit["warehouse_id"],
-                    "to_bin": unit["bin"],
-                }
-                for unit_id, unit in zip(ids, chunk, strict=True)
-            ],
-        )
+        ids = reserve_unit_ids(connection, len(chunk))
+        unit_rows = [
+            (unit_id, *(unit.get(name) for name in UNIT_COLUMNS[1:]))
+            for unit_id, unit in zip(ids, chunk, strict=True)
+        ]
+        event_rows = [
+            (unit_id, *shared, unit["warehouse_id"], unit["bin"], *document)
+            for unit_id, unit in zip(ids, chunk, strict=True)
+        ]
+        if postgres:
+            _copy(connection, "units", UNIT_COLUMNS, unit_rows)
+            _copy(connection, "events", EVENT_COLUMNS, event_rows)
+        else:
+            connection.execute(
+                insert(Unit), [dict(zip(UNIT_COLUMNS, row, strict=True)) for row in unit_rows]
+            )
+            connection.execute(
+                insert(Event), [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in event_rows]
+            )
         count += len(chunk)
     return count
 
