@@ -88,7 +88,10 @@ class ImportSummary:
 
     def as_text(self) -> str:
         done = ", ".join(f"{count} {what}" for what, count in self.created.items())
-        return f"Imported {self.rows} {self.kind} rows: {done}."
+        return f"{self.rows} rows read; {done}"
+
+    def __str__(self) -> str:
+        return self.as_text()
 
 
 # --- reading files -------------------------------------------------------------------
@@ -467,9 +470,9 @@ def _documents(engine: Engine, path: Path, kind: str) -> tuple[_Rows, dict[str, 
         document.lines.append((product.id, amount, cost))
     with engine.connect() as connection:
         taken = (
-            lookup.existing_po_numbers(connection, documents)
+            lookup.po_ids(connection, documents)
             if kind == "pos"
-            else lookup.existing_order_numbers(connection, documents)
+            else lookup.order_ids(connection, documents)
         )
     what = "PO" if kind == "pos" else "order"
     for number in sorted(taken):

@@ -144,14 +144,18 @@ def insert_units(
     return count
 
 
-def ensure_warehouses(connection: Connection, codes: Iterable[str]) -> tuple[dict[str, int], int]:
-    """Ids of the warehouses with these codes, creating the missing ones (name = code);
-    and how many were created."""
+def ensure_warehouses(
+    connection: Connection, codes: Iterable[str], names: Mapping[str, str] | None = None
+) -> tuple[dict[str, int], int]:
+    """Ids of the warehouses with these codes, creating the missing ones (named from
+    `names`, else after their code); and how many were created."""
     wanted = set(codes)
+    names = names or {}
     existing = dict(connection.execute(select(Warehouse.code, Warehouse.id)).all())
     missing = sorted(wanted - existing.keys())
     if missing:
-        insert_rows(connection, Warehouse, [{"code": code, "name": code} for code in missing])
+        rows = [{"code": code, "name": names.get(code, code)} for code in missing]
+        insert_rows(connection, Warehouse, rows)
         existing = dict(connection.execute(select(Warehouse.code, Warehouse.id)).all())
     return {code: existing[code] for code in wanted}, len(missing)
 

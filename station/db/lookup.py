@@ -99,19 +99,21 @@ def product_barcodes(connection: Connection, product_ids: Iterable[int]) -> set[
     return found
 
 
-def existing_po_numbers(connection: Connection, numbers: Iterable[str]) -> set[str]:
-    found: set[str] = set()
+def po_ids(connection: Connection, numbers: Iterable[str]) -> dict[str, int]:
+    """Ids of the purchase orders with these numbers, by number (missing ones left out)."""
+    found: dict[str, int] = {}
     for part in chunked(sorted(set(numbers)), IN_CHUNK):
-        query = select(PurchaseOrder.number).where(PurchaseOrder.number.in_(part))
-        found.update(connection.execute(query).scalars())
+        query = select(PurchaseOrder.number, PurchaseOrder.id).where(PurchaseOrder.number.in_(part))
+        found.update((number, id_) for number, id_ in connection.execute(query))
     return found
 
 
-def existing_order_numbers(connection: Connection, numbers: Iterable[str]) -> set[str]:
-    found: set[str] = set()
+def order_ids(connection: Connection, numbers: Iterable[str]) -> dict[str, int]:
+    """Ids of the sales orders with these numbers, by number (missing ones left out)."""
+    found: dict[str, int] = {}
     for part in chunked(sorted(set(numbers)), IN_CHUNK):
-        query = select(SalesOrder.number).where(SalesOrder.number.in_(part))
-        found.update(connection.execute(query).scalars())
+        query = select(SalesOrder.number, SalesOrder.id).where(SalesOrder.number.in_(part))
+        found.update((number, id_) for number, id_ in connection.execute(query))
     return found
 
 
@@ -148,8 +150,8 @@ def existing_units(connection: Connection, keys: Sequence[str]) -> list[Existing
     return found
 
 
-def receipt_exists(connection: Connection, number: str) -> bool:
-    return connection.scalar(select(Receipt.id).where(Receipt.number == number)) is not None
+def receipt_id(connection: Connection, number: str) -> int | None:
+    return connection.scalar(select(Receipt.id).where(Receipt.number == number))
 
 
 def order_line_ids(connection: Connection, order_number: str) -> dict[str, int]:

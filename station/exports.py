@@ -1,0 +1,179 @@
+"""Excel exports, one row per serial (SPEC §7): serials, arrivals and shipments.
+
+Rows stream from the database (a server-side cursor on PostgreSQL) into an openpyxl
+write-only workbook, so a million serials never sit in memory at once. The file is
+written next to `out_path` and renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from sqlalchemy import Engine
+
+from station.codes import Code, StationError
+from station.db import lookup
+from station.db.models import UNIT_STATUSES
+
+#: What each export holds: serials = every unit, arrivals = units received on a
+#: receipt, shipments = shipped units.
+EXPORT_KINDS = ("serials", "arrivals", "shipments")
+#: The columns of every export, in order.
+COLUMNS = (
+    "SKU",
+    "Product",
+    "Serial",
+    "Status",
+    "Warehouse",
+    "Bin",
+    "PO",
+    "Vendor",
+    "Unit cost",
+    "Received at (UTC)",
+    "Received by",
+    "Order",
+    "Customer",
+    "Shipped at (UTC)",
+    "Shipped by",
+)
+_WIDTHS = (14, 30, 22, 12, 11, 10, 12, 22, 10, 20, 14, 12, 24, 20, 14)
+_RECEIVED_AT = COLUMNS.index("Received at (UTC)")
+_SHIPPED_AT = COLUMNS.index("Shipped at (UTC)")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFilters:
+    """Narrow an export: SKU, warehouse code, unit status, and a date range (UTC days,
+    both ends included) on received at — shipped at for shipments."""
+
+    sku: str | None = None
+    warehouse: str | None = None
+    status: str | None = None
+    date_from: date | str | None = None
+    date_to: date | str | None = None
+
+
+class ExportFilterInvalid(StationError, ValueError):
+    """A filter value that cannot be used (a bad date, an unknown status or kind)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(Code.BAD_OPTION_VALUE, message)
+
+
+def parse_date(value: str | date) -> date:
+    """A `--from`/`--to` value: a date or YYYY-MM-DD text."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ExportFilterInvalid(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def _filters(filters: ExportFilters | Mapping[str, Any] | None) -> ExportFilters:
+    if filters is None:
+        return ExportFilters()
+    if isinstance(filters, ExportFilters):
+        given = filters
+    else:
+        unknown = set(filters) - set(ExportFilters.__dataclass_fields__)
+        if unknown:
+            raise ExportFilterInvalid(f"unknown export filter(s): {', '.join(sorted(unknown))}")
+        given = ExportFilters(**{key: value or None for key, value in filters.items()})
+    if given.status is not None and given.status not in UNIT_STATUSES:
+        raise ExportFilterInvalid(
+            f"unknown status {given.status!r}; choose one of {', '.join(UNIT_STATUSES)}"
+        )
+    return ExportFilters(
+        given.sku,
+        given.warehouse,
+        given.status,
+        parse_date(given.date_from) if given.date_from else None,
+        parse_date(given.date_to) if given.date_to else None,
+    )
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    """Excel has no time zones: UTC wall time without tzinfo."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _cells(rows: Iterable[tuple[Any, ...]]) -> Iterator[list[Any]]:
+    width = len(COLUMNS)
+    for row in rows:
+        cells = list(row[:width])
+        received, shipped = cells[_RECEIVED_AT], cells[_SHIPPED_AT]
+        if received is not None and received.tzinfo is not None:
+            cells[_RECEIVED_AT] = _naive_utc(received)
+        if shipped is not None and shipped.tzinfo is not None:
+            cells[_SHIPPED_AT] = _naive_utc(shipped)
+        yield cells
+
+
+def write_xlsx(out_path: Path, title: str, rows: Iterable[list[Any]]) -> int:
+    """Write `rows` under the COLUMNS header to a write-only workbook; rows written."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title)
+    for index, width in enumerate(_WIDTHS):
+        sheet.column_dimensions[chr(ord("A") + index)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.append(list(COLUMNS))
+    count = 0
+    for cells in rows:
+        sheet.append(cells)
+        count += 1
+    workbook.save(out_path)
+    return count
+
+
+def export(
+    engine: Engine,
+    kind: str,
+    out_path: str | Path,
+    filters: ExportFilters | Mapping[str, Any] | None = None,
+) -> int:
+    """Export `kind` (serials, arrivals or shipments) to an XLSX file, one row per
+    serial; returns the number of rows written.
+
+    Columns: SKU, product, serial, status, warehouse, bin, PO, vendor, unit cost,
+    received at/by, order, customer, shipped at/by (times in UTC). `filters` is an
+    ExportFilters or a mapping with its field names (dates as YYYY-MM-DD text or
+    dates). A bad kind, status or date raises ExportFilterInvalid (a StationError).
+    """
+    if kind not in EXPORT_KINDS:
+        raise ExportFilterInvalid(
+            f"unknown export {kind!r}; choose one of {', '.join(EXPORT_KINDS)}"
+        )
+    chosen = _filters(filters)
+    start = datetime.combine(chosen.date_from, time(), UTC) if chosen.date_from else None
+    end = (
+        datetime.combine(chosen.date_to + timedelta(days=1), time(), UTC)
+        if chosen.date_to
+        else None
+    )
+    out_path = Path(out_path)
+    partial = out_path.with_name(f".{out_path.name}.partial")
+    try:
+        with engine.connect() as connection:
+            rows = lookup.unit_rows(
+                connection,
+                kind,
+                sku=chosen.sku,
+                warehouse=chosen.warehouse,
+                status=chosen.status,
+                start=start,
+                end=end,
+            )
+            count = write_xlsx(partial, kind.capitalize(), _cells(rows))
+        os.replace(partial, out_path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count

@@ -1,0 +1,251 @@
+"""Lookup and trace of a serial (SPEC §3.3): what the unit is, where it is, where it came
+from and went, and every event in its history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine
+
+from station.codes import Code, StationError
+from station.db import lookup
+from station.scanning import serial_key, show
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Stored times are UTC; SQLite hands them back without a zone."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _cost(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _place(warehouse: str | None, bin_: str | None) -> str | None:
+    if warehouse is None and bin_ is None:
+        return None
+    return f"{warehouse or '?'}/{bin_}" if bin_ else warehouse
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEvent:
+    """One entry of a unit's audit trail."""
+
+    kind: str
+    at: datetime
+    station: str | None
+    user: str | None
+    from_warehouse: str | None
+    from_bin: str | None
+    to_warehouse: str | None
+    to_bin: str | None
+    document_kind: str | None
+    document_number: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "at": _iso(self.at),
+            "station": self.station,
+            "user": self.user,
+            "from_warehouse": self.from_warehouse,
+            "from_bin": self.from_bin,
+            "to_warehouse": self.to_warehouse,
+            "to_bin": self.to_bin,
+            "document_kind": self.document_kind,
+            "document_number": self.document_number,
+        }
+
+    def as_text(self) -> str:
+        parts = [f"{_when(self.at)}  {self.kind:<18}"]
+        source = _place(self.from_warehouse, self.from_bin)
+        target = _place(self.to_warehouse, self.to_bin)
+        if source and target:
+            parts.append(f"{source} -> {target}")
+        elif target:
+            parts.append(f"to {target}")
+        elif source:
+            parts.append(f"from {source}")
+        if self.document_number:
+            parts.append(f"{self.document_kind or 'document'} {self.document_number}")
+        who = " / ".join(x for x in (self.station, self.user) if x)
+        if who:
+            parts.append(f"by {who}")
+        return "  ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitTrace:
+    """One unit with its product, place, documents and full event timeline."""
+
+    sku: str
+    product: str
+    serial: str
+    status: str
+    warehouse: str
+    bin: str
+    origin: str
+    po: str | None
+    vendor: str | None
+    unit_cost: Decimal | None
+    received_at: datetime | None
+    received_by: str | None
+    receipt: str | None
+    order: str | None
+    customer: str | None
+    shipped_at: datetime | None
+    shipped_by: str | None
+    shipment: str | None
+    events: list[TraceEvent] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (times as ISO 8601 UTC with Z, cost as a decimal string)."""
+        return {
+            "sku": self.sku,
+            "product": self.product,
+            "serial": self.serial,
+            "status": self.status,
+            "warehouse": self.warehouse,
+            "bin": self.bin,
+            "origin": self.origin,
+            "po": self.po,
+            "vendor": self.vendor,
+            "unit_cost": _cost(self.unit_cost),
+            "received_at": _iso(self.received_at),
+            "received_by": self.received_by,
+            "receipt": self.receipt,
+            "order": self.order,
+            "customer": self.customer,
+            "shipped_at": _iso(self.shipped_at),
+            "shipped_by": self.shipped_by,
+            "shipment": self.shipment,
+            "events": [event.as_dict() for event in self.events],
+        }
+
+    def as_text(self) -> str:
+        """A readable page: the unit's facts, then its timeline, oldest first."""
+        source = self.po or self.origin
+        if self.vendor:
+            source += f" from {self.vendor}"
+        facts = [
+            ("Serial", self.serial),
+            ("Product", f"{self.sku}  {self.product}"),
+            ("Status", self.status),
+            ("Location", f"{self.warehouse}/{self.bin}"),
+            ("Origin", source),
+            ("Unit cost", _cost(self.unit_cost) or "-"),
+            (
+                "Received",
+                f"{_when(self.received_at)}"
+                + (f" on {self.receipt}" if self.receipt else "")
+                + (f" by {self.received_by}" if self.received_by else ""),
+            ),
+        ]
+        if self.order or self.shipped_at:
+            facts.append(
+                (
+                    "Shipped",
+                    f"{_when(self.shipped_at)}"
+                    + (f" on {self.shipment}" if self.shipment else "")
+                    + (f" by {self.shipped_by}" if self.shipped_by else ""),
+                )
+            )
+            facts.append(("Order", f"{self.order or '-'}  {self.customer or ''}".rstrip()))
+        lines = [f"{name + ':':<11}{value}" for name, value in facts]
+        lines.append(f"Events ({len(self.events)}):")
+        lines.extend(f"  {event.as_text()}" for event in self.events)
+        return "\n".join(lines)
+
+
+def trace(engine: Engine, serial: str, sku: str | None = None) -> list[UnitTrace]:
+    """Every unit with this serial (one per product under product scope), or only the
+    one of `sku`. Raises StationError(SERIAL_UNKNOWN) when there is none."""
+    key = serial_key(serial)
+    with engine.connect() as connection:
+        rows = lookup.units_by_serial(connection, key, sku) if key else []
+        if not rows:
+            others = lookup.units_by_serial(connection, key) if key and sku else []
+            if others:
+                skus = ", ".join(row.sku for row in others)
+                raise StationError(
+                    Code.SERIAL_UNKNOWN,
+                    f"Serial {show(serial)} exists for {skus}, not for {sku}.",
+                )
+            raise StationError(Code.SERIAL_UNKNOWN, f"No unit has serial {show(serial)}.")
+        traces = []
+        for row in rows:
+            (
+                sku_,
+                product,
+                serial_,
+                status,
+                warehouse,
+                bin_,
+                po,
+                vendor,
+                unit_cost,
+                received_at,
+                received_by,
+                order,
+                customer,
+                shipped_at,
+                shipped_by,
+                receipt,
+                shipment,
+                origin,
+                unit_id,
+            ) = row
+            events = [
+                TraceEvent(kind, _utc(at), *rest)  # type: ignore[arg-type]
+                for kind, at, *rest in lookup.unit_events(connection, unit_id)
+            ]
+            traces.append(
+                UnitTrace(
+                    sku_,
+                    product,
+                    serial_,
+                    status,
+                    warehouse,
+                    bin_,
+                    origin,
+                    po,
+                    vendor,
+                    unit_cost,
+                    _utc(received_at),
+                    received_by,
+                    receipt,
+                    order,
+                    customer,
+                    _utc(shipped_at),
+                    shipped_by,
+                    shipment,
+                    events,
+                )
+            )
+    return traces
+
+
+def as_json_ready(traces: list[UnitTrace]) -> list[dict[str, Any]]:
+    """What `station trace --json` prints: a list, one object per unit."""
+    return [unit.as_dict() for unit in traces]
+
+
+def as_text(traces: list[UnitTrace]) -> str:
+    """What `station trace` prints: one page per unit, separated by a blank line."""
+    return "\n\n".join(unit.as_text() for unit in traces)
