@@ -46,6 +46,7 @@ class Code(StrEnum):
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
     NOTHING_TO_POST = "NOTHING_TO_POST"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    POSTING_FAILED = "POSTING_FAILED"
     # administration
     UNKNOWN_OPTION = "UNKNOWN_OPTION"
     BAD_OPTION_VALUE = "BAD_OPTION_VALUE"
@@ -88,6 +89,7 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.ORDER_NOT_OPEN: "The sales order is shipped or cancelled.",
     Code.NOTHING_TO_POST: "Save with nothing scanned.",
     Code.DATABASE_UNAVAILABLE: "The database cannot be reached; the session stays journaled.",
+    Code.POSTING_FAILED: "The database refused the posting; nothing was written.",
     Code.UNKNOWN_OPTION: "No station option has this name.",
     Code.BAD_OPTION_VALUE: "The value does not fit the option.",
     Code.NOT_AUTHORIZED: "A supervisor's name and PIN are needed and were not given or wrong.",

@@ -100,14 +100,13 @@ class ScanSession:
         self.current: int | None = None
         self.awaiting: int | None = None
         self.journal = journal
+        self._journal_started = False
         self.started = datetime.now(UTC)
         self._codes: dict[str, int] = {}
         for index, line in enumerate(document.lines):
             for code in line.product.codes:
                 self._codes.setdefault(code, index)
         self._doc_codes = frozenset(self._codes)
-        if journal is not None:
-            journal.start(self._header())
 
     # --- what the wizard shows ------------------------------------------------------
 
@@ -136,12 +135,12 @@ class ScanSession:
             line = self.document.lines[self.awaiting]
             count = self._counts()[self.awaiting] + (0 if self.item_adds_unit else 1)
             return f"Scan serial for {line.product.name} — {count} of {line.qty - line.done}"
+        if self.complete():
+            return "All lines done — scan CMD-SAVE to post"
         if self.current is not None:
             line = self.document.lines[self.current]
             if line.product.serialized:
                 return f"Scan the next serial or item ({line.product.name})"
-        if self.complete():
-            return "All lines done — scan CMD-SAVE to post"
         return "Scan an item"
 
     def complete(self) -> bool:
@@ -190,7 +189,9 @@ class ScanSession:
             code = Code.SERIAL_INVALID if serial_context else Code.SCAN_UNREADABLE
             raise Problem(code, f"Scan refused: {scan.problem}.")
         text = scan.text
-        if self.awaiting is not None:
+        if self.awaiting is not None and not (
+            text in self._doc_codes and self._item_counts_while_awaiting()
+        ):
             if self.station["require_unique_serial"] and text in self._doc_codes:
                 product = self.document.lines[self._codes[text]].product
                 raise Problem(
@@ -227,6 +228,10 @@ class ScanSession:
             return self._item(index, scan, kind="gs1")
         self._check_room(index)
         return self._serial(connection, scan, index, scan.serial, kind="gs1", item_scan=True)
+
+    def _item_counts_while_awaiting(self) -> bool:
+        """Receive with generate_serials: an item scan counts one more unit to generate."""
+        return False
 
     def _catalog_product(self, connection: Connection, code: str) -> Product | None:
         from station.db import ledger
@@ -438,7 +443,8 @@ class ScanSession:
         self.entries.clear()
         self.current = self.awaiting = None
         if self.journal is not None:
-            self.journal.start(self._header())
+            self.journal.clear()
+            self._journal_started = False
 
     # --- posting --------------------------------------------------------------------
 
@@ -466,10 +472,8 @@ class ScanSession:
     def _posted(self, result: PostingResult) -> PostingResult:
         """After a successful posting: the session starts empty and the journal is gone."""
         if result.posted:
-            self.entries.clear()
-            self.current = self.awaiting = None
-            if self.journal is not None:
-                self.journal.clear()
+            self.rescan()
+            self.session_id = uuid.uuid4().hex  # what is scanned next is a new posting
         return result
 
     # --- journal --------------------------------------------------------------------
@@ -488,6 +492,9 @@ class ScanSession:
         """Journal the state after an accepted scan: enough to rebuild the session."""
         if self.journal is None:
             return
+        if not self._journal_started:
+            self.journal.start(self._header())
+            self._journal_started = True
         record: dict[str, Any] = {"scan": scan.raw if isinstance(scan.raw, str) else "", "op": op}
         if op == "remove":
             record["index"] = index
@@ -513,8 +520,8 @@ class ScanSession:
                 else:
                     self.entries.append(Entry(line, serial, qty, unit_id))
             self.current, self.awaiting = current, awaiting
-            if self.journal is not None:
-                self.journal.append(record)
+        if self.journal is not None and records:
+            self._journal_started = True  # the journal read holds these records already
         return len(records)
 
     # --- verdicts -------------------------------------------------------------------
@@ -586,3 +593,11 @@ class PostingResult:
         if self.serials:
             data["serials"] = self.serials
         return data
+
+
+def refused_by_database(error: Exception) -> PostingResult:
+    """A constraint the rules did not foresee refused the posting: nothing was written."""
+    reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+    return PostingResult.refused(
+        Code.POSTING_FAILED, f"The database refused the posting ({reason}); nothing was written."
+    )

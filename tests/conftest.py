@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, MetaData, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 from station.db.engine import make_engine, upgrade
+from station.db.models import Base
 
 PG_URL = os.environ.get(
     "STATION_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -69,13 +71,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+_TABLES = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+
+
 def _empty_pg(url: str) -> None:
-    engine = create_engine(url)
-    meta = MetaData()
-    meta.reflect(engine)
-    names = ", ".join(f'"{t.name}"' for t in meta.sorted_tables if t.name != "alembic_version")
+    engine = create_engine(url, poolclass=NullPool)
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        connection.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 

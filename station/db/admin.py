@@ -38,13 +38,10 @@ def stations(connection: Connection) -> list[tuple[str, str, datetime | None]]:
 
 
 def stored_options(connection: Connection, station: int) -> dict[str, str]:
-    return dict(
-        connection.execute(
-            select(StationOption.key, StationOption.value).where(
-                StationOption.station_id == station
-            )
-        ).tuples()
+    query = select(StationOption.key, StationOption.value).where(
+        StationOption.station_id == station
     )
+    return {key: value for key, value in connection.execute(query)}
 
 
 def write_option(
@@ -68,8 +65,10 @@ def write_option(
 
 def option_changes(connection: Connection, station: int) -> list[dict[str, Any]]:
     rows = connection.execute(
-        select(OptionChange).where(OptionChange.station_id == station).order_by(OptionChange.id)
-    ).scalars()
+        select(OptionChange.__table__)
+        .where(OptionChange.station_id == station)
+        .order_by(OptionChange.id)
+    )
     return [
         {"key": r.key, "old": r.old_value, "new": r.new_value, "user": r.user_name, "at": r.at}
         for r in rows
@@ -95,4 +94,7 @@ def set_pin(connection: Connection, name: str, pin_hash: str) -> None:
 
 
 def users(connection: Connection) -> list[tuple[str, str]]:
-    return list(connection.execute(select(User.name, User.role).order_by(User.name)).tuples())
+    return [
+        (name, role)
+        for name, role in connection.execute(select(User.name, User.role).order_by(User.name))
+    ]

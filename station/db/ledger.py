@@ -74,7 +74,7 @@ def _products(connection: Connection, ids: Iterable[int]) -> dict[int, Product]:
         .order_by(Barcode.id)
     ):
         codes[product_id].append((code, gtin))
-    rows = connection.execute(select(ProductRow).where(ProductRow.id.in_(ids))).all()
+    rows = connection.execute(select(ProductRow.__table__).where(ProductRow.id.in_(ids))).all()
     return {
         row.id: Product(
             id=row.id,
@@ -88,7 +88,7 @@ def _products(connection: Connection, ids: Iterable[int]) -> dict[int, Product]:
             barcodes=tuple(code for code, _ in codes[row.id]),
             gtins=tuple(gtin for _, gtin in codes[row.id] if gtin),
         )
-        for row in (r[0] for r in rows)
+        for row in rows
     }
 
 
@@ -113,21 +113,20 @@ def product_by_sku(connection: Connection, sku: str) -> Product | None:
 
 def purchase_order(connection: Connection, number: str, *, lock: bool = False) -> Document | None:
     query = (
-        select(PurchaseOrder, Vendor.name, Warehouse.code)
+        select(PurchaseOrder.__table__, Vendor.name.label("party"), Warehouse.code.label("wh"))
         .join(Vendor, Vendor.id == PurchaseOrder.vendor_id)
         .join(Warehouse, Warehouse.id == PurchaseOrder.warehouse_id)
         .where(PurchaseOrder.number == number)
     )
     if lock:
-        query = query.with_for_update(of=PurchaseOrder)
+        query = query.with_for_update(of=PurchaseOrder.__table__)
     row = connection.execute(query).first()
     if row is None:
         return None
-    po, vendor, warehouse = row
+    po, vendor, warehouse = row, row.party, row.wh
     lines = connection.execute(
-        select(POLine).where(POLine.po_id == po.id).order_by(POLine.line_no)
-    ).scalars()
-    lines = list(lines)
+        select(POLine.__table__).where(POLine.po_id == po.id).order_by(POLine.line_no)
+    ).all()
     products = _products(connection, (line.product_id for line in lines))
     return Document(
         kind="po",
@@ -153,21 +152,21 @@ def purchase_order(connection: Connection, number: str, *, lock: bool = False) -
 
 def sales_order(connection: Connection, number: str, *, lock: bool = False) -> Document | None:
     query = (
-        select(SalesOrder, Warehouse.code)
+        select(SalesOrder.__table__, Warehouse.code.label("wh"))
         .join(Warehouse, Warehouse.id == SalesOrder.warehouse_id)
         .where(SalesOrder.number == number)
     )
     if lock:
-        query = query.with_for_update(of=SalesOrder)
+        query = query.with_for_update(of=SalesOrder.__table__)
     row = connection.execute(query).first()
     if row is None:
         return None
-    order, warehouse = row
-    lines = list(
-        connection.execute(
-            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.line_no)
-        ).scalars()
-    )
+    order, warehouse = row, row.wh
+    lines = connection.execute(
+        select(OrderLine.__table__)
+        .where(OrderLine.order_id == order.id)
+        .order_by(OrderLine.line_no)
+    ).all()
     allocated: dict[int, set[str]] = {line.id: set() for line in lines}
     if lines:
         for line_id, key in connection.execute(
@@ -280,7 +279,7 @@ def units_with_serials(
     for part in chunks(sorted(set(keys))):
         query = _unit_query().where(Unit.serial_key.in_(part))
         if lock:
-            query = query.with_for_update(of=Unit)
+            query = query.with_for_update(of=Unit.__table__)
         found.extend(UnitInfo(*row) for row in connection.execute(query))
     return found
 
@@ -290,11 +289,8 @@ def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> s
     found: set[tuple[int, str]] = set()
     keys = sorted({key for _, key in pairs})
     for part in chunks(keys):
-        found.update(
-            connection.execute(
-                select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key.in_(part))
-            ).tuples()
-        )
+        query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key.in_(part))
+        found.update((scope, key) for scope, key in connection.execute(query))
     wanted = set(pairs)
     return {pair for pair in found if pair in wanted}
 

@@ -15,7 +15,7 @@ from station.db import ledger
 from station.documents import Document, DocumentLine
 from station.receive import rules
 from station.scanning import serial_key
-from station.session import PostingResult, Problem
+from station.session import PostingResult, Problem, refused_by_database
 
 if TYPE_CHECKING:
     from station.receive.session import ReceiveSession
@@ -29,9 +29,9 @@ def post_receipt(engine: Engine, session: ReceiveSession) -> PostingResult:
             return _post(connection, session)
     except (Problem, StationError) as problem:
         return PostingResult.refused(problem.code, problem.message, getattr(problem, "serials", []))
-    except IntegrityError:
+    except IntegrityError as error:
         # Another station committed first: a serial of ours, or this very session.
-        return _explain_conflict(engine, session)
+        return _explain_conflict(engine, session, error)
 
 
 def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
@@ -226,7 +226,9 @@ def _already(earlier: tuple[str, int]) -> PostingResult:
     )
 
 
-def _explain_conflict(engine: Engine, session: ReceiveSession) -> PostingResult:
+def _explain_conflict(
+    engine: Engine, session: ReceiveSession, error: IntegrityError
+) -> PostingResult:
     with engine.connect() as connection:
         earlier = ledger.receipt_by_session(connection, session.session_id)
         if earlier is not None:
@@ -235,6 +237,8 @@ def _explain_conflict(engine: Engine, session: ReceiveSession) -> PostingResult:
         units = ledger.units_with_serials(connection, keys)
     product_ids = {line.product.id for line in session.document.lines}
     units = [u for u in units if u.product_id in product_ids] or units
+    if not units:
+        return refused_by_database(error)
     where = "; ".join(rules.already_exists(u.serial, u).message for u in units[:5])
     return PostingResult.refused(
         Code.SERIAL_ALREADY_EXISTS,

@@ -17,6 +17,9 @@ class ReceiveSession(ScanSession):
     item_adds_unit = True
     room_problem = staticmethod(rules.room_problem)
 
+    def _item_counts_while_awaiting(self) -> bool:
+        return bool(self.station["generate_serials"])
+
     def _allow_over(self) -> bool:
         return bool(self.station["allow_over_receipt"])
 

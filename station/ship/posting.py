@@ -14,7 +14,7 @@ from station.codes import Code, StationError, Verdict
 from station.db import ledger
 from station.documents import Document, DocumentLine, UnitInfo
 from station.scanning import read_scan, serial_key, show
-from station.session import PostingResult, Problem
+from station.session import PostingResult, Problem, refused_by_database
 from station.ship import rules
 
 if TYPE_CHECKING:
@@ -27,12 +27,12 @@ def post_shipment(engine: Engine, session: ShipSession) -> PostingResult:
             return _post(connection, session)
     except (Problem, StationError) as problem:
         return PostingResult.refused(problem.code, problem.message, getattr(problem, "serials", []))
-    except IntegrityError:
+    except IntegrityError as error:
         with engine.connect() as connection:
             earlier = ledger.shipment_by_session(connection, session.session_id)
         if earlier is not None:
             return _already(earlier)
-        raise
+        return refused_by_database(error)
 
 
 def _post(connection: Connection, session: ShipSession) -> PostingResult:

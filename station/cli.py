@@ -1,0 +1,338 @@
+"""`station`: the command line (SPEC §7), also the automation and test interface.
+
+`station` with no arguments opens the GUI. Every command opens the database from
+`--db URL` / STATION_DATABASE_URL (default: the SQLite file in the user's data folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from station import __version__
+from station.codes import DESCRIPTIONS, Code, StationError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="station",
+        description="Receiving and scan-and-ship station for serial-tracked inventory."
+        " With no command, opens the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"station {__version__}")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL (default: $STATION_DATABASE_URL or a SQLite file in the user data"
+        " folder); PostgreSQL: postgresql+psycopg://USER@HOST/DB",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="action", required=True
+    )
+    db.add_parser("upgrade", help="create or migrate the schema (Alembic)")
+
+    commands.add_parser("demo", help="load a demo catalog, POs, orders and stock")
+    commands.add_parser("codes", help="list every verdict code and its meaning")
+
+    imp = commands.add_parser("import", help="import a CSV or XLSX file")
+    imp.add_argument("kind", choices=["products", "pos", "orders", "stock"])
+    imp.add_argument("file")
+
+    scan = commands.add_parser(
+        "scan", help="headless station: scans on stdin, one JSON verdict per line on stdout"
+    )
+    scan.add_argument("--station", required=True, metavar="NAME")
+    which = scan.add_mutually_exclusive_group(required=True)
+    which.add_argument("--receive", metavar="PO")
+    which.add_argument("--ship", metavar="ORDER")
+    scan.add_argument("--user", metavar="NAME")
+
+    trace = commands.add_parser("trace", help="a unit's details and event timeline")
+    trace.add_argument("serial")
+    trace.add_argument("--sku")
+    trace.add_argument("--json", action="store_true")
+
+    export = commands.add_parser("export", help="Excel export, one row per serial")
+    export.add_argument("kind", choices=["serials", "arrivals", "shipments"])
+    export.add_argument("--out", required=True, metavar="FILE.xlsx")
+    export.add_argument("--sku")
+    export.add_argument("--warehouse")
+    export.add_argument("--status")
+    export.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
+    export.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD")
+
+    options = commands.add_parser("options", help="show or set a station's options")
+    options.add_argument("action", choices=["show", "set"])
+    options.add_argument("--station", required=True, metavar="NAME")
+    options.add_argument("--user", metavar="SUPERVISOR")
+    options.add_argument("--json", action="store_true")
+    options.add_argument("values", nargs="*", metavar="KEY=VALUE")
+
+    commands.add_parser("stations", help="list stations and when each was last seen")
+
+    users = commands.add_parser("users", help="user accounts").add_subparsers(
+        dest="action", required=True
+    )
+    add = users.add_parser("add", help="add a user (PIN from $STATION_PIN or prompted)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["clerk", "packer", "supervisor"])
+    add.add_argument("--by", metavar="SUPERVISOR")
+    users.add_parser("list", help="list users and roles")
+
+    try:
+        from station.devices import cli as devices_cli
+    except ImportError:  # the devices layer is optional for the core commands
+        devices_cli = None
+    if devices_cli is not None and hasattr(devices_cli, "add_commands"):
+        devices_cli.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        return _open_gui(args.db)
+    handler = HANDLERS.get(args.command)
+    if handler is None:
+        return _devices_command(args)
+    try:
+        return handler(args)
+    except StationError as error:
+        _error(f"{error.code}: {error.message}")
+        return EXIT_FAILED
+    except OperationalError as error:
+        _error(f"{Code.DATABASE_UNAVAILABLE}: cannot reach the database ({_first_line(error)})")
+        return EXIT_DATABASE
+
+
+def _first_line(error: BaseException) -> str:
+    return str(getattr(error, "orig", error)).strip().splitlines()[0]
+
+
+def _error(message: str) -> None:
+    print(f"station: {message}", file=sys.stderr)
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    from station.app import connect
+
+    return connect(args.db)
+
+
+def _open_gui(url: str | None) -> int:
+    try:
+        from ui.app import run
+    except ImportError as error:
+        _error(f"the desktop app cannot start: {error}")
+        return EXIT_FAILED
+    return run(url)
+
+
+def _devices_command(args: argparse.Namespace) -> int:
+    from station.devices import cli as devices_cli
+
+    return int(devices_cli.run(args, lambda: _engine(args)))
+
+
+# --- commands -----------------------------------------------------------------------
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from station.db.engine import head_revision, make_engine, upgrade
+
+    engine = make_engine(args.db)
+    upgrade(engine)
+    print(f"Schema is at revision {head_revision()}.")
+    return EXIT_OK
+
+
+def cmd_codes(_args: argparse.Namespace) -> int:
+    for code in Code:
+        print(f"{code:<28} {DESCRIPTIONS.get(code, '')}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from station.demo import load_demo
+
+    summary = load_demo(_engine(args))
+    print(f"Demo data loaded: {summary}")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from station import imports
+
+    run: Callable[[Engine, str], Any] = getattr(imports, f"import_{args.kind}")
+    try:
+        summary = run(_engine(args), args.file)
+    except StationError as error:
+        _error(f"{error.code}: {error.message}")
+        for problem in getattr(error, "errors", [])[:200]:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Imported {args.kind}: {summary}")
+    return EXIT_OK
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from station.trace import trace
+
+    found = trace(_engine(args), args.serial, sku=args.sku)
+    if args.json:
+        data = [unit.as_dict() for unit in found]
+        print(json.dumps(data[0] if len(data) == 1 else data, default=str, indent=2))
+    else:
+        print("\n\n".join(unit.as_text() for unit in found))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from station.exports import export
+
+    filters = {
+        key: value
+        for key, value in {
+            "sku": args.sku,
+            "warehouse": args.warehouse,
+            "status": args.status,
+            "date_from": args.date_from,
+            "date_to": args.date_to,
+        }.items()
+        if value
+    }
+    count = export(_engine(args), args.kind, args.out, filters)
+    print(f"Exported {count} {args.kind} row(s) to {args.out}.")
+    return EXIT_OK
+
+
+def cmd_options(args: argparse.Namespace) -> int:
+    from station import stations
+    from station.options import OPTIONS
+
+    engine = _engine(args)
+    if args.action == "set":
+        changes: dict[str, str] = {}
+        for item in args.values:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise StationError(Code.BAD_OPTION_VALUE, f"'{item}' is not KEY=VALUE.")
+            changes[key.strip()] = value
+        pin = _pin("STATION_PIN", f"PIN for {args.user}: ") if args.user else None
+        done = stations.set_options(engine, args.station, changes, user=args.user, pin=pin)
+        for key, old, new in done:
+            print(f"{key}: {json.dumps(old)} -> {json.dumps(new)}")
+        if not done:
+            print("Nothing changed.")
+        return EXIT_OK
+    config = stations.load(engine, args.station)
+    if args.json:
+        print(json.dumps(config.options))
+        return EXIT_OK
+    for key, option in OPTIONS.items():
+        print(f"{key:<26} {json.dumps(config.options[key]):<28} {option.help}")
+    return EXIT_OK
+
+
+def cmd_stations(args: argparse.Namespace) -> int:
+    from station.db import admin
+
+    with _engine(args).connect() as connection:
+        rows = admin.stations(connection)
+    if not rows:
+        print("No stations yet.")
+    for name, kind, seen in rows:
+        when = seen.strftime("%Y-%m-%d %H:%M:%S UTC") if seen else "never"
+        print(f"{name:<24} {kind:<8} last seen {when}")
+    return EXIT_OK
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from station import users
+    from station.db import admin
+
+    engine = _engine(args)
+    if args.action == "list":
+        with engine.connect() as connection:
+            for name, role in admin.users(connection):
+                print(f"{name:<24} {role}")
+        return EXIT_OK
+    pin = _pin("STATION_PIN", f"PIN for the new user {args.name}: ")
+    by_pin = _pin("STATION_SUPERVISOR_PIN", f"PIN of {args.by}: ") if args.by else None
+    users.add_user(engine, args.name, args.role, pin, by=args.by, by_pin=by_pin)
+    print(f"User {args.name} added as {args.role}.")
+    return EXIT_OK
+
+
+def _pin(variable: str, prompt: str) -> str:
+    value = os.environ.get(variable)
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise StationError(Code.NOT_AUTHORIZED, f"No PIN: set {variable} or run in a terminal.")
+    return getpass.getpass(prompt)
+
+
+def cmd_scan(args: argparse.Namespace, stdin: Any = None, stdout: TextIO | None = None) -> int:
+    """The headless station: one JSON line out for every line in, in order."""
+    from station.app import open_session
+
+    source = stdin if stdin is not None else sys.stdin.buffer
+    out = stdout or sys.stdout
+    engine = _engine(args)
+    kind, number = ("receive", args.receive) if args.receive else ("ship", args.ship)
+    opened = open_session(engine, args.station, kind, number, user=args.user)
+    session = opened.session
+
+    def emit(data: dict[str, Any]) -> None:
+        out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        out.flush()
+
+    if opened.restored:
+        emit({"restored": opened.restored})
+    failed = False
+    for line in source:
+        raw = line.rstrip(b"\r\n") if isinstance(line, bytes) else line.rstrip("\r\n")
+        if not raw.strip():
+            continue
+        verdict = session.scan(raw)
+        if verdict.posting is not None:
+            result = verdict.posting
+            emit(result.as_dict())  # type: ignore[attr-defined]
+            failed = failed or not result.posted  # type: ignore[attr-defined]
+        else:
+            emit(verdict.as_dict())
+    if session.journal is not None:
+        session.journal.close()
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "db": cmd_db,
+    "codes": cmd_codes,
+    "demo": cmd_demo,
+    "import": cmd_import,
+    "scan": cmd_scan,
+    "trace": cmd_trace,
+    "export": cmd_export,
+    "options": cmd_options,
+    "stations": cmd_stations,
+    "users": cmd_users,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""Every verdict code of SPEC §3.0–3.2, provoked through the session object and through
+`station scan`, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from station import stations
+from station.app import open_session
+from station.codes import Code
+from tests.seed import UPC_OTHER, seed
+from tests.workflow import configure, run_scan
+
+
+@dataclass
+class Case:
+    code: Code
+    kind: str  # receive | ship
+    document: str
+    scans: list[str | bytes]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}-{self.code}"
+
+
+CASES = [
+    Case(Code.NO_ITEM_SELECTED, "receive", "PO-1", ["SN-A"]),
+    Case(Code.UNKNOWN_ITEM, "receive", "PO-1", ["CABLE3", "NOT-A-THING"]),
+    Case(Code.ITEM_NOT_ON_PO, "receive", "PO-1", [UPC_OTHER]),
+    Case(Code.OVER_RECEIPT, "receive", "PO-1", ["CABLE3", "CABLE3", "CABLE3"]),
+    Case(Code.SERIAL_INVALID, "receive", "PO-1", ["W1", "S" * 65]),
+    Case(Code.SERIAL_EQUALS_ITEM_CODE, "receive", "PO-1", ["W1", "W1-BOX"]),
+    Case(Code.SERIAL_BAD_LENGTH, "receive", "PO-1", ["G2", "SHORT"]),
+    Case(Code.SERIAL_BAD_LENGTH, "receive", "PO-1", ["W1", "SN-1234"], {"serial_length": 8}),
+    Case(Code.SERIAL_BAD_FORMAT, "receive", "PO-1", ["PR400", "XX123456"]),
+    Case(Code.SERIAL_DUPLICATE_IN_SESSION, "receive", "PO-1", ["W1", "SN-A", "sn-a"]),
+    Case(Code.SERIAL_ALREADY_EXISTS, "receive", "PO-1", ["W1", "ws-1"]),
+    Case(Code.SERIAL_REQUIRED, "receive", "PO-1", ["W1", "SN-1", "W1", "CMD-SAVE"]),
+    Case(Code.SCAN_UNREADABLE, "receive", "PO-1", [b"\xff\xfe\xfa"]),
+    Case(Code.GS1_INVALID, "receive", "PO-1", ["]C1019501"]),
+    Case(Code.NOTHING_TO_UNDO, "receive", "PO-1", ["CMD-UNDO"]),
+    Case(Code.UNKNOWN_COMMAND, "receive", "PO-1", ["CMD-LAUNCH"]),
+    Case(Code.NOTHING_TO_POST, "receive", "PO-1", ["CMD-SAVE"]),
+    Case(Code.NO_ITEM_SELECTED, "ship", "SO-1", ["WS-1"]),
+    Case(Code.UNKNOWN_ITEM, "ship", "SO-1", ["CABLE3", "NOT-A-THING"]),
+    Case(Code.ITEM_NOT_ON_ORDER, "ship", "SO-1", ["G2"]),
+    Case(Code.OVER_PACK, "ship", "SO-1", ["CABLE3", "CABLE3"]),
+    Case(Code.OVER_PACK, "ship", "SO-1", ["W1", "WS-1", "WS-2", "WS-3"]),
+    Case(Code.SERIAL_INVALID, "ship", "SO-1", ["W1", "WS\x07-1"]),
+    Case(Code.SERIAL_EQUALS_ITEM_CODE, "ship", "SO-1", ["W1", "012345678905"]),
+    Case(Code.SERIAL_UNKNOWN, "ship", "SO-1", ["W1", "NOPE-1"]),
+    Case(Code.SERIAL_WRONG_PRODUCT, "ship", "SO-1", ["W1", "GSN0000001"]),
+    Case(Code.SERIAL_NOT_IN_STOCK, "ship", "SO-1", ["W1", "WS-GONE"]),
+    Case(Code.SERIAL_WRONG_WAREHOUSE, "ship", "SO-1", ["W1", "WS-EAST"]),
+    Case(Code.SERIAL_NOT_FROM_PO, "ship", "SO-1", ["W1", "WS-OPEN"]),
+    Case(Code.SERIAL_NOT_ALLOCATED, "ship", "SO-2", ["W1", "WS-1"]),
+    Case(Code.SERIAL_DUPLICATE_IN_SESSION, "ship", "SO-1", ["W1", "WS-1", "WS-1"]),
+    Case(Code.ORDER_INCOMPLETE, "ship", "SO-1", ["W1", "WS-1", "CMD-SAVE"]),
+]
+
+
+def _unit_count(engine: Engine) -> int:
+    with engine.connect() as c:
+        return int(c.execute(text("SELECT count(*) FROM units")).scalar_one())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_code_through_the_session(engine: Engine, case: Case) -> None:
+    seed(engine)
+    configure(engine, "ST-1", **case.options)
+    session = open_session(engine, "ST-1", case.kind, case.document, journal=False).session
+    verdicts = [session.scan(scan) for scan in case.scans]
+    assert all(v.ok for v in verdicts[:-1]), [v.message for v in verdicts]
+    last = verdicts[-1]
+    assert (last.ok, last.code) == (False, case.code), last.message
+    assert last.message and "Traceback" not in last.message
+    assert _unit_count(engine) == 8  # nothing written by a refused scan or posting
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_code_through_station_scan(
+    db_url: str,
+    engine: Engine,
+    case: Case,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed(engine)
+    configure(engine, "ST-1", **case.options)
+    flag = "--receive" if case.kind == "receive" else "--ship"
+    status, out = run_scan(
+        monkeypatch, capsys, db_url, ["--station", "ST-1", flag, case.document], case.scans
+    )
+    assert len(out) == len(case.scans)
+    last = out[-1]
+    if case.scans[-1] == "CMD-SAVE":
+        assert last["posted"] is False and last["code"] == case.code
+        assert status != 0
+    else:
+        assert last["ok"] is False and last["code"] == case.code, last
+        assert set(last) >= {"scan", "ok", "code", "kind", "sku", "serial", "message"}
+        assert status == 0
+    assert _unit_count(engine) == 8
+
+
+def test_whole_receive_posts_units_events_and_quantities(engine: Engine) -> None:
+    seed(engine)
+    session = open_session(engine, "DOCK-1", "receive", "PO-1", user="ann").session
+    scans = ["W1", "SN-A", "SN-B", "012345678905", "SN-C", "CABLE3", "CABLE3"]
+    scans += ["G2", "G2SERIAL01", "G2SERIAL02", "PR400", "PR123456"]
+    verdicts = [session.scan(s) for s in scans]
+    assert all(v.ok for v in verdicts), [(v.code, v.message) for v in verdicts]
+    assert session.prompt().startswith("All lines done")
+    result = session.save()
+    assert result.posted and result.units == 8 and result.document
+    with engine.connect() as c:
+        units = c.execute(
+            text(
+                "SELECT serial, status, bin, origin FROM units WHERE receipt_id > 1"
+                " ORDER BY serial"
+            )
+        ).all()
+        assert [u[0] for u in units] == [
+            "G2SERIAL01",
+            "G2SERIAL02",
+            "PR123456",
+            "SN-A",
+            "SN-B",
+            "SN-C",
+        ]
+        assert {(u[1], u[2], u[3]) for u in units} == {("in_stock", "RECEIVING", "po")}
+        events = c.execute(
+            text("SELECT count(*) FROM events WHERE kind = 'received' AND document_number = :n"),
+            {"n": result.document},
+        ).scalar_one()
+        assert events == 6
+        received = dict(
+            c.execute(text("SELECT line_no, qty_received FROM po_lines WHERE po_id = 1")).all()
+        )
+        assert received == {1: 3, 2: 2, 3: 2, 4: 1}
+        assert (
+            c.execute(text("SELECT status FROM purchase_orders WHERE id = 1")).scalar_one()
+            == "received"
+        )
+        assert (
+            c.execute(text("SELECT qty FROM stock_levels WHERE product_id = 3")).scalar_one() == 2
+        )
+
+
+def test_gs1_scan_is_item_and_serial_at_once(engine: Engine) -> None:
+    seed(engine)
+    session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
+    verdict = session.scan("]C1010001234567890521GS1-SN-1")
+    assert (verdict.ok, verdict.kind, verdict.sku, verdict.serial) == (
+        True,
+        "gs1",
+        "W1",
+        "GS1-SN-1",
+    )
+    verdict = session.scan("(01)00012345678905(21)GS1-SN-2")
+    assert verdict.ok and verdict.serial == "GS1-SN-2"
+    assert [e.serial for e in session.entries] == ["GS1-SN-1", "GS1-SN-2"]
+
+
+def test_item_then_serials_without_rescanning_the_item(engine: Engine) -> None:
+    seed(engine)
+    session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
+    verdicts = [session.scan(s) for s in ["W1", "A-1", "A-2", "A-3"]]
+    assert [v.ok for v in verdicts] == [True] * 4
+    assert session.prompt() != "Scan an item"
+
+
+def test_generated_serials_never_repeat(engine: Engine) -> None:
+    seed(engine)
+    configure(engine, "DOCK-1", generate_serials=True, allow_over_receipt=True)
+    serials: list[str] = []
+    for scans in (["W1", "W1", "W1"], ["W1", "W1"]):
+        session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
+        assert all(session.scan(s).ok for s in scans)
+        result = session.save()
+        assert result.posted, result.message
+        serials += result.generated
+    assert len(serials) == 5 and len(set(serials)) == 5
+    assert all(s.startswith("W1-") for s in serials)
+
+
+def test_whole_ship_posts_and_closes_the_order(engine: Engine) -> None:
+    seed(engine)
+    session = open_session(engine, "PACK-1", "ship", "SO-1", user="pat").session
+    assert all(session.scan(s).ok for s in ["W1", "WS-1", "WS-2", "CABLE3"])
+    result = session.save()
+    assert result.posted and result.units == 3
+    with engine.connect() as c:
+        rows = c.execute(
+            text(
+                "SELECT serial, status FROM units WHERE shipment_id IS NOT NULL"
+                " AND serial LIKE 'WS-%' AND serial <> 'WS-GONE' ORDER BY serial"
+            )
+        ).all()
+        assert rows == [("WS-1", "shipped"), ("WS-2", "shipped")]
+        assert (
+            c.execute(text("SELECT status FROM sales_orders WHERE id = 1")).scalar_one()
+            == "shipped"
+        )
+        assert (
+            c.execute(
+                text("SELECT count(*) FROM events WHERE kind = 'shipped' AND document_number = :n"),
+                {"n": result.document},
+            ).scalar_one()
+            == 2
+        )
+
+
+def test_unknown_serial_ships_unvalidated_when_validation_is_off(engine: Engine) -> None:
+    seed(engine)
+    configure(engine, "PACK-1", require_serial_validation=False, allow_partial_ship=True)
+    session = open_session(engine, "PACK-1", "ship", "SO-1", journal=False).session
+    assert session.scan("W1").ok
+    verdict = session.scan("FOREIGN-1")
+    assert verdict.ok, verdict.message
+    assert session.save().posted
+    with engine.connect() as c:
+        row = c.execute(text("SELECT status, origin FROM units WHERE serial = 'FOREIGN-1'")).one()
+    assert tuple(row) == ("shipped", "unvalidated")
+
+
+def test_not_found_leaves_stock_at_once(engine: Engine) -> None:
+    seed(engine)
+    session = open_session(engine, "PACK-1", "ship", "SO-1", journal=False).session
+    assert session.scan("CMD-NOTFOUND").ok
+    verdict = session.scan("WS-3")
+    assert verdict.ok and "not found" in verdict.message
+    assert session.scan("W1").ok
+    assert session.scan("WS-3").code == Code.SERIAL_NOT_IN_STOCK
+
+
+def test_undo_remove_and_rescan(engine: Engine) -> None:
+    seed(engine)
+    session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
+    for scan in ["W1", "A-1", "A-2", "CABLE3"]:
+        assert session.scan(scan).ok
+    assert session.scan("CMD-UNDO").ok
+    assert [e.serial for e in session.entries] == ["A-1", "A-2"]
+    session.remove(0)
+    assert [e.serial for e in session.entries] == ["A-2"]
+    assert session.scan("CMD-RESCAN").ok
+    assert session.entries == [] and session.prompt() == "Scan an item"
+
+
+def test_option_changes_need_a_supervisor_and_are_audited(engine: Engine) -> None:
+    from station.codes import StationError
+    from station.db import admin
+    from station.users import add_user
+
+    add_user(engine, "sue", "supervisor", "2468")
+    add_user(engine, "carl", "clerk", "1357", by="sue", by_pin="2468")
+    with pytest.raises(StationError) as refused:
+        stations.set_options(engine, "DOCK-1", {"serial_length": "12"}, user="carl", pin="1357")
+    assert refused.value.code == Code.NOT_AUTHORIZED
+    with pytest.raises(StationError) as wrong_pin:
+        stations.set_options(engine, "DOCK-1", {"serial_length": "12"}, user="sue", pin="0000")
+    assert wrong_pin.value.code == Code.NOT_AUTHORIZED
+    with pytest.raises(StationError) as bad:
+        stations.set_options(engine, "DOCK-1", {"serial_length": "x"}, user="sue", pin="2468")
+    assert bad.value.code == Code.BAD_OPTION_VALUE
+    with pytest.raises(StationError) as unknown:
+        stations.set_options(engine, "DOCK-1", {"colour": "red"}, user="sue", pin="2468")
+    assert unknown.value.code == Code.UNKNOWN_OPTION
+    done = stations.set_options(engine, "DOCK-1", {"serial_length": "12"}, user="sue", pin="2468")
+    assert done == [("serial_length", 0, 12)]
+    assert stations.load(engine, "DOCK-1")["serial_length"] == 12
+    with engine.connect() as c:
+        changes = admin.option_changes(c, admin.station_id(c, "DOCK-1"))
+    assert [(x["key"], x["old"], x["new"], x["user"]) for x in changes] == [
+        ("serial_length", None, "12", "sue")
+    ]
