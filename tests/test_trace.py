@@ -1,0 +1,124 @@
+"""`trace`: a serial's unit, documents and event timeline, as text and as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from station.codes import Code, StationError
+from station.demo import load_demo
+from station.imports import import_stock
+from station.trace import as_json_ready, as_text, trace
+from tests.test_exports import SHIPPED_SERIAL, ship_demo_unit
+
+
+def test_in_stock_unit_from_the_demo(engine: Engine) -> None:
+    load_demo(engine)
+    (unit,) = trace(engine, " ws-0001 ")
+    data = unit.as_dict()
+    assert {k: v for k, v in data.items() if k not in ("received_at", "events")} == {
+        "sku": "W-100",
+        "product": "Widget One",
+        "serial": "WS-0001",
+        "status": "in_stock",
+        "warehouse": "MAIN",
+        "bin": "A-01",
+        "origin": "po",
+        "po": "PO-9000",
+        "vendor": "Acme Supply",
+        "unit_cost": "12.5",
+        "received_by": "demo",
+        "receipt": "RCV-DEMO-1",
+        "order": None,
+        "customer": None,
+        "shipped_at": None,
+        "shipped_by": None,
+        "shipment": None,
+    }
+    assert data["received_at"].endswith("Z")
+    (event,) = data["events"]
+    assert event["kind"] == "received" and event["at"].endswith("Z")
+    assert (event["station"], event["user"], event["to_warehouse"], event["to_bin"]) == (
+        "DEMO",
+        "demo",
+        "MAIN",
+        "A-01",
+    )
+    assert (event["document_kind"], event["document_number"]) == ("receipt", "RCV-DEMO-1")
+    text = unit.as_text()
+    assert "Serial:    WS-0001" in text
+    assert "Product:   W-100  Widget One" in text
+    assert "Location:  MAIN/A-01" in text
+    assert "Origin:    PO-9000 from Acme Supply" in text
+    assert "Events (1):" in text
+    assert "received" in text and "to MAIN/A-01  receipt RCV-DEMO-1  by DEMO / demo" in text
+
+
+def test_shipped_unit_has_its_order_and_full_timeline(engine: Engine) -> None:
+    ship_demo_unit(engine)
+    (unit,) = trace(engine, SHIPPED_SERIAL)
+    data = json.loads(json.dumps(as_json_ready([unit])))[0]
+    assert (data["status"], data["order"], data["customer"]) == (
+        "shipped",
+        "SO-5001",
+        "Northwind Traders",
+    )
+    assert (data["shipment"], data["shipped_by"]) == ("SHP-1", "pat")
+    assert data["received_at"] == "2024-03-01T10:00:00Z"
+    assert data["shipped_at"] == "2024-03-05T15:30:00Z"
+    assert [(e["kind"], e["at"], e["station"], e["user"]) for e in data["events"]] == [
+        ("received", "2024-03-01T10:00:00Z", "DOCK-1", "demo"),
+        ("shipped", "2024-03-05T15:30:00Z", "PACK-1", "pat"),
+    ]
+    shipped = data["events"][1]
+    assert (shipped["from_warehouse"], shipped["from_bin"], shipped["to_warehouse"]) == (
+        "MAIN",
+        "A-01",
+        None,
+    )
+    text = as_text([unit])
+    assert "Shipped:   2024-03-05 15:30:00 UTC on SHP-1 by pat" in text
+    assert "Order:     SO-5001  Northwind Traders" in text
+    assert "2024-03-01 10:00:00 UTC  received" in text
+    assert "2024-03-05 15:30:00 UTC  shipped" in text
+    assert "from MAIN/A-01  shipment SHP-1  by PACK-1 / pat" in text
+    assert text.index("received ") < text.index("shipped ")
+
+
+def test_same_serial_on_two_products_and_sku_narrows(engine: Engine, tmp_path: Path) -> None:
+    load_demo(engine)
+    path = tmp_path / "stock.csv"
+    path.write_text("sku,serial,warehouse,bin,unit_cost\nS-500,WS-0001,EAST,X-9,\n")
+    import_stock(engine, path, user="sam")
+    both = trace(engine, "WS-0001")
+    assert [(u.sku, u.warehouse, u.origin) for u in both] == [
+        ("S-500", "EAST", "opening"),
+        ("W-100", "MAIN", "po"),
+    ]
+    (opening,) = trace(engine, "WS-0001", sku="S-500")
+    assert opening.po is None and opening.vendor is None and opening.unit_cost is None
+    (event,) = opening.events
+    assert (event.kind, event.document_kind, event.station, event.user) == (
+        "adjusted",
+        "opening",
+        "IMPORT",
+        "sam",
+    )
+    assert "Origin:    opening" in opening.as_text()
+    assert as_text(both).count("Serial:    WS-0001") == 2
+    with pytest.raises(StationError) as caught:
+        trace(engine, "WS-0001", sku="G-200")
+    assert caught.value.code is Code.SERIAL_UNKNOWN
+    assert caught.value.message == "Serial WS-0001 exists for S-500, W-100, not for G-200."
+
+
+@pytest.mark.parametrize("serial", ["NOPE-1", "", "   "])
+def test_unknown_serial(engine: Engine, serial: str) -> None:
+    load_demo(engine)
+    with pytest.raises(StationError) as caught:
+        trace(engine, serial)
+    assert caught.value.code is Code.SERIAL_UNKNOWN
+    assert caught.value.message.startswith("No unit has serial")
