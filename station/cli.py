@@ -133,12 +133,20 @@ def _engine(args: argparse.Namespace) -> Engine:
 
 
 def _open_gui(url: str | None) -> int:
+    """Open the desktop app, found through the `station.gui` entry point so that the
+    core never imports the GUI package."""
+    from importlib.metadata import entry_points
+
+    found = entry_points(group="station.gui")
+    if not found:
+        _error("the desktop app is not installed (no 'station.gui' entry point).")
+        return EXIT_FAILED
     try:
-        from ui.app import run
+        run = next(iter(found)).load()
     except ImportError as error:
         _error(f"the desktop app cannot start: {error}")
         return EXIT_FAILED
-    return run(url)
+    return int(run(url))
 
 
 def _devices_command(args: argparse.Namespace) -> int:

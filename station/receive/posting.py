@@ -112,6 +112,8 @@ def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
                 "received_at": now,
             }
         )
+    # One order of inserts for every station: concurrent postings wait, never deadlock.
+    rows.sort(key=lambda row: row["serial_key"])
     unit_ids = ledger.add_units(connection, rows)
     ledger.add_events(
         connection,

@@ -1,0 +1,121 @@
+"""Postings are atomic and idempotent, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+from station.app import open_session
+from station.codes import Code
+from tests.seed import seed
+
+COUNTS = (
+    "SELECT (SELECT count(*) FROM units), (SELECT count(*) FROM events),"
+    " (SELECT count(*) FROM receipts), (SELECT count(*) FROM shipments),"
+    " (SELECT sum(qty_received) FROM po_lines), (SELECT sum(qty_shipped) FROM order_lines)"
+)
+
+
+def _counts(engine: Engine) -> tuple[int, ...]:
+    with engine.connect() as c:
+        return tuple(c.execute(text(COUNTS)).one())
+
+
+class InjectedFailure(Exception):
+    pass
+
+
+def _fail_on(engine: Engine, statement_start: str) -> None:
+    """Make the database connection fail when a statement starting so is sent: a crash
+    half-way through a posting, after some rows were already written."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _boom(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(statement_start):
+            raise InjectedFailure(statement_start)
+
+
+@pytest.mark.parametrize("where", ["INSERT INTO EVENTS", "UPDATE PO_LINES"])
+def test_receipt_killed_half_way_writes_nothing(engine: Engine, where: str) -> None:
+    seed(engine)
+    before = _counts(engine)
+    session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
+    assert all(session.scan(s).ok for s in ["W1", "HALF-1", "HALF-2", "CABLE3"])
+    _fail_on(engine, where)
+    with pytest.raises(InjectedFailure):
+        session.save()
+    assert _counts(engine) == before
+    assert len(session.entries) == 3  # the session is kept for another try
+
+
+@pytest.mark.parametrize("where", ["INSERT INTO EVENTS", "UPDATE ORDER_LINES"])
+def test_shipment_killed_half_way_writes_nothing(engine: Engine, where: str) -> None:
+    seed(engine)
+    before = _counts(engine)
+    session = open_session(engine, "PACK-1", "ship", "SO-1", journal=False).session
+    assert all(session.scan(s).ok for s in ["W1", "WS-1", "WS-2", "CABLE3"])
+    _fail_on(engine, where)
+    with pytest.raises(InjectedFailure):
+        session.save()
+    assert _counts(engine) == before
+    with engine.connect() as c:
+        statuses = c.execute(
+            text("SELECT status FROM units WHERE serial IN ('WS-1', 'WS-2')")
+        ).scalars()
+        assert set(statuses) == {"in_stock"}
+
+
+def test_posting_the_same_session_twice_posts_once(engine: Engine) -> None:
+    seed(engine)
+    opened = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False)
+    session = opened.session
+    assert all(session.scan(s).ok for s in ["W1", "TWICE-1", "TWICE-2"])
+    # A second session object with the same id, as after a crash or a dropped connection
+    # whose commit went through: its save must not write again.
+    retry = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
+    retry.session_id = session.session_id
+    assert all(retry.scan(s).ok for s in ["W1", "TWICE-1", "TWICE-2"])
+    first = session.save()
+    after_first = _counts(engine)
+    second = retry.save()
+    assert first.posted and not first.already_posted
+    assert second.posted and second.already_posted and second.document == first.document
+    assert _counts(engine) == after_first
+    with engine.connect() as c:
+        assert (
+            c.execute(text("SELECT count(*) FROM units WHERE serial LIKE 'TWICE-%'")).scalar_one()
+            == 2
+        )
+
+
+def test_shipping_the_same_session_twice_posts_once(engine: Engine) -> None:
+    seed(engine)
+    session = open_session(engine, "PACK-1", "ship", "SO-1", journal=False).session
+    retry = open_session(engine, "PACK-1", "ship", "SO-1", journal=False).session
+    retry.session_id = session.session_id
+    for s in (session, retry):
+        assert all(s.scan(x).ok for x in ["W1", "WS-1", "WS-2", "CABLE3"])
+    first, second = session.save(), retry.save()
+    assert first.posted and second.posted and second.already_posted
+    assert second.document == first.document
+    with engine.connect() as c:
+        assert (
+            c.execute(text("SELECT count(*) FROM shipments WHERE order_id = 1")).scalar_one() == 1
+        )
+
+
+def test_serial_taken_between_scan_and_save_is_named_and_nothing_written(
+    engine: Engine,
+) -> None:
+    seed(engine)
+    mine = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
+    theirs = open_session(engine, "DOCK-2", "receive", "PO-1", journal=False).session
+    assert all(mine.scan(s).ok for s in ["W1", "RACE-1", "RACE-2"])
+    assert all(theirs.scan(s).ok for s in ["W1", "RACE-2"])
+    assert theirs.save().posted
+    before = _counts(engine)
+    result = mine.save()
+    assert not result.posted and result.code == Code.SERIAL_ALREADY_EXISTS
+    assert result.serials == ["RACE-2"]
+    assert "RACE-2" in result.message and "DOCK-2" in result.message
+    assert _counts(engine) == before
