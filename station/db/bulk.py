@@ -149,10 +149,10 @@ def ensure_warehouses(
 ) -> tuple[dict[str, int], int]:
     """Ids of the warehouses with these codes, creating the missing ones (named from
     `names`, else after their code); and how many were created."""
-    wanted = set(codes)
+    wanted = list(dict.fromkeys(codes))  # first named, first created: the default warehouse
     names = names or {}
     existing = dict(connection.execute(select(Warehouse.code, Warehouse.id)).all())
-    missing = sorted(wanted - existing.keys())
+    missing = [code for code in wanted if code not in existing]
     if missing:
         rows = [{"code": code, "name": names.get(code, code)} for code in missing]
         insert_rows(connection, Warehouse, rows)

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs Station in .venv and opens the desktop app on the embedded SQLite database.
+# The first-run setup offers the demo data (or run: .venv/bin/station demo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/system-deps.sh
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e .
+exec .venv/bin/station "$@"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs Station with its test tools in .venv, then runs the linters and the tests.
+# Database tests run on SQLite and on the PostgreSQL at STATION_TEST_PG_URL
+# (default: the local server); set STATION_REQUIRE_PG=1 to fail instead of skipping it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/system-deps.sh
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[test]"
+export QT_QPA_PLATFORM=offscreen
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/lint-imports
+.venv/bin/python -m pytest "$@"
