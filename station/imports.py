@@ -690,7 +690,7 @@ def import_stock(
     rows = _Rows(path)
     seen: dict[tuple[int, str], int] = {}
     pending: list[tuple[int, int, str, str]] = []
-    warehouses: set[str] = set()
+    warehouses: dict[str, None] = {}  # in the order named: the first may become the default
     for line, values in _rows(path, "stock"):
         rows.count += 1
         problems: list[str] = []
@@ -705,7 +705,7 @@ def import_stock(
                 seen[pair] = line
                 pending.append((line, pair[0], key, values[1]))
         if not rows.bad(line, problems):
-            warehouses.add(values[2])
+            warehouses.setdefault(values[2])
         if len(pending) >= bulk.CHUNK:
             _check_existing(engine, pending, rows.errors)
     _check_existing(engine, pending, rows.errors)

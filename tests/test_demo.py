@@ -105,7 +105,9 @@ def test_demo_catalog_documents_and_stock(engine: Engine) -> None:
         "sales_orders": 2,
     }
     with engine.connect() as c:
-        warehouses = dict(c.execute(select(Warehouse.code, Warehouse.name)).all())
+        warehouses = dict(
+            c.execute(select(Warehouse.code, Warehouse.name).order_by(Warehouse.id)).all()
+        )
         products = c.execute(
             select(
                 Product.sku,
@@ -121,7 +123,8 @@ def test_demo_catalog_documents_and_stock(engine: Engine) -> None:
             ).all()
         )
         gtins = set(c.execute(select(Barcode.gtin)).scalars())
-    assert warehouses == {"MAIN": "Main warehouse", "EAST": "East warehouse"}
+    # MAIN first: a new station's default warehouse is the first one
+    assert list(warehouses.items()) == [("MAIN", "Main warehouse"), ("EAST", "East warehouse")]
     assert [tuple(p) for p in products] == [
         ("C-300", "Cable Three", False, None, None),
         ("G-200", "Gadget Two", True, 10, None),
