@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from station.imports import (
     import_stock,
 )
 
+HEADER_PRODUCTS = "sku,name,barcodes,serialized,serial_length,serial_pattern\n"
 PRODUCTS = """sku,name,barcodes,serialized,serial_length,serial_pattern
 W-100,Widget One,012345678905;W100,true,,
 G-200,Gadget Two,4006381333931,yes,10,
@@ -423,16 +425,16 @@ def test_stock_under_global_scope_refuses_a_serial_of_another_product(
 def test_stock_thousands_of_rows_from_xlsx(engine: Engine, tmp_path: Path) -> None:
     load_products(engine, tmp_path)
     rows: list[list[object]] = [["sku", "serial", "warehouse", "bin", "unit_cost"]]
-    rows += [["W-100", f"BULK-{n:06d}", "MAIN", f"B-{n % 7}", 3.5] for n in range(12_000)]
+    rows += [["W-100", f"BULK-{n:06d}", "MAIN", f"B-{n % 7}", 3.5] for n in range(5_000)]
     summary = import_stock(engine, write_xlsx(tmp_path, rows))
-    assert summary.created["units"] == 12_000
-    assert count(engine, Unit) == 12_000 and count(engine, Event) == 12_000
+    assert summary.created["units"] == 5_000
+    assert count(engine, Unit) == 5_000 and count(engine, Event) == 5_000
     # Imported twice: every row is a duplicate against the ledger, nothing more written.
     with pytest.raises(ImportInvalid) as caught:
         import_stock(engine, write_xlsx(tmp_path, rows))
-    assert len(caught.value.errors) == 12_000
-    assert "… and 11980 more" in caught.value.message
-    assert count(engine, Unit) == 12_000
+    assert len(caught.value.errors) == 5_000
+    assert "… and 4980 more" in caught.value.message
+    assert count(engine, Unit) == 5_000
 
 
 # --- files that are not what they claim ----------------------------------------------------
@@ -468,6 +470,34 @@ def test_corrupt_files_get_a_clear_message(
     assert caught.value.message.startswith("products.csv: ")
     assert expected in caught.value.message
     assert count(engine, Product) == 0
+
+
+def test_zip_that_is_not_a_workbook_and_an_oversized_field(engine: Engine, tmp_path: Path) -> None:
+    archive = tmp_path / "products.xlsx"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("readme.txt", "not a workbook")
+    with pytest.raises(ImportInvalid, match="is not a readable XLSX workbook"):
+        import_products(engine, archive)
+    huge = tmp_path / "huge.csv"
+    huge.write_text(HEADER_PRODUCTS + '"' + "x" * 200_000 + '",n,,true,,\n')
+    with pytest.raises(ImportInvalid, match="is not a readable CSV file"):
+        import_products(engine, huge)
+
+
+def test_xlsx_line_numbers_count_blank_rows(engine: Engine, tmp_path: Path) -> None:
+    load_products(engine, tmp_path)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["sku", "serial", "warehouse", "bin", "unit_cost"])
+    sheet.append(["W-100", "OK-1", "MAIN", "A", 1])
+    for column, value in zip("ABCDE", ["W-100", "OK-1", "MAIN", "A", 1], strict=True):
+        sheet[f"{column}6"] = value
+    path = tmp_path / "gap.xlsx"
+    workbook.save(path)
+    with pytest.raises(ImportInvalid) as caught:
+        import_stock(engine, path)
+    assert reasons(caught.value) == {6: "serial 'OK-1' for W-100 is also on line 2"}
 
 
 def test_missing_file(engine: Engine, tmp_path: Path) -> None:
