@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from station import stations
 from station.codes import Code, StationError
 from station.db import ledger
-from station.db.engine import open_database
+from station.db.engine import open_database, reading
 from station.journal import Journal, journal_path
 from station.receive.session import ReceiveSession
 from station.session import ScanSession
@@ -47,7 +47,7 @@ def open_session(
     a journal left by a crash is restored first."""
     config = station if isinstance(station, StationConfig) else stations.load(engine, station)
     number = number.strip()
-    with engine.connect() as connection:
+    with reading(engine).connect() as connection:
         if kind == "receive":
             document = ledger.purchase_order(connection, number)
             if document is None:

@@ -17,6 +17,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from station.codes import Code, StationError, Verdict
+from station.db import ledger
+from station.db.engine import reading
 from station.documents import Document, DocumentLine, Product
 from station.journal import Journal
 from station.scanning import Scan, gtin14, printable, read_scan, serial_key, show
@@ -92,6 +94,7 @@ class ScanSession:
         session_id: str | None = None,
     ) -> None:
         self.engine = engine
+        self.reader = reading(engine)
         self.station = station
         self.document = document
         self.user = user
@@ -101,6 +104,7 @@ class ScanSession:
         self.awaiting: int | None = None
         self.journal = journal
         self._journal_started = False
+        self._scope: str | None = None
         self.started = datetime.now(UTC)
         self._codes: dict[str, int] = {}
         for index, line in enumerate(document.lines):
@@ -156,7 +160,7 @@ class ScanSession:
         try:
             if scan.kind == "command":
                 return self._command(scan)
-            with self.engine.connect() as connection:
+            with self.reader.connect() as connection:
                 before = (len(self.entries), self.current, self.awaiting)
                 verdict = self._read(connection, scan)
         except Problem as problem:
@@ -224,7 +228,7 @@ class ScanSession:
                 raise self._not_on_document(other)
             raise Problem(Code.UNKNOWN_ITEM, f"GTIN {scan.gtin} matches no product.")
         index = self._line_for(index)
-        if scan.serial is None:
+        if scan.serial is None or not self.document.lines[index].product.serialized:
             return self._item(index, scan, kind="gs1")
         self._check_room(index)
         return self._serial(connection, scan, index, scan.serial, kind="gs1", item_scan=True)
@@ -234,9 +238,13 @@ class ScanSession:
         return False
 
     def _catalog_product(self, connection: Connection, code: str) -> Product | None:
-        from station.db import ledger
-
         return ledger.product_by_code(connection, code, gtin14(code))
+
+    def serial_scope(self, connection: Connection) -> str:
+        """The company's serial_scope, read once per session (posting reads it again)."""
+        if self._scope is None:
+            self._scope = ledger.serial_scope(connection)
+        return self._scope
 
     def _not_on_document(self, product: Product) -> Problem:
         what = "PO" if self.document.kind == "po" else "order"

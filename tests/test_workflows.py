@@ -122,8 +122,7 @@ def test_whole_receive_posts_units_events_and_quantities(engine: Engine) -> None
     with engine.connect() as c:
         units = c.execute(
             text(
-                "SELECT serial, status, bin, origin FROM units WHERE receipt_id > 1"
-                " ORDER BY serial"
+                "SELECT serial, status, bin, origin FROM units WHERE receipt_id > 1 ORDER BY serial"
             )
         ).all()
         assert [u[0] for u in units] == [
@@ -280,3 +279,17 @@ def test_option_changes_need_a_supervisor_and_are_audited(engine: Engine) -> Non
     assert [(x["key"], x["old"], x["new"], x["user"]) for x in changes] == [
         ("serial_length", None, "12", "sue")
     ]
+
+
+SPEC_CODES = {
+    Code.NO_ITEM_SELECTED, Code.UNKNOWN_ITEM, Code.SERIAL_EQUALS_ITEM_CODE,
+    Code.ITEM_NOT_ON_PO, Code.OVER_RECEIPT, Code.SERIAL_INVALID, Code.SERIAL_BAD_LENGTH,
+    Code.SERIAL_BAD_FORMAT, Code.SERIAL_DUPLICATE_IN_SESSION, Code.SERIAL_ALREADY_EXISTS,
+    Code.SERIAL_REQUIRED, Code.ITEM_NOT_ON_ORDER, Code.OVER_PACK, Code.SERIAL_UNKNOWN,
+    Code.SERIAL_WRONG_PRODUCT, Code.SERIAL_NOT_IN_STOCK, Code.SERIAL_WRONG_WAREHOUSE,
+    Code.SERIAL_NOT_FROM_PO, Code.SERIAL_NOT_ALLOCATED, Code.ORDER_INCOMPLETE,
+}  # fmt: skip
+
+
+def test_every_spec_code_is_provoked_by_a_case() -> None:
+    assert SPEC_CODES - {case.code for case in CASES} == set()

@@ -39,13 +39,25 @@ def _sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    # A writer takes SQLite's write lock up front (BEGIN IMMEDIATE), so a read-then-write
+    # posting never fails half-way on a lock upgrade; readers (see `reading`) never lock.
+    deferred = connection.get_execution_options().get("read_only")
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def reading(engine: Engine) -> Engine:
+    """The same engine for look-ups only: on SQLite its transactions take no write lock."""
+    return engine.execution_options(read_only=True)
+
+
 def make_engine(url: str | None = None) -> Engine:
     """An engine for `url` (default: the SQLite file in the user's data directory)."""
     url = url or default_url()
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

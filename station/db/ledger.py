@@ -274,13 +274,22 @@ def units_with_serial(connection: Connection, key: str) -> list[UnitInfo]:
 def units_with_serials(
     connection: Connection, keys: Sequence[str], *, lock: bool = False
 ) -> list[UnitInfo]:
-    """Units for many serial keys, in chunks; `lock` takes their rows FOR UPDATE."""
+    """Units for many serial keys, in chunks. With `lock`, their rows are locked FOR UPDATE
+    first (in key order, so concurrent postings never deadlock), then read afresh: after
+    waiting for another posting's lock, the facts read include what it wrote."""
+    keys = sorted(set(keys))
+    if lock:
+        for part in chunks(keys):
+            connection.execute(
+                select(Unit.id)
+                .where(Unit.serial_key.in_(part))
+                .order_by(Unit.serial_key)
+                .with_for_update()
+            ).all()
     found: list[UnitInfo] = []
-    for part in chunks(sorted(set(keys))):
-        query = _unit_query().where(Unit.serial_key.in_(part))
-        if lock:
-            query = query.with_for_update(of=Unit.__table__)
-        found.extend(UnitInfo(*row) for row in connection.execute(query))
+    for part in chunks(keys):
+        rows = connection.execute(_unit_query().where(Unit.serial_key.in_(part)))
+        found.extend(UnitInfo(*row) for row in rows)
     return found
 
 
