@@ -1,0 +1,133 @@
+"""Whole receive and scan-and-ship runs driven only by wedge-scanner key bursts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine, text
+
+from station.codes import Code
+from tests.seed import seed
+from tests.ui.conftest import keyboard
+from ui.main_window import MainWindow
+from ui.scan_page import ScanPage
+from ui.widgets import BAD, GOOD
+
+
+def _page(window: MainWindow) -> ScanPage:
+    page = window.scan_page
+    assert page is not None and window.current_page() is page
+    return page
+
+
+def test_whole_receive_by_wedge_scans(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    window = make_window(user=None)
+    keys = keyboard(window)
+    keys.scan("PO-1")  # from the home page: the PO number opens the receive wizard
+    qtbot.waitUntil(lambda: window.scan_page is not None)
+    page = _page(window)
+    assert page.prompt.text() == "Scan an item"
+    assert page.lines_model.rowCount() == 4
+
+    keys.scan("W1")
+    assert page.banner.state == "good" and page.banner.colour == GOOD
+    assert page.prompt.text() == "Scan serial for Widget One — 1 of 3"
+    keys.scan("SN-A")
+    assert "Widget One serial SN-A — 1 of 3" in page.banner.text()
+    assert page.prompt.text() == "Scan the next serial or item (Widget One)"
+    keys.scan("SN-B")
+    keys.scan("012345678905")  # the UPC selects the same line again
+    assert page.prompt.text() == "Scan serial for Widget One — 3 of 3"
+    keys.scan("SN-B")  # a duplicate: refused, red, and nothing added
+    assert page.banner.state == "bad" and page.banner.colour == BAD
+    assert page.banner.code == Code.SERIAL_DUPLICATE_IN_SESSION
+    assert "SN-B was already scanned" in page.banner.text()
+    assert window.services.sounds.played[-1] == "bad"
+    keys.scan("SN-C")
+    for scan in ["CABLE3", "CABLE3", "G2", "G2SERIAL01", "G2SERIAL02", "PR400", "PR123456"]:
+        keys.scan(scan)
+        assert page.banner.state == "good", page.banner.text()
+    assert page.prompt.text().startswith("All lines done")
+    assert page.entries_model.rowCount() == 8
+    model = page.entries_model
+    assert [model.index(r, 3).data() for r in range(8)] == [
+        "SN-A",
+        "SN-B",
+        "SN-C",
+        "—",
+        "—",
+        "G2SERIAL01",
+        "G2SERIAL02",
+        "PR123456",
+    ]
+    lines = page.lines_model
+    assert [lines.index(r, 5).data() for r in range(4)] == ["3", "2", "2", "1"]
+    assert [lines.index(r, 6).data() for r in range(4)] == ["0", "0", "0", "0"]
+
+    keys.scan("CMD-SAVE")
+    chooser = window.choose["receive"]
+    qtbot.waitUntil(lambda: window.current_page() is chooser)
+    assert chooser.banner.state == "good" and "8" in chooser.banner.text()
+    with engine.connect() as c:
+        serials = c.execute(
+            text("SELECT serial FROM units WHERE receipt_id > 1 ORDER BY serial")
+        ).scalars()
+        assert list(serials) == ["G2SERIAL01", "G2SERIAL02", "PR123456", "SN-A", "SN-B", "SN-C"]
+        assert c.execute(text("SELECT status FROM purchase_orders WHERE id = 1")).scalar_one() == (
+            "received"
+        )
+        received = dict(
+            c.execute(text("SELECT line_no, qty_received FROM po_lines WHERE po_id = 1")).all()
+        )
+        assert received == {1: 3, 2: 2, 3: 2, 4: 1}
+
+
+def test_whole_ship_by_wedge_scans(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    window = make_window()
+    keys = keyboard(window)
+    window.do("ship")
+    chooser = window.choose["ship"]
+    assert window.current_page() is chooser
+    assert [row[0] for row in chooser.model.rows] == ["SO-1", "SO-2"]
+    keys.scan("SO-1")
+    qtbot.waitUntil(lambda: window.scan_page is not None)
+    page = _page(window)
+    assert page.save_button.text() == "Ship (F12)"
+    assert page.save_hint.text() == "3 left to pack"
+
+    keys.scan("W1")
+    assert page.prompt.text() == "Scan serial for Widget One — 1 of 2"
+    keys.scan("WS-GONE")
+    assert page.banner.state == "bad" and page.banner.code == Code.SERIAL_NOT_IN_STOCK
+    keys.scan("WS-1")
+    assert page.banner.state == "good" and "WS-1" in page.banner.text()
+    keys.scan("CMD-SAVE")  # not complete: refused with the reason
+    assert page.banner.state == "bad" and page.banner.code == Code.ORDER_INCOMPLETE
+    assert window.scan_page is page
+    keys.scan("WS-2")
+    keys.scan("CABLE3")
+    assert page.save_hint.text() == "Ready to ship"
+    assert [page.entries_model.index(r, 3).data() for r in range(3)] == ["WS-1", "WS-2", "—"]
+    assert [page.lines_model.index(r, 5).data() for r in range(2)] == ["2", "1"]
+
+    keys.scan("CMD-SAVE")
+    qtbot.waitUntil(lambda: window.current_page() is chooser)
+    assert chooser.banner.state == "good"
+    assert [row[0] for row in chooser.model.rows] == ["SO-2"]
+    with engine.connect() as c:
+        rows = c.execute(
+            text(
+                "SELECT serial, status FROM units WHERE serial IN ('WS-1', 'WS-2') ORDER BY serial"
+            )
+        ).all()
+        assert rows == [("WS-1", "shipped"), ("WS-2", "shipped")]
+        assert c.execute(text("SELECT status FROM sales_orders WHERE id = 1")).scalar_one() == (
+            "shipped"
+        )

@@ -1,0 +1,369 @@
+"""Supervisor dialogs: station options (with device settings) and users.
+
+Both open locked: a supervisor's name and PIN unlock them (`station.users`), and every
+change is made through the core (`stations.set_options`, `users.add_user`,
+`users.reset_pin`), which checks the PIN again and writes the audit record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSpinBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from station import options as opts
+from station import stations, users
+from station.codes import StationError
+from station.db import admin, search
+from station.db.models import ROLES
+from station.devices.errors import DeviceError
+from ui.devices import serial_ports
+from ui.models import RowsModel
+from ui.services import Services
+from ui.widgets import VerdictBanner, button, label, setup_table
+
+DEVICE_OPTIONS = ("label_printer", "receipt_printer", "scanner")
+
+
+class _Locked(QDialog):
+    """A dialog whose content is enabled once a supervisor signs in."""
+
+    def __init__(self, services: Services, title: str) -> None:
+        super().__init__()
+        self.services = services
+        self.setWindowTitle(title)
+        self.supervisor: tuple[str, str] | None = None
+        self.banner = VerdictBanner("A supervisor's name and PIN unlock this page.")
+        self.user_field = QLineEdit()
+        self.user_field.setPlaceholderText("Supervisor name")
+        self.pin_field = QLineEdit()
+        self.pin_field.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin_field.setPlaceholderText("PIN")
+        self.pin_field.returnPressed.connect(self.unlock)
+        self.unlock_button = button("Unlock", primary=True)
+        self.unlock_button.clicked.connect(self.unlock)
+        sign_in = QHBoxLayout()
+        sign_in.addWidget(label("Supervisor:"))
+        sign_in.addWidget(self.user_field, 1)
+        sign_in.addWidget(self.pin_field)
+        sign_in.addWidget(self.unlock_button)
+        self.body = QWidget()
+        self.body.setEnabled(False)
+        self.close_button = button("Close (Esc)")
+        self.close_button.clicked.connect(self.reject)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.addWidget(self.banner)
+        self.layout_.addLayout(sign_in)
+        self.layout_.addWidget(self.body, 1)
+
+    def unlock(self) -> bool:
+        name, pin = self.user_field.text().strip(), self.pin_field.text()
+        try:
+            users.authorize_supervisor(self.services.engine, name, pin)
+        except StationError as error:
+            self.banner.show_bad(error.message, str(error.code))
+            self.pin_field.clear()
+            return False
+        self.supervisor = (name, pin)
+        self.body.setEnabled(True)
+        self.banner.show_good(f"Unlocked by {name}.")
+        self.unlocked()
+        return True
+
+    def unlocked(self) -> None:
+        pass
+
+
+class OptionsDialog(_Locked):
+    """Every station option with its explanation; device settings with a test print and
+    the serial ports detected; the audit record of changes."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services, f"Options — {services.station_name}")
+        self.resize(1000, 720)
+        self.config = services.station()
+        self.editors: dict[str, QWidget] = {}
+        self.errors: dict[str, QLabel] = {}
+        form_box = QWidget()
+        form = QFormLayout(form_box)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        devices = QGroupBox("Devices")
+        device_form = QFormLayout(devices)
+        for key, option in opts.OPTIONS.items():
+            editor = self._editor(key, option, self.config[key])
+            self.editors[key] = editor
+            error = label("", "error", wrap=True)
+            self.errors[key] = error
+            cell = QWidget()
+            column = QVBoxLayout(cell)
+            column.setContentsMargins(0, 0, 0, 4)
+            row = QHBoxLayout()
+            row.addWidget(editor, 1)
+            if key in ("label_printer", "receipt_printer"):
+                test = button("Test print")
+                test.clicked.connect(lambda _=False, k=key: self.test_print(k))
+                row.addWidget(test)
+            column.addLayout(row)
+            column.addWidget(label(option.help, "hint", wrap=True))
+            column.addWidget(error)
+            (device_form if key in DEVICE_OPTIONS else form).addRow(f"{key}:", cell)
+        self.ports = label("", "hint", wrap=True)
+        refresh = button("Detect serial ports")
+        refresh.clicked.connect(self.detect_ports)
+        device_form.addRow(refresh, self.ports)
+        self.audit_model = RowsModel()
+        self.audit_model.columns = ("When (UTC)", "Option", "Old", "New", "By")
+        self.audit_view = QTableView()
+        self.audit_view.setModel(self.audit_model)
+        setup_table(self.audit_view, stretch=3)
+        self.audit_view.setMinimumHeight(160)
+        inner = QWidget()
+        inner_layout = QVBoxLayout(inner)
+        inner_layout.addWidget(form_box)
+        inner_layout.addWidget(devices)
+        inner_layout.addWidget(label("Changes (audit record)", "hint"))
+        inner_layout.addWidget(self.audit_view)
+        scroll = QScrollArea()
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        self.save_button = button("Save options", primary=True)
+        self.save_button.clicked.connect(self.save)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+        buttons.addWidget(self.save_button)
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(scroll, 1)
+        body.addLayout(buttons)
+        self.detect_ports()
+        self.load_audit()
+
+    def _editor(self, key: str, option: opts.Option, value: Any) -> QWidget:
+        if option.kind is bool:
+            box = QCheckBox()
+            box.setChecked(bool(value))
+            return box
+        if option.kind is int:
+            spin = QSpinBox()
+            spin.setRange(-1, 999)
+            spin.setValue(int(value))
+            return spin
+        if key == "warehouse":
+            combo = QComboBox()
+            combo.setEditable(True)
+            with self.services.engine.connect() as connection:
+                combo.addItems([code for code, _name in search.warehouse_codes(connection)])
+            combo.setCurrentText(self.config.warehouse or str(value))
+            return combo
+        field = QLineEdit(", ".join(value) if option.kind is list else str(value))
+        return field
+
+    def text_of(self, key: str) -> str:
+        editor = self.editors[key]
+        if isinstance(editor, QCheckBox):
+            return "true" if editor.isChecked() else "false"
+        if isinstance(editor, QSpinBox):
+            return str(editor.value())
+        if isinstance(editor, QComboBox):
+            return editor.currentText()
+        assert isinstance(editor, QLineEdit)
+        return editor.text()
+
+    def set_text(self, key: str, text: str) -> None:
+        editor = self.editors[key]
+        if isinstance(editor, QCheckBox):
+            editor.setChecked(text.strip().lower() in ("true", "yes", "on", "1"))
+        elif isinstance(editor, QSpinBox):
+            editor.setValue(int(text))
+        elif isinstance(editor, QComboBox):
+            editor.setCurrentText(text)
+        elif isinstance(editor, QLineEdit):
+            editor.setText(text)
+
+    def changes(self) -> dict[str, str]:
+        """Options whose editor differs from the stored value."""
+        changed: dict[str, str] = {}
+        for key, option in opts.OPTIONS.items():
+            text = self.text_of(key)
+            current = self.config.warehouse if key == "warehouse" else self.config[key]
+            if option.kind is bool:
+                same = (text == "true") == bool(current)
+            elif option.kind is list:
+                same = [x.strip() for x in text.split(",") if x.strip()] == list(current)
+            else:
+                same = text.strip() == str(current)
+            if not same:
+                changed[key] = text
+        return changed
+
+    def save(self) -> bool:
+        for error in self.errors.values():
+            error.setText("")
+        changed = self.changes()
+        if not changed:
+            self.banner.show_info("Nothing changed.")
+            return False
+        bad = False
+        for key, text in changed.items():
+            try:
+                opts.parse_value(key, text)
+            except StationError as error:
+                self.errors[key].setText(error.message)
+                bad = True
+        if bad:
+            self.banner.show_bad("Some values do not fit; see the red notes.", "BAD_OPTION_VALUE")
+            return False
+        name, pin = self.supervisor or (self.user_field.text().strip(), self.pin_field.text())
+        try:
+            done = stations.set_options(
+                self.services.engine, self.services.station_name or "", changed, user=name, pin=pin
+            )
+        except StationError as error:
+            self.banner.show_bad(error.message, str(error.code))
+            return False
+        self.config = self.services.station()
+        self.services.apply_station(self.config)
+        self.load_audit()
+        what = ", ".join(f"{key} {old!r} → {new!r}" for key, old, new in done)
+        self.banner.show_good(f"Saved: {what}.")
+        return True
+
+    def load_audit(self) -> None:
+        with self.services.engine.connect() as connection:
+            station_id = admin.station_id(connection, self.services.station_name or "")
+            changes = admin.option_changes(connection, station_id) if station_id else []
+        self.audit_model.set_rows(
+            [
+                (str(c["at"])[:19], c["key"], c["old"] or "(default)", c["new"], c["user"])
+                for c in reversed(changes)
+            ]
+        )
+
+    def detect_ports(self) -> None:
+        found = serial_ports()
+        self.ports.setText(
+            "Serial ports: " + ("; ".join(found) if found else "none found on this machine")
+        )
+
+    def test_print(self, key: str) -> None:
+        url = self.text_of(key).strip()
+        if not url:
+            self.errors[key].setText("Enter a printer URL first.")
+            return
+        try:
+            ticket = self.services.printing.test_print(
+                url, "zpl" if key == "label_printer" else "escpos"
+            )
+        except DeviceError as error:
+            self.errors[key].setText(str(error))
+            return
+        self.errors[key].setText("")
+        self.banner.show_info(f"Test label sent to {url} (see the status bar for the result).")
+        self.last_test = ticket
+
+
+class UsersDialog(_Locked):
+    """Users and roles; add a user, reset a PIN (supervisors only)."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services, "Users")
+        self.resize(760, 560)
+        self.model = RowsModel()
+        self.model.columns = ("Name", "Role")
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        setup_table(self.view, stretch=0)
+        self.name_field = QLineEdit()
+        self.name_field.setPlaceholderText("New user's name")
+        self.role_box = QComboBox()
+        self.role_box.addItems(list(ROLES))
+        self.new_pin = QLineEdit()
+        self.new_pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_pin.setPlaceholderText("PIN (4–12 digits)")
+        self.add_button = button("Add user", primary=True)
+        self.add_button.clicked.connect(self.add)
+        self.reset_pin_field = QLineEdit()
+        self.reset_pin_field.setEchoMode(QLineEdit.EchoMode.Password)
+        self.reset_pin_field.setPlaceholderText("New PIN for the selected user")
+        self.reset_button = button("Reset PIN")
+        self.reset_button.clicked.connect(self.reset)
+        add_row = QHBoxLayout()
+        add_row.addWidget(self.name_field, 1)
+        add_row.addWidget(self.role_box)
+        add_row.addWidget(self.new_pin)
+        add_row.addWidget(self.add_button)
+        reset_row = QHBoxLayout()
+        reset_row.addWidget(self.reset_pin_field, 1)
+        reset_row.addWidget(self.reset_button)
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.view, 1)
+        body.addLayout(add_row)
+        body.addLayout(reset_row)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.close_button)
+        self.layout_.addLayout(bottom)
+        self.reload()
+
+    def reload(self) -> None:
+        with self.services.engine.connect() as connection:
+            self.model.set_rows(admin.users(connection))
+
+    def add(self) -> bool:
+        assert self.supervisor is not None
+        name, pin = self.supervisor
+        try:
+            users.add_user(
+                self.services.engine,
+                self.name_field.text(),
+                self.role_box.currentText(),
+                self.new_pin.text(),
+                by=name,
+                by_pin=pin,
+            )
+        except StationError as error:
+            self.banner.show_bad(error.message, str(error.code))
+            return False
+        self.banner.show_good(
+            f"Added {self.name_field.text().strip()} ({self.role_box.currentText()})."
+        )
+        self.name_field.clear()
+        self.new_pin.clear()
+        self.reload()
+        return True
+
+    def reset(self) -> bool:
+        assert self.supervisor is not None
+        rows = self.view.selectionModel().selectedRows()
+        if not rows:
+            self.banner.show_info("Select a user first.")
+            return False
+        who = str(self.model.rows[rows[0].row()][0])
+        name, pin = self.supervisor
+        try:
+            users.reset_pin(
+                self.services.engine, who, self.reset_pin_field.text(), by=name, by_pin=pin
+            )
+        except StationError as error:
+            self.banner.show_bad(error.message, str(error.code))
+            return False
+        self.reset_pin_field.clear()
+        self.banner.show_good(f"New PIN set for {who}.")
+        return True

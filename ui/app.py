@@ -1,0 +1,109 @@
+"""The desktop app's one wiring point: `run(url)` opens the database, builds the services
+and the main window, and runs the event loop. `build_window` is what tests and the
+benchmark use; nothing connects or opens at import time."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import Engine
+
+from ui import platform_check
+
+EXIT_OK, EXIT_FAILED, EXIT_DATABASE, EXIT_PLATFORM = 0, 1, 2, 3
+
+
+def build_window(
+    engine: Engine,
+    *,
+    station: str | None = None,
+    user: str | None = None,
+    sounds: str = "system",
+    watch_interval_ms: int = 5000,
+):  # type: ignore[no-untyped-def]
+    """The main window over `engine`, with its services. `station` overrides the station
+    this machine remembers (first run shows the setup page when there is none)."""
+    from ui.devices import Printing, SerialScanners
+    from ui.main_window import MainWindow
+    from ui.services import DatabaseWatch, Services
+    from ui.settings import LocalSettings
+    from ui.sounds import Sounds
+
+    settings = LocalSettings.load()
+    if station is not None:
+        settings.station = station
+    if user is not None:
+        settings.user = user
+    services = Services(
+        engine=engine,
+        settings=settings,
+        sounds=Sounds(sounds),
+        printing=Printing(engine),
+        scanners=SerialScanners(),
+        database=DatabaseWatch(engine, watch_interval_ms),
+    )
+    return MainWindow(services)
+
+
+def _application():  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QApplication
+
+    from ui.resources import icon, stylesheet
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Station")
+    app.setWindowIcon(icon())
+    app.setStyleSheet(stylesheet())
+    return app
+
+
+def run(url: str | None = None) -> int:
+    """Open the main window on `url` (default: the SQLite file in the data directory)."""
+    started = time.perf_counter()
+    problem = platform_check.check()
+    if problem:
+        print(f"station: {problem}", file=sys.stderr)
+        return EXIT_PLATFORM
+    app = _application()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    from station.app import connect
+
+    try:
+        engine = connect(url)
+    except Exception as error:
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        QMessageBox.critical(None, "Station", f"Cannot open the database:\n{reason}")
+        print(f"station: cannot open the database: {reason}", file=sys.stderr)
+        return EXIT_DATABASE
+    window = build_window(engine)
+    window.show()
+    if os.environ.get("STATION_EXIT_WHEN_READY"):
+
+        def ready() -> None:
+            print(f"ready {time.perf_counter() - started:.3f}", flush=True)
+            window.close()
+            app.quit()
+
+        QTimer.singleShot(0, ready)
+    status = int(app.exec())
+    engine.dispose()
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m ui.app [--db URL]`: the same as `station` with no command."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="station-desktop")
+    parser.add_argument("--db", help="database URL (default: STATION_DATABASE_URL or SQLite)")
+    args = parser.parse_args(argv)
+    return run(args.db)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

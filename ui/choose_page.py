@@ -1,0 +1,133 @@
+"""Step one of both wizards: choose the PO (receive) or the order (ship).
+
+Scan its number from anywhere, type it, or pick it from the open documents, filtered as
+you type by number, vendor/customer, SKU or barcode on it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QTableView, QVBoxLayout, QWidget
+from sqlalchemy.exc import OperationalError
+
+from station.db import ledger
+from ui.models import DocumentsModel
+from ui.services import Services
+from ui.widgets import VerdictBanner, button, label, setup_table
+
+_NAVIGATION = {
+    Qt.Key.Key_Up,
+    Qt.Key.Key_Down,
+    Qt.Key.Key_PageUp,
+    Qt.Key.Key_PageDown,
+}
+
+
+class ChoosePage(QWidget):
+    """`chosen(number)` when the operator picks or scans a document; `cancelled` on Esc."""
+
+    chosen = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, services: Services, kind: str) -> None:
+        super().__init__()
+        self.services = services
+        self.kind = kind
+        receive = kind == "receive"
+        self.doc_kind = "po" if receive else "order"
+        what = "purchase order" if receive else "sales order"
+        self.title = label(
+            "Receive: choose the purchase order" if receive else "Ship: choose the order", "title"
+        )
+        self.prompt = label(
+            f"Scan the {what} number, or type to filter and press Enter.", "prompt", wrap=True
+        )
+        self.banner = VerdictBanner()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(
+            "Filter by number, vendor, SKU or UPC" if receive else "Filter by number, customer, SKU"
+        )
+        self.search.textChanged.connect(self._schedule)
+        self.search.returnPressed.connect(self.open_selected)
+        self.search.installEventFilter(self)
+        self.model = DocumentsModel("Vendor" if receive else "Customer")
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        setup_table(self.view, stretch=1)
+        self.view.setColumnWidth(0, 200)
+        self.view.doubleClicked.connect(lambda _index: self.open_selected())
+        self.open_button = button("Open (Enter)", primary=True)
+        self.open_button.clicked.connect(self.open_selected)
+        self.back_button = button("Back (Esc)")
+        self.back_button.clicked.connect(self.cancelled.emit)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(150)
+        self._timer.timeout.connect(self.reload)
+
+        search_row = QHBoxLayout()
+        search_row.addWidget(label("Find:"))
+        search_row.addWidget(self.search, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.back_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.open_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.addWidget(self.title)
+        layout.addWidget(self.prompt)
+        layout.addWidget(self.banner)
+        layout.addLayout(search_row)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(buttons)
+        QShortcut(QKeySequence("Escape"), self, self.cancelled.emit)
+        self.banner.show_info(f"Open {what}s are listed below.")
+
+    def focus_default(self) -> None:
+        self.search.setFocus()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Up/Down in the filter field move through the list."""
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in _NAVIGATION
+        ):
+            self.view.setFocus()
+            self.view.keyPressEvent(event)
+            self.search.setFocus()
+            return True
+        return False
+
+    def _schedule(self) -> None:
+        self._timer.start()
+
+    def reload(self) -> None:
+        try:
+            with self.services.engine.connect() as connection:
+                found = ledger.open_documents(connection, self.doc_kind, self.search.text().strip())
+        except OperationalError:
+            self.services.database.mark(False, "unreachable")
+            self.banner.show_bad("The database cannot be reached.", "DATABASE_UNAVAILABLE")
+            return
+        self.model.set_rows([(d["number"], d["party"], d["status"]) for d in found])
+        if found:
+            self.view.selectRow(0)
+
+    def open_selected(self) -> None:
+        rows = self.view.selectionModel().selectedRows()
+        if rows:
+            self.chosen.emit(self.model.rows[rows[0].row()][0])
+        elif self.search.text().strip():
+            self.chosen.emit(self.search.text().strip())
+
+    def scan(self, raw: str | bytes) -> None:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        text = text.strip()
+        prefix = "CMD-"
+        if text.upper() in (f"{prefix}CANCEL",):
+            self.cancelled.emit()
+            return
+        if text:
+            self.chosen.emit(text)

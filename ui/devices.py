@@ -1,0 +1,173 @@
+"""Scanners and printers for the window: the devices layer's threads bridged to Qt signals.
+
+`SerialScanners` runs one `SerialScanner` reader thread per configured port and emits
+`scanned` on the GUI thread; `Printing` keeps one `PrintQueue` per printer URL and emits
+`job_done` when a job is printed or failed. Nothing opens until `configure()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+from PySide6.QtCore import QObject, Signal
+from sqlalchemy import Engine
+
+from station.devices import labels
+from station.devices.errors import DeviceError
+from station.devices.print_queue import PrintQueue, PrintTicket
+from station.devices.printers import Printer, open_printer
+from station.devices.serial_scanner import SerialScanner, parse_scanner_setting
+
+
+class SerialScanners(QObject):
+    """Serial scanners named by the `scanner` option; `scanned(scan)` arrives on the GUI
+    thread (a str, or bytes that are not UTF-8), `state_changed(port, state, detail)` too."""
+
+    scanned = Signal(object)
+    state_changed = Signal(str, str, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scanners: list[SerialScanner] = []
+        self.settings: list[str] = ["keyboard"]
+        self.problem = ""
+
+    def configure(self, settings: Sequence[str]) -> None:
+        self.stop()
+        self.settings = list(settings) or ["keyboard"]
+        self.problem = ""
+        for setting in self.settings:
+            try:
+                config = parse_scanner_setting(setting)
+            except DeviceError as error:
+                self.problem = str(error)
+                continue
+            if config is None:
+                continue
+            port = config.port
+            scanner = SerialScanner(
+                config,
+                self.scanned.emit,
+                lambda state, detail, port=port: self.state_changed.emit(port, state, detail),
+            )
+            self.scanners.append(scanner)
+            scanner.start()
+
+    def describe(self) -> str:
+        parts = []
+        for setting in self.settings:
+            if setting == "keyboard":
+                parts.append("keyboard")
+        for scanner in self.scanners:
+            parts.append(f"{scanner.config.port} {scanner.state}")
+        if self.problem:
+            parts.append(self.problem)
+        return ", ".join(parts) or "none"
+
+    def healthy(self) -> bool:
+        return not self.problem and all(s.state == "connected" for s in self.scanners)
+
+    def stop(self) -> None:
+        for scanner in self.scanners:
+            scanner.stop(timeout=1.0)
+        self.scanners = []
+
+
+class Printing(QObject):
+    """Label printer (ZPL) and receipt printer (ESC/POS) queues of the station."""
+
+    job_done = Signal(object)  # PrintTicket
+
+    def __init__(self, engine: Engine | None) -> None:
+        super().__init__()
+        self.engine = engine
+        self.queues: dict[str, PrintQueue] = {}
+        self.label_url = ""
+        self.receipt_url = ""
+        self.problem = ""
+        self.last: PrintTicket | None = None
+        self.job_done.connect(self._remember)
+
+    def configure(self, label_url: str, receipt_url: str) -> None:
+        self.label_url, self.receipt_url = label_url.strip(), receipt_url.strip()
+        self.problem = ""
+        for url, protocol in ((self.label_url, "zpl"), (self.receipt_url, "escpos")):
+            if url and url not in self.queues:
+                try:
+                    self._queue(url, protocol)
+                except DeviceError as error:
+                    self.problem = str(error)
+
+    def _queue(self, url: str, protocol: str) -> PrintQueue:
+        found = self.queues.get(url)
+        if found is None:
+            printer = open_printer(url, default_protocol=protocol)
+            found = PrintQueue(printer, self.engine, on_job=self.job_done.emit)
+            found.start()
+            self.queues[url] = found
+        return found
+
+    def _remember(self, ticket: PrintTicket) -> None:
+        self.last = ticket
+
+    def describe(self) -> str:
+        if self.problem:
+            return self.problem
+        parts = []
+        if self.label_url:
+            parts.append(f"labels {self.label_url}")
+        if self.receipt_url:
+            parts.append(f"receipts {self.receipt_url}")
+        if not parts:
+            return "no printer"
+        if self.last is not None and self.last.status == "failed":
+            parts.append(f"last job failed: {self.last.error}")
+        return ", ".join(parts)
+
+    def healthy(self) -> bool:
+        return not self.problem and not (self.last is not None and self.last.status == "failed")
+
+    @property
+    def label_printer(self) -> Printer | None:
+        queue = self.queues.get(self.label_url) if self.label_url else None
+        return None if queue is None else queue.printer
+
+    def print_labels(self, receipt: str, units: Sequence[labels.SerialLabel]) -> int:
+        """Queue a serial label per unit; returns how many were queued (0: no printer)."""
+        if not self.label_url or self.label_url not in self.queues:
+            return 0
+        queue = self.queues[self.label_url]
+        for unit in units:
+            queue.submit("receipt", receipt, unit.serial, queue.printer.serial_label(unit))
+        return len(units)
+
+    def print_slip(self, shipment: str, slip: labels.PackingSlip) -> bool:
+        """Queue the packing slip on the receipt printer (else the label printer)."""
+        url = self.receipt_url or self.label_url
+        if not url or url not in self.queues:
+            return False
+        queue = self.queues[url]
+        queue.submit("shipment", shipment, slip.order, queue.printer.packing_slip(slip))
+        return True
+
+    def test_print(self, url: str, protocol: str) -> PrintTicket:
+        """One test label on the printer at `url` (raises DeviceError for a bad URL)."""
+        queue = self._queue(url.strip(), protocol)
+        return queue.submit("test", "TEST", "test", queue.printer.test_label())
+
+    def stop(self) -> None:
+        for queue in self.queues.values():
+            with contextlib.suppress(Exception):
+                queue.stop(timeout=2.0)
+        self.queues = {}
+
+
+def serial_ports() -> list[str]:
+    """Serial ports this machine has now (for the device settings)."""
+    from serial.tools import list_ports
+
+    return [
+        f"{port.device} — {port.description}" if port.description else port.device
+        for port in sorted(list_ports.comports(), key=lambda p: p.device)
+    ]

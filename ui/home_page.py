@@ -1,0 +1,104 @@
+"""The start page: Receive, Ship, Lookup, and the offer to resume an unfinished session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+
+from station.db import admin
+from ui.services import Services
+from ui.widgets import VerdictBanner, button, label
+
+
+class HomePage(QWidget):
+    """Signals: `action(name)` for receive / ship / lookup / options / users, and
+    `resume(header)` for an unfinished session's journal header."""
+
+    action = Signal(str)
+    resume = Signal(dict)
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        self.offers: list[dict[str, Any]] = []
+        self.title = label("", "title")
+        self.banner = VerdictBanner("Scan a PO or order number, or choose below.")
+        self.offer = label("", "offer", wrap=True)
+        self.resume_button = button("Resume (F5)", primary=True)
+        self.resume_button.clicked.connect(self.resume_first)
+        offer_row = QHBoxLayout()
+        offer_row.addWidget(self.offer, 1)
+        offer_row.addWidget(self.resume_button)
+        self.offer_box = QWidget()
+        self.offer_box.setLayout(offer_row)
+        self.receive_button = button("Receive  (F2)", big=True)
+        self.ship_button = button("Scan and ship  (F3)", big=True)
+        self.lookup_button = button("Lookup  (F4)", big=True)
+        self.options_button = button("Options  (F9)")
+        self.users_button = button("Users  (F10)")
+        for widget, name in (
+            (self.receive_button, "receive"),
+            (self.ship_button, "ship"),
+            (self.lookup_button, "lookup"),
+            (self.options_button, "options"),
+            (self.users_button, "users"),
+        ):
+            widget.clicked.connect(lambda _=False, n=name: self.action.emit(n))
+        self.user_box = QComboBox()
+        self.user_box.setMinimumWidth(220)
+        self.user_box.currentTextChanged.connect(self._user_changed)
+        grid = QGridLayout()
+        grid.addWidget(self.receive_button, 0, 0)
+        grid.addWidget(self.ship_button, 0, 1)
+        grid.addWidget(self.lookup_button, 1, 0, 1, 2)
+        admin_row = QHBoxLayout()
+        admin_row.addWidget(label("Operator:"))
+        admin_row.addWidget(self.user_box)
+        admin_row.addStretch(1)
+        admin_row.addWidget(self.options_button)
+        admin_row.addWidget(self.users_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(40, 20, 40, 20)
+        layout.addWidget(self.title)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.offer_box)
+        layout.addLayout(grid)
+        layout.addStretch(1)
+        layout.addLayout(admin_row)
+
+    def focus_default(self) -> None:
+        (self.resume_button if self.offers else self.receive_button).setFocus()
+
+    def refresh(self, kind: str, offers: list[dict[str, Any]]) -> None:
+        name = self.services.station_name or ""
+        self.title.setText(f"Station {name} · {kind}")
+        self.receive_button.setVisible(kind in ("receive", "both"))
+        self.ship_button.setVisible(kind in ("ship", "both"))
+        self.offers = offers
+        if offers:
+            first = offers[0]
+            verb = "receiving" if first["kind"] == "receive" else "shipping"
+            more = f" (and {len(offers) - 1} more)" if len(offers) > 1 else ""
+            self.offer.setText(f"Resume {verb} {first['document']}: {first['scans']} scans?{more}")
+        self.offer_box.setVisible(bool(offers))
+        try:
+            with self.services.engine.connect() as connection:
+                names = [user for user, _role in admin.users(connection)]
+        except Exception:
+            names = []
+        self.user_box.blockSignals(True)
+        self.user_box.clear()
+        self.user_box.addItems(["(nobody)", *names])
+        current = self.services.settings.user
+        self.user_box.setCurrentText(current if current in names else "(nobody)")
+        self.user_box.blockSignals(False)
+
+    def _user_changed(self, text: str) -> None:
+        self.services.settings.user = None if text == "(nobody)" else text
+        self.services.settings.save()
+
+    def resume_first(self) -> None:
+        if self.offers:
+            self.resume.emit(self.offers[0])

@@ -1,0 +1,231 @@
+"""Lookup: scan or type a serial to see the unit and its timeline, or a PO / order /
+receipt / shipment number to list its serials; Export writes what is shown to XLSX."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.exc import OperationalError
+
+from station.codes import Code, StationError
+from station.db import search
+from station.trace import UnitTrace, trace
+from ui.models import EventsModel, RowsModel
+from ui.services import Services
+from ui.widgets import VerdictBanner, button, label, setup_table
+
+
+class UnitsModel(RowsModel):
+    columns = ("Serial", "SKU", "Product", "Status", "Location", "PO", "Order")
+
+
+def _place(warehouse: str | None, bin_: str | None) -> str:
+    return "/".join(part for part in (warehouse, bin_) if part)
+
+
+class LookupPage(QWidget):
+    closed = Signal()
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        self.traces: list[UnitTrace] = []
+        self.units: list[tuple[Any, ...]] = []
+        self.title = label("Lookup", "title")
+        self.prompt = label(
+            "Scan or type a serial — or a PO, order, receipt or shipment number.",
+            "prompt",
+            wrap=True,
+        )
+        self.banner = VerdictBanner()
+        self.field = QLineEdit()
+        self.field.setPlaceholderText("Serial or document number, then Enter")
+        self.field.returnPressed.connect(lambda: self.look_up(self.field.text()))
+        self.find_button = button("Look up (Enter)", primary=True)
+        self.find_button.clicked.connect(lambda: self.look_up(self.field.text()))
+        self.export_button = button("Export… (Ctrl+E)")
+        self.export_button.clicked.connect(self.ask_export)
+        self.export_button.setEnabled(False)
+        self.back_button = button("Back (Esc)")
+        self.back_button.clicked.connect(self.closed.emit)
+        self.details = QLabel()
+        self.details.setObjectName("details")
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setWordWrap(True)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.events_model = EventsModel()
+        self.units_model = UnitsModel()
+        self.table = QTableView()
+        self.table.setModel(self.events_model)
+        setup_table(self.table)
+        self.table.doubleClicked.connect(self._open_unit)
+        row = QHBoxLayout()
+        row.addWidget(self.field, 1)
+        row.addWidget(self.find_button)
+        row.addWidget(self.export_button)
+        row.addWidget(self.back_button)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.details)
+        split.addWidget(self.table)
+        split.setSizes([420, 840])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.addWidget(self.title)
+        layout.addWidget(self.prompt)
+        layout.addWidget(self.banner)
+        layout.addLayout(row)
+        layout.addWidget(split, 1)
+        QShortcut(QKeySequence("Escape"), self, self.closed.emit)
+        QShortcut(QKeySequence("Ctrl+E"), self, self.ask_export)
+        self.banner.show_info("Nothing looked up yet.")
+
+    def focus_default(self) -> None:
+        self.field.setFocus()
+
+    def scan(self, raw: str | bytes) -> None:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        if text.strip().upper() == "CMD-CANCEL":
+            self.closed.emit()
+            return
+        self.field.setText(text.strip())
+        self.look_up(text)
+
+    def look_up(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            return
+        try:
+            with self.services.engine.connect() as connection:
+                rows = search.units_of_document(connection, text)
+            if rows:
+                self._show_units(text, rows)
+                return
+            self._show_traces(trace(self.services.engine, text))
+        except StationError as error:
+            self.traces, self.units = [], []
+            self.details.setText("")
+            self.events_model.set_rows([])
+            self.export_button.setEnabled(False)
+            self.banner.show_bad(error.message, str(error.code))
+        except OperationalError:
+            self.services.database.mark(False, "unreachable")
+            self.banner.show_bad("The database cannot be reached.", str(Code.DATABASE_UNAVAILABLE))
+
+    def _show_units(self, number: str, rows: list[Any]) -> None:
+        self.traces = []
+        self.units = [
+            (r[2], r[0], r[1], r[3], _place(r[4], r[5]), r[6] or "", r[11] or "") for r in rows
+        ]
+        self.table.setModel(self.units_model)
+        self.units_model.set_rows(self.units)
+        self.table.setColumnWidth(0, 200)
+        self.details.setText(
+            f"<h2>{escape(number)}</h2><p>{len(rows)} units. Double-click or select and"
+            " press Enter on a serial for its history.</p>"
+        )
+        self.export_button.setEnabled(True)
+        self.banner.show_good(f"{number}: {len(rows)} serials.")
+
+    def _open_unit(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if self.table.model() is self.units_model and rows:
+            serial = str(self.units_model.rows[rows[0].row()][0])
+            self.field.setText(serial)
+            self.look_up(serial)
+
+    def _show_traces(self, traces: list[UnitTrace]) -> None:
+        self.traces, self.units = traces, []
+        parts = []
+        for unit in traces:
+            facts = [
+                ("Product", f"{unit.product} ({unit.sku})"),
+                ("Status", unit.status),
+                ("Location", _place(unit.warehouse, unit.bin)),
+                ("PO", f"{unit.po or '—'} {('· ' + unit.vendor) if unit.vendor else ''}"),
+                ("Unit cost", str(unit.unit_cost) if unit.unit_cost is not None else "—"),
+                ("Received", f"{_when(unit.received_at)} {unit.receipt or ''}"),
+                ("Order", f"{unit.order or '—'} {('· ' + unit.customer) if unit.customer else ''}"),
+                ("Shipped", f"{_when(unit.shipped_at)} {unit.shipment or ''}"),
+            ]
+            rows = "".join(
+                f"<tr><td><b>{escape(k)}</b>&nbsp;&nbsp;</td><td>{escape(v)}</td></tr>"
+                for k, v in facts
+            )
+            parts.append(f"<h2>{escape(unit.serial)}</h2><table>{rows}</table>")
+        self.details.setText("".join(parts))
+        events = [
+            (
+                _when(event.at),
+                event.kind,
+                " ".join(x for x in (event.document_kind, event.document_number) if x),
+                event.station or "",
+                event.user or "",
+                _place(event.from_warehouse, event.from_bin),
+                _place(event.to_warehouse, event.to_bin),
+            )
+            for unit in traces
+            for event in unit.events
+        ]
+        self.table.setModel(self.events_model)
+        self.events_model.set_rows(events)
+        self.table.setColumnWidth(0, 190)
+        self.export_button.setEnabled(True)
+        first = traces[0]
+        self.banner.show_good(f"{first.serial}: {first.product}, {first.status}.")
+
+    def ask_export(self) -> None:
+        if not (self.traces or self.units):
+            return
+        path, _filter = QFileDialog.getSaveFileName(
+            self, "Export", str(Path.home() / "lookup.xlsx"), "Excel (*.xlsx)"
+        )
+        if path:
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> int:
+        """Write what is shown: the units of a document, or each unit's facts and events."""
+        rows: list[list[object]] = []
+        if self.units:
+            rows.append(list(UnitsModel.columns))
+            rows.extend(list(row) for row in self.units)
+        for unit in self.traces:
+            data = unit.as_dict()
+            events = data.pop("events", [])
+            rows.extend([[key, value] for key, value in data.items()])
+            rows.append([])
+            if events:
+                header = list(events[0])
+                rows.append(header)
+                rows.extend([[event.get(key) for key in header] for event in events])
+            rows.append([])
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet("Lookup")
+        for row in rows:
+            sheet.append(row)
+        workbook.save(path)
+        self.banner.show_good(f"Exported to {path}.")
+        return len(rows)
+
+
+def _when(moment: object) -> str:
+    if moment is None:
+        return "—"
+    text = str(moment)
+    return text[:19].replace("T", " ")

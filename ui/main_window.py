@@ -1,0 +1,293 @@
+"""The main window: pages in a stack, scans routed to the page on show, the status bar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
+
+from station.app import Opened, open_session, pending_journals
+from station.codes import Code, StationError
+from station.session import PostingResult
+from ui.admin_dialogs import OptionsDialog, UsersDialog
+from ui.choose_page import ChoosePage
+from ui.home_page import HomePage
+from ui.lookup_page import LookupPage
+from ui.resources import icon
+from ui.scan_page import ScanPage
+from ui.services import Services
+from ui.setup_page import SetupPage
+from ui.wedge import WedgeFilter
+
+
+class MainWindow(QMainWindow):
+    """`ready` is emitted once the first page is shown and accepts scans."""
+
+    ready = Signal()
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        self.setWindowTitle("Station")
+        self.setWindowIcon(icon())
+        self.resize(1366, 768)
+        self.setMinimumSize(1024, 640)
+        self.stack = QStackedWidget()
+        self.setCentralWidget(self.stack)
+        self.home = HomePage(services)
+        self.choose = {
+            "receive": ChoosePage(services, "receive"),
+            "ship": ChoosePage(services, "ship"),
+        }
+        self.lookup = LookupPage(services)
+        self.scan_page: ScanPage | None = None
+        self.setup: SetupPage | None = None
+        for page in (self.home, *self.choose.values(), self.lookup):
+            self.stack.addWidget(page)
+        self.home.action.connect(self.do)
+        self.home.resume.connect(self.resume)
+        for kind, page in self.choose.items():
+            page.chosen.connect(lambda number, k=kind: self.open_document(k, number))
+            page.cancelled.connect(self.go_home)
+        self.lookup.closed.connect(self.go_home)
+
+        self.station_label = QLabel()
+        self.database_label = QLabel()
+        self.scanner_label = QLabel()
+        self.printer_label = QLabel()
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(False)
+        for widget in (self.station_label, self.database_label, self.scanner_label):
+            bar.addWidget(widget)
+        bar.addPermanentWidget(self.printer_label)
+
+        self.wedge = WedgeFilter(self)
+        self.wedge.scanned.connect(self.route_scan)
+        self.wedge.install()
+        services.scanners.scanned.connect(self.route_scan)
+        services.scanners.state_changed.connect(lambda *_args: self.update_status())
+        services.printing.job_done.connect(self._printed)
+        services.database.changed.connect(lambda *_args: self.update_status())
+
+        for keys, name in (
+            ("F2", "receive"),
+            ("F3", "ship"),
+            ("F4", "lookup"),
+            ("F9", "options"),
+            ("F10", "users"),
+        ):
+            QShortcut(QKeySequence(keys), self, lambda n=name: self.do(n))
+        QShortcut(QKeySequence("F5"), self, self.home.resume_first)
+
+        if services.station_name is None:
+            self.show_setup()
+        else:
+            self.start_station()
+
+    # --- pages ----------------------------------------------------------------------
+
+    def show_setup(self) -> None:
+        self.setup = SetupPage(self.services)
+        self.setup.finished.connect(lambda _name: self.start_station())
+        self.stack.addWidget(self.setup)
+        self._show(self.setup)
+        self.update_status()
+
+    def start_station(self) -> None:
+        if self.setup is not None:
+            self.stack.removeWidget(self.setup)
+            self.setup.deleteLater()
+            self.setup = None
+        try:
+            self.services.apply_station(self.services.station())
+        except Exception as error:  # database down and no cached options yet
+            self.home.banner.show_bad(f"Cannot load the station: {error}", "DATABASE_UNAVAILABLE")
+        self.services.database.start()
+        self.go_home()
+
+    def current_page(self) -> QWidget:
+        return self.stack.currentWidget()
+
+    def _show(self, page: QWidget) -> None:
+        self.stack.setCurrentWidget(page)
+        focus = getattr(page, "focus_default", None)
+        if focus is not None:
+            focus()
+
+    def go_home(self) -> None:
+        self._close_scan_page()
+        self.home.refresh(self.kind(), self.offers())
+        self._show(self.home)
+        self.update_status()
+
+    def kind(self) -> str:
+        return self.services.station_kind()
+
+    def offers(self) -> list[dict[str, Any]]:
+        name = self.services.station_name
+        return [header for header in pending_journals() if header.get("station") == name]
+
+    def do(self, name: str) -> None:
+        if self.setup is not None:
+            return
+        if name in ("receive", "ship"):
+            if self.scan_page is not None:
+                return
+            page = self.choose[name]
+            page.reload()
+            self._show(page)
+        elif name == "lookup":
+            if self.scan_page is not None:
+                return
+            self._show(self.lookup)
+        elif name == "options":
+            self.options_dialog().exec()
+            self.update_status()
+        elif name == "users":
+            self.users_dialog().exec()
+
+    def options_dialog(self) -> OptionsDialog:
+        return OptionsDialog(self.services)
+
+    def users_dialog(self) -> UsersDialog:
+        return UsersDialog(self.services)
+
+    # --- sessions -------------------------------------------------------------------
+
+    def open_document(self, kind: str, number: str) -> ScanPage | None:
+        """Open the PO / order (a journal left behind is restored) on its scanning page."""
+        chooser = self.choose[kind]
+        if not self.services.database.connected:
+            chooser.banner.show_bad(
+                "The database cannot be reached: documents cannot be opened now.",
+                str(Code.DATABASE_UNAVAILABLE),
+            )
+            return None
+        try:
+            config = self.services.station()
+            opened: Opened = open_session(
+                self.services.engine, config, kind, number, user=self.services.settings.user
+            )
+        except StationError as error:
+            chooser.banner.show_bad(error.message, str(error.code))
+            self.services.sounds.play("bad")
+            if self.current_page() is not chooser:
+                self._show(chooser)
+            return None
+        self.services.apply_station(config)
+        self._close_scan_page()
+        page = ScanPage(self.services, opened.session, opened.restored)
+        page.closed.connect(lambda: self._leave(kind))
+        page.posted.connect(lambda result, note: self._posted(kind, result, note))
+        self.scan_page = page
+        self.stack.addWidget(page)
+        self._show(page)
+        return page
+
+    def resume(self, header: dict[str, Any]) -> ScanPage | None:
+        return self.open_document(str(header["kind"]), str(header["document"]))
+
+    def _close_scan_page(self) -> None:
+        page = self.scan_page
+        if page is not None:
+            self.scan_page = None
+            if page.session.journal is not None:
+                page.session.journal.close()
+            self.stack.removeWidget(page)
+            page.deleteLater()
+
+    def _leave(self, kind: str) -> None:
+        page = self.scan_page
+        chooser = self.choose[kind]
+        if page is not None and page.session.entries:
+            chooser.banner.show_info(
+                f"{page.session.document.number} left with {len(page.session.entries)} rows"
+                " scanned: they are kept; open it again to carry on."
+            )
+        self._close_scan_page()
+        chooser.reload()
+        self._show(chooser)
+
+    def _posted(self, kind: str, result: PostingResult, note: str) -> None:
+        chooser = self.choose[kind]
+        self._close_scan_page()
+        chooser.banner.show_good(f"{result.message} {note}".strip())
+        chooser.reload()
+        self._show(chooser)
+
+    # --- scans ----------------------------------------------------------------------
+
+    def route_scan(self, raw: str | bytes) -> None:
+        """A scan from the wedge or a serial scanner goes to the page on show."""
+        page = self.current_page()
+        if page is self.home:
+            self._home_scan(raw)
+            return
+        handler = getattr(page, "scan", None)
+        if handler is not None:
+            handler(raw)
+
+    def _home_scan(self, raw: str | bytes) -> None:
+        text = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw).strip()
+        if not text:
+            return
+        kind = self.kind()
+        order = ["receive", "ship"] if kind != "ship" else ["ship"]
+        if kind == "receive":
+            order = ["receive"]
+        for candidate in order:
+            chooser = self.choose[candidate]
+            if self.open_document(candidate, text) is not None:
+                return
+            if chooser.banner.code not in (Code.PO_NOT_FOUND, Code.ORDER_NOT_FOUND):
+                return
+        self.home.banner.show_bad(f"No open PO or order {text}.", str(Code.PO_NOT_FOUND))
+        self._show(self.home)
+
+    # --- status bar -----------------------------------------------------------------
+
+    def update_status(self) -> None:
+        services = self.services
+        name = services.station_name
+        self.station_label.setText(f"Station: {name} ({self.kind()})" if name else "Station: setup")
+        database = services.database
+        self._state(
+            self.database_label,
+            "Database: connected"
+            if database.connected
+            else "Database: UNREACHABLE — scanning refused",
+            database.connected,
+        )
+        self._state(
+            self.scanner_label,
+            f"Scanner: {services.scanners.describe()}",
+            services.scanners.healthy(),
+        )
+        self._state(
+            self.printer_label,
+            f"Printer: {services.printing.describe()}",
+            services.printing.healthy(),
+        )
+
+    @staticmethod
+    def _state(widget: QLabel, text: str, good: bool) -> None:
+        widget.setText(text)
+        state = "good" if good else "bad"
+        if widget.property("state") != state:
+            widget.setProperty("state", state)
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+
+    def _printed(self, ticket: Any) -> None:
+        self.update_status()
+        if ticket.status == "failed":
+            self.statusBar().showMessage(f"Print failed: {ticket.error}", 10000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.wedge.remove()
+        if self.scan_page is not None and self.scan_page.session.journal is not None:
+            self.scan_page.session.journal.close()
+        self.services.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,181 @@
+"""Item models over plain Python lists (model/view; never a widget per row)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from station.session import Entry, ScanSession, SessionLine
+
+_Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+CURRENT_LINE = QColor("#fff4d6")
+DONE_LINE = QColor("#dff3e6")
+
+
+class RowsModel(QAbstractTableModel):
+    """A table over a list of tuples, with column headers; `set_rows` replaces them."""
+
+    columns: tuple[str, ...] = ()
+    numeric: frozenset[int] = frozenset()
+
+    def __init__(self, rows: Sequence[tuple[Any, ...]] = ()) -> None:
+        super().__init__()
+        self.rows: list[tuple[Any, ...]] = list(rows)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
+        if role == _DISPLAY and orientation == Qt.Orientation.Horizontal:
+            return self.columns[section]
+        return None
+
+    def data(self, index: _Index, role: int = _DISPLAY) -> Any:
+        if role == _DISPLAY:
+            value = self.rows[index.row()][index.column()]
+            return "" if value is None else str(value)
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in self.numeric:
+            return _RIGHT
+        return None
+
+    def set_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def append(self, row: tuple[Any, ...]) -> None:
+        position = len(self.rows)
+        self.beginInsertRows(QModelIndex(), position, position)
+        self.rows.append(row)
+        self.endInsertRows()
+
+    def remove(self, position: int) -> None:
+        self.beginRemoveRows(QModelIndex(), position, position)
+        del self.rows[position]
+        self.endRemoveRows()
+
+    def replace(self, position: int, row: tuple[Any, ...]) -> None:
+        self.rows[position] = row
+        self.dataChanged.emit(
+            self.index(position, 0), self.index(position, len(self.columns) - 1), [_DISPLAY]
+        )
+
+
+class DocumentsModel(RowsModel):
+    """Open POs or orders: number, vendor/customer, status."""
+
+    def __init__(self, party: str) -> None:
+        super().__init__()
+        self.columns = ("Number", party, "Status")
+
+
+class LinesModel(RowsModel):
+    """The document's lines: ordered, received/shipped before, this session, remaining."""
+
+    numeric = frozenset({3, 4, 5, 6})
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        before = "Received" if kind == "receive" else "Shipped"
+        now = "Scanned" if kind == "receive" else "Packed"
+        self.columns = ("#", "SKU", "Product", "Ordered", before, now, "Left")
+        self.current: int | None = None
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    def show_lines(self, lines: list[SessionLine], current: int | None) -> None:
+        rows = [
+            (x.line_no, x.sku, x.name, x.ordered, x.before, x.session, x.remaining) for x in lines
+        ]
+        self.current = current
+        if len(rows) != len(self.rows):
+            self.set_rows(rows)
+            return
+        self.rows = rows
+        if rows:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(rows) - 1, len(self.columns) - 1)
+            )
+
+    def data(self, index: _Index, role: int = _DISPLAY) -> Any:
+        row = index.row()
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if row == self.current:
+                return QBrush(CURRENT_LINE)
+            if self.rows[row][6] == 0:
+                return QBrush(DONE_LINE)
+            return None
+        if role == Qt.ItemDataRole.FontRole and row == self.current:
+            return self._bold
+        return super().data(index, role)
+
+
+class EntriesModel(RowsModel):
+    """The units scanned in this session, in scan order (the session grid).
+
+    `sync(session)` follows the session's entries list after each scan in O(1): one row
+    appended (beginInsertRows), the last row changed (a unit got its serial) or removed
+    (undo); anything else resets the model.
+    """
+
+    columns = ("#", "SKU", "Product", "Serial", "Qty")
+    numeric = frozenset({0, 4})
+
+    def __init__(self, describe: Callable[[Entry], tuple[str, str]]) -> None:
+        super().__init__()
+        self._describe = describe
+
+    def row_for(self, entry: Entry) -> tuple[Any, ...]:
+        sku, name = self._describe(entry)
+        serial = entry.serial if entry.serial is not None else "—"
+        return (sku, name, serial, entry.qty)
+
+    def data(self, index: _Index, role: int = _DISPLAY) -> Any:
+        if role == _DISPLAY:
+            column = index.column()
+            if column == 0:
+                return str(index.row() + 1)
+            value = self.rows[index.row()][column - 1]
+            return "" if value is None else str(value)
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in self.numeric:
+            return _RIGHT
+        return None
+
+    def sync(self, entries: list[Entry]) -> None:
+        old, new = len(self.rows), len(entries)
+        if new == old + 1:
+            if old and self.rows[-1] != self.row_for(entries[old - 1]):
+                self.replace(old - 1, self.row_for(entries[old - 1]))
+            self.append(self.row_for(entries[-1]))
+        elif new == old:
+            if new and self.rows[-1] != self.row_for(entries[-1]):
+                self.replace(new - 1, self.row_for(entries[-1]))
+        elif new == old - 1 and (not new or self.rows[new - 1] == self.row_for(entries[-1])):
+            self.remove(new)
+        else:
+            self.reset_to(entries)
+
+    def reset_to(self, entries: list[Entry]) -> None:
+        self.set_rows([self.row_for(entry) for entry in entries])
+
+
+def entries_model(session: ScanSession) -> EntriesModel:
+    lines = session.document.lines
+
+    def describe(entry: Entry) -> tuple[str, str]:
+        product = lines[entry.line].product
+        return product.sku, product.name
+
+    return EntriesModel(describe)
+
+
+class EventsModel(RowsModel):
+    columns = ("When (UTC)", "Event", "Document", "Station", "User", "From", "To")

@@ -1,0 +1,28 @@
+"""A label or packing-slip preview: the PNG the devices layer renders from the ZPL."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+
+class PreviewDialog(QDialog):
+    def __init__(self, title: str, png: bytes, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        pixmap = QPixmap()
+        pixmap.loadFromData(png, "PNG")
+        if pixmap.width() > 700:
+            pixmap = pixmap.scaledToWidth(700, Qt.TransformationMode.SmoothTransformation)
+        self.image = QLabel()
+        self.image.setPixmap(pixmap)
+        scroll = QScrollArea()
+        scroll.setWidget(self.image)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumSize(min(pixmap.width() + 30, 740), min(pixmap.height() + 30, 600))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroll)
+        layout.addWidget(buttons)

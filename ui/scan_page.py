@@ -1,0 +1,372 @@
+"""The scanning page of both wizards: the document's lines, the units scanned so far, a big
+prompt, the verdict banner, and Undo / Remove / Rescan / Save (or Ship).
+
+The page only shows a `ScanSession` (receive or ship): every rule is the session's, every
+scan goes to `session.scan()`, and posting is `session.save_verdict()`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLineEdit,
+    QMessageBox,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from station.codes import DESCRIPTIONS, Code, Verdict
+from station.devices import labels
+from station.receive.session import ReceiveSession
+from station.scanning import read_scan
+from station.session import PostingResult, ScanSession
+from ui.models import LinesModel, entries_model
+from ui.preview import PreviewDialog
+from ui.services import Services
+from ui.sounds import BAD, GOOD
+from ui.widgets import VerdictBanner, button, label, setup_table
+
+
+class ScanPage(QWidget):
+    """One open session. `closed` when the operator leaves it (the journal keeps any scans);
+    `posted(result, note)` after a successful Save receive data / Ship."""
+
+    closed = Signal()
+    posted = Signal(object, str)
+
+    def __init__(self, services: Services, session: ScanSession, restored: int = 0) -> None:
+        super().__init__()
+        self.services = services
+        self.session = session
+        self.kind = session.kind
+        self._rescan_armed = False
+        document = session.document
+        receive = self.kind == "receive"
+
+        verb = "Receiving" if receive else "Shipping"
+        party = document.party
+        self.title = label(f"{verb} {document.number} · {party} · {document.warehouse}", "document")
+        self.progress = label("", "progress")
+        self.prompt = label("", "prompt", wrap=True)
+        self.banner = VerdictBanner()
+
+        self.lines_model = LinesModel(self.kind)
+        self.lines_view = QTableView()
+        self.lines_view.setModel(self.lines_model)
+        setup_table(self.lines_view, stretch=2)
+        self.lines_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.entries_model = entries_model(session)
+        self.entries_view = QTableView()
+        self.entries_view.setModel(self.entries_model)
+        setup_table(self.entries_view, stretch=2)
+        for view, widths in ((self.lines_view, (40, 90)), (self.entries_view, (60, 90))):
+            for column, width in enumerate(widths):
+                view.setColumnWidth(column, width)
+        self.entries_view.setColumnWidth(3, 220)
+        for column in range(3, 7):
+            self.lines_view.setColumnWidth(column, 86)
+
+        self.manual = QLineEdit()
+        self.manual.setPlaceholderText("Type a code and press Enter (scans work anywhere)")
+        self.manual.returnPressed.connect(self._manual_entry)
+        self.undo_button = button("Undo (Ctrl+Z)")
+        self.remove_button = button("Remove selected (Del)")
+        self.rescan_button = button("Rescan… (Ctrl+R)")
+        self.preview_button = button("Label preview (F6)" if receive else "Slip preview (F6)")
+        self.save_button = button(
+            "Save receive data (F12)" if receive else "Ship (F12)", primary=True
+        )
+        self.close_button = button("Close (Esc)")
+        self.save_hint = label("", "hint")
+
+        self.undo_button.clicked.connect(self.undo)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.rescan_button.clicked.connect(self.ask_rescan)
+        self.preview_button.clicked.connect(self.preview)
+        self.save_button.clicked.connect(self.save)
+        self.close_button.clicked.connect(self.closed.emit)
+
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.progress)
+        tables = QSplitter(Qt.Orientation.Horizontal)
+        tables.addWidget(self._titled("Lines", self.lines_view))
+        tables.addWidget(self._titled("Scanned units", self.entries_view))
+        tables.setSizes([560, 700])
+        entry_row = QHBoxLayout()
+        entry_row.addWidget(label("Manual entry:"))
+        entry_row.addWidget(self.manual, 1)
+        entry_row.addWidget(self.save_hint)
+        entry_row.addWidget(self.save_button)
+        buttons = QHBoxLayout()
+        for widget in (self.undo_button, self.remove_button, self.rescan_button):
+            buttons.addWidget(widget)
+        buttons.addWidget(self.preview_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.addLayout(top)
+        layout.addWidget(self.prompt)
+        layout.addWidget(self.banner)
+        layout.addWidget(tables, 1)
+        layout.addLayout(entry_row)
+        layout.addLayout(buttons)
+
+        for keys, slot in (
+            ("Ctrl+Z", self.undo),
+            ("Ctrl+R", self.ask_rescan),
+            ("F6", self.preview),
+            ("F12", self.save),
+            ("Ctrl+S", self.save),
+            ("Escape", self.closed.emit),
+            ("F8", self.manual.setFocus),
+        ):
+            QShortcut(QKeySequence(keys), self, slot)
+        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.entries_view)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(self.remove_selected)
+
+        self.entries_model.reset_to(session.entries)
+        self._refresh(scroll=True)
+        if restored:
+            self.banner.show_info(
+                f"Resumed {document.number}: {restored} scans restored from the journal."
+            )
+        else:
+            self.banner.show_info(f"{document.number} open — {self.session.prompt()}.")
+
+    @staticmethod
+    def _titled(title: str, view: QWidget) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(label(title, "hint"))
+        layout.addWidget(view)
+        return box
+
+    def focus_default(self) -> None:
+        self.manual.setFocus()
+
+    # --- scans ----------------------------------------------------------------------
+
+    def scan(self, raw: str | bytes) -> Verdict:
+        """One scan from the wedge, a serial scanner or the manual field."""
+        if not self.services.database.connected:
+            return self._database_down(raw)
+        read = read_scan(raw, command_prefix=self.session.station["command_prefix"])
+        if read.kind == "command" and read.command == "SAVE":
+            return self.save()
+        if read.kind == "command" and read.command == "RESCAN":
+            return self._scanned_rescan(read.raw if isinstance(read.raw, str) else "")
+        self._rescan_armed = False
+        verdict = self.session.scan(raw)
+        self.show(verdict)
+        return verdict
+
+    def _database_down(self, raw: str | bytes) -> Verdict:
+        text = raw if isinstance(raw, str) else ""
+        verdict = Verdict(
+            text,
+            False,
+            Code.DATABASE_UNAVAILABLE,
+            "document",
+            "The database cannot be reached: scan refused. The session is kept;"
+            " scan again when the status bar shows it connected.",
+        )
+        self.show(verdict)
+        return verdict
+
+    def show(self, verdict: Verdict) -> None:
+        """Banner, sound, prompt and tables after a verdict."""
+        self.banner.show_verdict(verdict)
+        self.services.sounds.play(GOOD if verdict.ok else BAD)
+        if verdict.code == Code.DATABASE_UNAVAILABLE:
+            self.services.database.mark(False, DESCRIPTIONS[Code.DATABASE_UNAVAILABLE])
+            self.services.database.check()
+        self._refresh(scroll=True)
+
+    def _refresh(self, *, scroll: bool = False) -> None:
+        session = self.session
+        before = self.entries_model.rowCount()
+        self.entries_model.sync(session.entries)
+        lines = session.lines
+        self.lines_model.show_lines(lines, session.current)
+        self.prompt.setText(session.prompt())
+        done = sum(line.session for line in lines)
+        wanted = sum(line.ordered - line.before for line in lines)
+        self.progress.setText(f"{done} of {wanted} units")
+        left = sum(line.remaining for line in lines)
+        if self.kind == "ship":
+            self.save_hint.setText(f"{left} left to pack" if left else "Ready to ship")
+        else:
+            self.save_hint.setText(f"{left} left to receive" if left else "All received")
+        if scroll and self.entries_model.rowCount() > before:
+            self.entries_view.scrollToBottom()
+
+    def _manual_entry(self) -> None:
+        text = self.manual.text()
+        if not text.strip():
+            return
+        self.manual.clear()
+        self.scan(text)
+
+    # --- buttons ------------------------------------------------------------------
+
+    def undo(self) -> Verdict:
+        verdict = self.session.undo()
+        self.show(verdict)
+        return verdict
+
+    def remove_selected(self) -> None:
+        rows = self.entries_view.selectionModel().selectedRows()
+        if not rows:
+            self.banner.show_info("Select a row of scanned units first (Tab, arrows), then Del.")
+            return
+        index = rows[0].row()
+        entry = self.session.remove(index)
+        self.entries_model.remove(index)
+        product = self.session.document.lines[entry.line].product
+        what = f"serial {entry.serial}" if entry.serial else f"{entry.qty} × {product.sku}"
+        self.banner.show_info(f"Removed {product.name} {what}.")
+        self._refresh()
+
+    def ask_rescan(self) -> None:
+        count = len(self.session.entries)
+        if count and not self.confirm(f"Clear all {count} scanned rows and start again?"):
+            return
+        self.rescan()
+
+    def confirm(self, question: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Rescan",
+            question,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _scanned_rescan(self, raw: str) -> Verdict:
+        """CMD-RESCAN from a scanner: a second scan confirms (no dialog at the bench)."""
+        if self.session.entries and not self._rescan_armed:
+            self._rescan_armed = True
+            verdict = Verdict(
+                raw,
+                True,
+                Code.OK,
+                "command",
+                f"Scan CMD-RESCAN again to clear all {len(self.session.entries)} rows.",
+            )
+            self.banner.show_info(f"⚠ {verdict.message}")
+            return verdict
+        return self.rescan(raw)
+
+    def rescan(self, raw: str = "CMD-RESCAN") -> Verdict:
+        self._rescan_armed = False
+        self.session.rescan()
+        self.entries_model.reset_to(self.session.entries)
+        verdict = Verdict(raw, True, Code.OK, "command", "Session cleared: start again.")
+        self.show(verdict)
+        return verdict
+
+    def selected_or_last(self) -> int | None:
+        rows = self.entries_view.selectionModel().selectedRows()
+        if rows:
+            return rows[0].row()
+        return len(self.session.entries) - 1 if self.session.entries else None
+
+    def preview(self) -> None:
+        if self.kind == "receive":
+            index = self.selected_or_last()
+            if index is None:
+                self.banner.show_info("Scan a unit first: the preview shows its label.")
+                return
+            entry = self.session.entries[index]
+            product = self.session.document.lines[entry.line].product
+            unit = labels.SerialLabel(
+                product.sku, product.name, entry.serial or "(generated)", product.gtin
+            )
+            png, title = labels.serial_label_png(unit), f"Label {unit.serial}"
+        else:
+            slip = self.packing_slip()
+            png, title = labels.packing_slip_png(slip), f"Packing slip {slip.order}"
+        PreviewDialog(title, png, self).open()
+
+    # --- posting ------------------------------------------------------------------
+
+    def packing_slip(self) -> labels.PackingSlip:
+        document = self.session.document
+        per_line: dict[int, tuple[int, list[str]]] = {}
+        for entry in self.session.entries:
+            qty, serials = per_line.get(entry.line, (0, []))
+            if entry.serial:
+                serials.append(entry.serial)
+            per_line[entry.line] = (qty + entry.qty, serials)
+        lines = [
+            labels.SlipLine(
+                document.lines[index].product.sku, document.lines[index].product.name, qty, serials
+            )
+            for index, (qty, serials) in sorted(per_line.items())
+        ]
+        return labels.PackingSlip(document.number, document.party, lines)
+
+    def _unit_labels(self) -> list[tuple[labels.SerialLabel | None, bool]]:
+        """(label, needs a generated serial) per serialized unit, in scan order."""
+        lines = self.session.document.lines
+        found: list[tuple[labels.SerialLabel | None, bool]] = []
+        for entry in self.session.entries:
+            product = lines[entry.line].product
+            if product.serialized:
+                unit = None
+                if entry.serial is not None:
+                    unit = labels.SerialLabel(product.sku, product.name, entry.serial, product.gtin)
+                found.append((unit, entry.serial is None))
+        return found
+
+    def save(self) -> Verdict:
+        if not self.services.database.connected:
+            return self._database_down("CMD-SAVE")
+        config = self.session.station
+        slip = self.packing_slip() if self.kind == "ship" else None
+        units = self._unit_labels() if isinstance(self.session, ReceiveSession) else []
+        pending = [
+            (self.session.document.lines[e.line].product)
+            for e in self.session.entries
+            if e.serial is None and self.session.document.lines[e.line].product.serialized
+        ]
+        verdict = self.session.save_verdict()
+        self.show(verdict)
+        result = verdict.posting
+        if not verdict.ok or not isinstance(result, PostingResult):
+            return verdict
+        note = ""
+        if self.kind == "receive":
+            generated = [
+                labels.SerialLabel(product.sku, product.name, serial, product.gtin)
+                for product, serial in zip(pending, result.generated, strict=False)
+            ]
+            wanted = [unit for unit, _gen in units if unit is not None]
+            to_print = (wanted if config["print_label_on_receive"] else []) + generated
+            if to_print:
+                sent = self.services.printing.print_labels(result.document or "", to_print)
+                note = (
+                    f"{sent} labels sent to the label printer."
+                    if sent
+                    else f"{len(to_print)} labels to print, but no label printer is set."
+                )
+        elif slip is not None and config["print_packing_slip"]:
+            if self.services.printing.print_slip(result.document or "", slip):
+                note = "Packing slip sent to the printer."
+            else:
+                note = "No printer is set for the packing slip."
+        QTimer.singleShot(0, lambda: self.posted.emit(result, note))
+        return verdict
+
+    def select_row(self, row: int) -> None:
+        self.entries_view.selectRow(row)
+        self.entries_view.setCurrentIndex(self.entries_model.index(row, 0, QModelIndex()))

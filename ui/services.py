@@ -1,0 +1,109 @@
+"""What the widgets are given: the engine, this machine's settings, sounds, devices and
+the database watch. Built in one place (`ui.app.build_window`); widgets receive it in
+their constructor and never reach for globals."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from sqlalchemy import Engine, text
+
+from station import stations
+from station.db import admin
+from station.stations import StationConfig
+from ui.devices import Printing, SerialScanners
+from ui.settings import LocalSettings
+from ui.sounds import Sounds
+
+
+class DatabaseWatch(QObject):
+    """Connected / unreachable, checked on a worker thread every `interval_ms` and at
+    once when a scan reports the database unavailable."""
+
+    changed = Signal(bool, str)
+    _result = Signal(bool, str)
+
+    def __init__(self, engine: Engine, interval_ms: int = 5000) -> None:
+        super().__init__()
+        self.engine = engine
+        self.connected = True
+        self.detail = ""
+        self._busy = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.check)
+        self._result.connect(self._set)
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def check(self) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        threading.Thread(target=self._ping, name="database watch", daemon=True).start()
+
+    def _ping(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:
+            self._result.emit(False, str(getattr(error, "orig", error)).strip().splitlines()[0])
+        else:
+            self._result.emit(True, "")
+
+    def _set(self, connected: bool, detail: str) -> None:
+        self._busy = False
+        self.mark(connected, detail)
+
+    def mark(self, connected: bool, detail: str = "") -> None:
+        if (connected, detail) != (self.connected, self.detail):
+            self.connected, self.detail = connected, detail
+            self.changed.emit(connected, detail)
+
+
+@dataclass(slots=True)
+class Services:
+    engine: Engine
+    settings: LocalSettings
+    sounds: Sounds
+    printing: Printing
+    scanners: SerialScanners
+    database: DatabaseWatch
+
+    @property
+    def station_name(self) -> str | None:
+        return self.settings.station
+
+    def station(self) -> StationConfig:
+        """The station's options now (from the local cache when the database is down)."""
+        assert self.settings.station is not None
+        return stations.load(self.engine, self.settings.station)
+
+    def station_kind(self) -> str:
+        name = self.settings.station
+        try:
+            with self.engine.connect() as connection:
+                for station_name, kind, _seen in admin.stations(connection):
+                    if station_name == name:
+                        return kind
+        except Exception:
+            pass
+        return "both"
+
+    def apply_station(self, config: StationConfig) -> None:
+        """Point sounds, scanners and printers at the station's options."""
+        self.sounds.enabled = bool(config["sounds"])
+        if list(config["scanner"]) != self.scanners.settings or self.scanners.problem:
+            self.scanners.configure(config["scanner"])
+        self.printing.configure(config["label_printer"], config["receipt_printer"])
+
+    def shutdown(self) -> None:
+        self.database.stop()
+        self.scanners.stop()
+        self.printing.stop()

@@ -1,0 +1,107 @@
+"""Small widgets shared by the pages: the verdict banner and table setup."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QPushButton, QTableView
+
+from station.codes import Verdict
+
+#: Banner colours: white text on these backgrounds passes WCAG AA for large text.
+GOOD = "#1b7f3b"
+BAD = "#b3261e"
+INFO = "#12355b"
+
+
+class VerdictBanner(QLabel):
+    """The big green/red line saying what happened to the last scan.
+
+    Coloured through its palette (cheap to switch on every scan; no style recompute);
+    `state` is "good", "bad" or "info" and `code` the last verdict code.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setObjectName("banner")
+        self.setWordWrap(True)
+        self.setAutoFillBackground(True)
+        self.setMinimumHeight(76)
+        self.setMargin(10)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        font = QFont(self.font())
+        font.setPointSize(20)
+        font.setBold(True)
+        self.setFont(font)
+        self.state = ""
+        self.code = ""
+        self._palettes: dict[str, QPalette] = {}
+        for state, colour in (("good", GOOD), ("bad", BAD), ("info", INFO)):
+            palette = QPalette(self.palette())
+            palette.setColor(QPalette.ColorRole.Window, QColor(colour))
+            palette.setColor(QPalette.ColorRole.WindowText, QColor("#ffffff"))
+            self._palettes[state] = palette
+        self.show_info(text)
+
+    @property
+    def colour(self) -> str:
+        return self.palette().color(QPalette.ColorRole.Window).name()
+
+    def _set(self, state: str, code: str, text: str) -> None:
+        if state != self.state:
+            self.setPalette(self._palettes[state])
+            self.state = state
+        self.code = code
+        self.setText(text)
+
+    def show_verdict(self, verdict: Verdict) -> None:
+        mark = "✔" if verdict.ok else "✖"
+        code = "" if verdict.ok else f"  [{verdict.code}]"
+        self._set(
+            "good" if verdict.ok else "bad", str(verdict.code), f"{mark} {verdict.message}{code}"
+        )
+
+    def show_good(self, text: str, code: str = "OK") -> None:
+        self._set("good", code, f"✔ {text}")
+
+    def show_bad(self, text: str, code: str) -> None:
+        self._set("bad", code, f"✖ {text}  [{code}]")
+
+    def show_info(self, text: str) -> None:
+        self._set("info", "", text)
+
+
+def setup_table(view: QTableView, *, stretch: int | None = None, rows: int = 34) -> None:
+    """Fixed row heights (fast with 100,000 rows), whole-row selection, no editing."""
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    vertical = view.verticalHeader()
+    vertical.setVisible(False)
+    vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    vertical.setDefaultSectionSize(rows)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    if stretch is not None:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+
+
+def button(text: str, *, primary: bool = False, big: bool = False) -> QPushButton:
+    widget = QPushButton(text)
+    if primary:
+        widget.setObjectName("primary")
+    if big:
+        widget.setObjectName("big")
+    widget.setAutoDefault(False)
+    return widget
+
+
+def label(text: str = "", name: str | None = None, *, wrap: bool = False) -> QLabel:
+    widget = QLabel(text)
+    if name:
+        widget.setObjectName(name)
+    widget.setWordWrap(wrap)
+    return widget
