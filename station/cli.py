@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("stations", help="list stations and when each was last seen")
 
+    settings = commands.add_parser("settings", help="company-wide settings (serial_scope)")
+    settings.add_argument("action", choices=["show", "set"])
+    settings.add_argument("--user", metavar="SUPERVISOR")
+    settings.add_argument("values", nargs="*", metavar="serial_scope=product|global")
+
     users = commands.add_parser("users", help="user accounts").add_subparsers(
         dest="action", required=True
     )
@@ -102,7 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # KEY=VALUE pairs may follow the options (`options set --station S --user U a=1`).
+    if extra and hasattr(args, "values") and all("=" in e and e[0] != "-" for e in extra):
+        args.values += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         return _open_gui(args.db)
     handler = HANDLERS.get(args.command)
@@ -268,6 +279,23 @@ def cmd_stations(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    from station import company
+
+    engine = _engine(args)
+    if args.action == "show":
+        print(f"serial_scope = {company.serial_scope(engine)}")
+        return EXIT_OK
+    for item in args.values:
+        key, _, value = item.partition("=")
+        if key.strip() != "serial_scope":
+            raise StationError(Code.UNKNOWN_OPTION, f"Unknown setting '{key}' (serial_scope).")
+        pin = _pin("STATION_PIN", f"PIN for {args.user}: ") if args.user else None
+        company.set_serial_scope(engine, value.strip(), user=args.user, pin=pin)
+        print(f"serial_scope = {value.strip()}")
+    return EXIT_OK
+
+
 def cmd_users(args: argparse.Namespace) -> int:
     from station import users
     from station.db import admin
@@ -338,6 +366,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": cmd_export,
     "options": cmd_options,
     "stations": cmd_stations,
+    "settings": cmd_settings,
     "users": cmd_users,
 }
 

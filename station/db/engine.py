@@ -86,8 +86,25 @@ def upgrade(engine: Engine) -> None:
 
 
 def open_database(url: str | None = None, *, migrate: bool = True) -> Engine:
-    """An engine whose schema is current; a fresh or old SQLite file is upgraded in place."""
+    """An engine whose schema is current; a fresh or old SQLite file is upgraded in place,
+    after a copy of the old file is kept beside it."""
     engine = make_engine(url)
-    if migrate and current_revision(engine) != head_revision():
-        upgrade(engine)
+    if migrate:
+        current = current_revision(engine)
+        if current != head_revision():
+            if current is not None and engine.dialect.name == "sqlite":
+                _back_up_sqlite(engine, current)
+            upgrade(engine)
     return engine
+
+
+def _back_up_sqlite(engine: Engine, revision: str) -> None:
+    path = engine.url.database
+    if not path or path == ":memory:":
+        return
+    target = f"{path}.before-{revision}"
+    raw = engine.raw_connection()  # VACUUM runs outside any transaction
+    try:
+        raw.driver_connection.execute("VACUUM INTO ?", (target,))  # type: ignore[union-attr]
+    finally:
+        raw.close()

@@ -427,3 +427,26 @@ def first_warehouse(connection: Connection) -> tuple[int, str] | None:
 
 def set_unit_status(connection: Connection, unit_id: int, status: str) -> None:
     connection.execute(update(Unit).where(Unit.id == unit_id).values(status=status))
+
+
+def set_serial_scope(connection: Connection, scope: str) -> None:
+    """Store the company's serial_scope and re-key every unit to it; the unique
+    constraint on (scope_id, serial_key) refuses the change if duplicates would arise."""
+    connection.execute(
+        _upsert(connection, Setting)
+        .values(key="serial_scope", value=scope)
+        .on_conflict_do_update(index_elements=["key"], set_={"value": scope})
+    )
+    connection.execute(update(Unit).values(scope_id=0 if scope == "global" else Unit.product_id))
+
+
+def duplicate_serials(connection: Connection, limit: int = 10) -> list[str]:
+    """Serial keys held by more than one unit (they block serial_scope=global)."""
+    query = (
+        select(Unit.serial_key)
+        .group_by(Unit.serial_key)
+        .having(func.count() > 1)
+        .order_by(Unit.serial_key)
+        .limit(limit)
+    )
+    return list(connection.execute(query).scalars())

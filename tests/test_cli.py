@@ -1,0 +1,129 @@
+"""The administration commands of SPEC §7, run as a user would type them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from station.cli import EXIT_DATABASE, EXIT_FAILED, main
+from station.db.engine import make_engine
+from tests.seed import seed
+from tests.workflow import run_scan
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_users_options_and_stations(
+    db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STATION_PIN", "1234")
+    status, _, err = _run(capsys, "--db", db_url, "users", "add", "carl", "--role", "clerk")
+    assert status == EXIT_FAILED and "first user must be a supervisor" in err
+    assert _run(capsys, "--db", db_url, "users", "add", "sue", "--role", "supervisor")[0] == 0
+    status, _, err = _run(capsys, "--db", db_url, "users", "add", "carl", "--role", "clerk")
+    assert status == EXIT_FAILED and "NOT_AUTHORIZED" in err
+    monkeypatch.setenv("STATION_PIN", "5678")
+    monkeypatch.setenv("STATION_SUPERVISOR_PIN", "1234")
+    status, out, _ = _run(
+        capsys, "--db", db_url, "users", "add", "carl", "--role", "clerk", "--by", "sue"
+    )
+    assert status == 0 and "carl added as clerk" in out
+    with engine.connect() as c:
+        stored = c.execute(text("SELECT pin_hash FROM users WHERE name = 'carl'")).scalar_one()
+    assert "5678" not in stored and stored.startswith("scrypt$")
+
+    # A clerk cannot change options; a supervisor can, and the change is audited.
+    status, _, err = _run(
+        capsys, "--db", db_url, "options", "set", "--station", "DOCK-1", "--user", "carl",
+        "serial_length=10",
+    )  # fmt: skip
+    assert status == EXIT_FAILED and "NOT_AUTHORIZED" in err
+    monkeypatch.setenv("STATION_PIN", "1234")
+    status, out, _ = _run(
+        capsys, "--db", db_url, "options", "set", "--station", "DOCK-1", "--user", "sue",
+        "serial_length=10", "allow_over_receipt=yes",
+    )  # fmt: skip
+    assert status == 0 and "serial_length: 0 -> 10" in out and "allow_over_receipt" in out
+    status, _, err = _run(
+        capsys, "--db", db_url, "options", "set", "--station", "DOCK-1", "--user", "sue",
+        "serial_length=ten",
+    )  # fmt: skip
+    assert status == EXIT_FAILED and "BAD_OPTION_VALUE" in err
+    status, out, _ = _run(
+        capsys, "--db", db_url, "options", "show", "--station", "DOCK-1", "--json"
+    )
+    shown = json.loads(out)
+    assert shown["serial_length"] == 10 and shown["allow_over_receipt"] is True
+    assert shown["require_serial"] is True
+    with engine.connect() as c:
+        audit = c.execute(text("SELECT key, user_name FROM option_changes ORDER BY id")).all()
+    assert [tuple(a) for a in audit] == [("serial_length", "sue"), ("allow_over_receipt", "sue")]
+    status, out, _ = _run(capsys, "--db", db_url, "stations")
+    assert status == 0 and "DOCK-1" in out and "last seen" in out
+
+
+def test_serial_scope_global_refuses_the_same_serial_on_another_product(
+    db_url: str,
+    engine: Engine,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed(engine)
+    monkeypatch.setenv("STATION_PIN", "1234")
+    assert _run(capsys, "--db", db_url, "users", "add", "sue", "--role", "supervisor")[0] == 0
+    # GSN0000001 is a G2; under product scope a W1 may carry it too.
+    _, verdicts = run_scan(
+        monkeypatch, capsys, db_url, ["--station", "D", "--receive", "PO-1"], ["W1", "GSN0000001"]
+    )
+    assert verdicts[1]["ok"] is True
+    status, out, _ = _run(
+        capsys, "--db", db_url, "settings", "set", "serial_scope=global", "--user", "sue"
+    )
+    assert status == 0 and "global" in out
+    _, verdicts = run_scan(
+        monkeypatch, capsys, db_url, ["--station", "D2", "--receive", "PO-1"], ["W1", "GSN0000001"]
+    )
+    assert verdicts[1]["code"] == "SERIAL_ALREADY_EXISTS" and "G2" in verdicts[1]["message"]
+
+
+def test_unreachable_database_and_unknown_documents_are_clear_errors(
+    db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(engine)
+    status, _, err = _run(capsys, "--db", db_url, "scan", "--station", "D", "--receive", "PO-404")
+    assert status == EXIT_FAILED and "PO_NOT_FOUND" in err
+    status, _, err = _run(capsys, "--db", db_url, "scan", "--station", "D", "--ship", "SO-0")
+    assert status == EXIT_FAILED and "ORDER_NOT_OPEN" in err
+    dead = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2"
+    status, _, err = _run(capsys, "--db", dead, "stations")
+    assert status == EXIT_DATABASE and "DATABASE_UNAVAILABLE" in err
+    assert "Traceback" not in err
+
+
+def test_codes_lists_every_code(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = _run(capsys, "codes")
+    assert status == 0 and "SERIAL_ALREADY_EXISTS" in out and "ORDER_INCOMPLETE" in out
+
+
+def test_an_old_sqlite_file_is_backed_up_before_migrating(tmp_path: Path) -> None:
+    from station.db.engine import _back_up_sqlite
+
+    path = tmp_path / "old.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as c:
+        c.execute(text("CREATE TABLE marker (x INTEGER)"))
+        c.execute(text("INSERT INTO marker VALUES (42)"))
+    _back_up_sqlite(engine, "0000")
+    engine.dispose()
+    copy = sqlite3.connect(tmp_path / "old.db.before-0000")
+    assert copy.execute("SELECT x FROM marker").fetchall() == [(42,)]
+    copy.close()
