@@ -57,6 +57,7 @@ class _Locked(QDialog):
         self.pin_field.returnPressed.connect(self.unlock)
         self.unlock_button = button("Unlock", primary=True)
         self.unlock_button.clicked.connect(self.unlock)
+        self.unlock_button.setDefault(True)  # Enter in the PIN field never closes the dialog
         sign_in = QHBoxLayout()
         sign_in.addWidget(label("Supervisor:"))
         sign_in.addWidget(self.user_field, 1)

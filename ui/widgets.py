@@ -95,7 +95,7 @@ def button(text: str, *, primary: bool = False, big: bool = False) -> QPushButto
         widget.setObjectName("primary")
     if big:
         widget.setObjectName("big")
-    widget.setAutoDefault(False)
+    widget.setAutoDefault(True)  # Enter presses the focused button (keyboard-only use)
     return widget
 
 

@@ -1,0 +1,99 @@
+"""Every verdict code the core can return reaches the banner in red with its own message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine, text
+
+from station import options as opts
+from station.app import open_session
+from station.codes import Code
+from tests.seed import seed
+from tests.test_workflows import CASES
+from tests.ui.conftest import keyboard
+from tests.workflow import configure
+from ui.main_window import MainWindow
+from ui.widgets import BAD
+
+#: Codes a scan or a posting can return that the CASES of the core tests do not provoke
+#: through a scan: opening a document, and the database going away.
+DOCUMENT_CASES = [
+    (Code.PO_NOT_FOUND, "receive", "PO-404"),
+    (Code.PO_NOT_OPEN, "receive", "PO-0"),
+    (Code.ORDER_NOT_FOUND, "ship", "SO-404"),
+    (Code.ORDER_NOT_OPEN, "ship", "SO-0"),
+]
+DEFAULTS = {key: option.default for key, option in opts.OPTIONS.items() if key != "warehouse"}
+
+
+def _typeable(scan: str | bytes) -> bool:
+    return isinstance(scan, str) and all(ch.isprintable() for ch in scan)
+
+
+def test_every_verdict_code_has_its_own_banner(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    with engine.begin() as c:
+        c.execute(text("UPDATE purchase_orders SET status = 'closed' WHERE number = 'PO-0'"))
+    window = make_window(station="ST-1")
+    keys = keyboard(window)
+    shown: dict[Code, set[str]] = {}
+    for case in CASES:
+        configure(engine, "ST-1", **{**DEFAULTS, **case.options})
+        page = window.open_document(case.kind, case.document)
+        assert page is not None
+        expected = open_session(engine, "ST-1", case.kind, case.document, journal=False).session
+        for scan in case.scans:
+            want = expected.scan(scan)
+            if _typeable(scan):
+                keys.scan(str(scan))  # a wedge burst, wherever the focus is
+            else:  # bytes and control characters come from a serial scanner
+                window.services.scanners.scanned.emit(scan)
+        assert (page.banner.state, page.banner.code) == ("bad", case.code), page.banner.text()
+        assert page.banner.colour == BAD
+        assert want.message in page.banner.text() and str(case.code) in page.banner.text()
+        assert window.services.sounds.played[-1] == "bad"
+        shown.setdefault(case.code, set()).add(want.message)
+        page.rescan()  # clears the journal, so the next case starts empty
+        page.closed.emit()
+
+    configure(engine, "ST-1", **DEFAULTS)
+    for code, kind, number in DOCUMENT_CASES:
+        window.do(kind)
+        keys.scan(number)
+        chooser = window.choose[kind]
+        assert window.current_page() is chooser
+        assert (chooser.banner.state, chooser.banner.code) == ("bad", code), chooser.banner.text()
+        shown.setdefault(code, set()).add(chooser.banner.text())
+        window.go_home()
+
+    page = window.open_document("receive", "PO-1")
+    assert page is not None
+    window.services.database.mark(False, "connection refused")
+    assert "UNREACHABLE" in window.database_label.text()
+    keys.scan("W1")
+    assert (page.banner.state, page.banner.code) == ("bad", Code.DATABASE_UNAVAILABLE)
+    assert "database cannot be reached" in page.banner.text()
+    assert page.entries_model.rowCount() == 0
+    shown[Code.DATABASE_UNAVAILABLE] = {page.banner.text()}
+    window.services.database.mark(True)
+    assert "connected" in window.database_label.text()
+    keys.scan("W1")
+    assert page.banner.state == "good"
+
+    refusals = {c for c in Code if c not in (Code.OK, Code.POSTING_FAILED)}
+    verdict_codes = refusals - {
+        Code.UNKNOWN_OPTION,
+        Code.BAD_OPTION_VALUE,
+        Code.NOT_AUTHORIZED,
+        Code.USER_EXISTS,
+        Code.UNKNOWN_STATION,
+        Code.IMPORT_INVALID,
+    }
+    assert verdict_codes <= set(shown), verdict_codes - set(shown)
+    # each code's message is its own: no two codes share a banner text
+    texts = [message for messages in shown.values() for message in messages]
+    assert len(set(texts)) == len(texts)
