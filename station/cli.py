@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="import a CSV or XLSX file")
     imp.add_argument("kind", choices=["products", "pos", "orders", "stock"])
     imp.add_argument("file")
+    imp.add_argument(
+        "--user", metavar="SUPERVISOR", help="stock (opening balance) needs a supervisor"
+    )
 
     scan = commands.add_parser(
         "scan", help="headless station: scans on stdin, one JSON verdict per line on stdout"
@@ -195,12 +198,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from station import imports
 
-    run: Callable[[Engine, str], Any] = getattr(imports, f"import_{args.kind}")
+    engine = _engine(args)
     try:
-        summary = run(_engine(args), args.file)
-    except StationError as error:
-        _error(f"{error.code}: {error.message}")
-        for problem in getattr(error, "errors", [])[:200]:
+        if args.kind == "stock":  # an opening balance is a supervisor's adjustment
+            from station.users import authorize_supervisor
+
+            pin = _pin("STATION_PIN", f"PIN for {args.user}: ") if args.user else None
+            user = authorize_supervisor(engine, args.user, pin)
+            summary = imports.import_stock(engine, args.file, user=user)
+        else:
+            run: Callable[[Engine, str], Any] = getattr(imports, f"import_{args.kind}")
+            summary = run(engine, args.file)
+    except imports.ImportInvalid as error:
+        _error(f"{error.code}: {error.message.splitlines()[0]}")
+        for problem in error.errors:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_FAILED
     print(f"Imported {args.kind}: {summary}")

@@ -54,6 +54,7 @@ class Code(StrEnum):
     USER_EXISTS = "USER_EXISTS"
     UNKNOWN_STATION = "UNKNOWN_STATION"
     IMPORT_INVALID = "IMPORT_INVALID"
+    EXPORT_INVALID = "EXPORT_INVALID"
 
 
 #: What each code means, in one line: shown in `station codes` and the README.
@@ -96,6 +97,7 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.USER_EXISTS: "A user with this name exists already.",
     Code.UNKNOWN_STATION: "No station has this name.",
     Code.IMPORT_INVALID: "An import file has bad rows; nothing was written.",
+    Code.EXPORT_INVALID: "An export was asked with a bad kind, filter or date.",
 }
 
 

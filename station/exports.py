@@ -63,7 +63,7 @@ class ExportFilterInvalid(StationError, ValueError):
     """A filter value that cannot be used (a bad date, an unknown status or kind)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(Code.BAD_OPTION_VALUE, message)
+        super().__init__(Code.EXPORT_INVALID, message)
 
 
 def parse_date(value: str | date) -> date:

@@ -127,3 +127,39 @@ def test_an_old_sqlite_file_is_backed_up_before_migrating(tmp_path: Path) -> Non
     copy = sqlite3.connect(tmp_path / "old.db.before-0000")
     assert copy.execute("SELECT x FROM marker").fetchall() == [(42,)]
     copy.close()
+
+
+def test_import_reports_every_bad_row_and_stock_needs_a_supervisor(
+    db_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    products = tmp_path / "products.csv"
+    products.write_text(
+        "sku,name,barcodes,serialized,serial_length,serial_pattern\n"
+        "A-1,Alpha,111;222,yes,,\n"
+        ",No SKU,,yes,,\n"
+        "A-3,Gamma,333,maybe,,\n"
+    )
+    status, _, err = _run(capsys, "--db", db_url, "import", "products", str(products))
+    assert status == EXIT_FAILED and "IMPORT_INVALID" in err
+    assert "line 3" in err and "line 4" in err
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM products")).scalar_one() == 0
+    products.write_text(
+        "sku,name,barcodes,serialized,serial_length,serial_pattern\nA-1,Alpha,111;222,yes,,\n"
+    )
+    assert _run(capsys, "--db", db_url, "import", "products", str(products))[0] == 0
+    stock = tmp_path / "stock.csv"
+    stock.write_text("sku,serial,warehouse,bin,unit_cost\nA-1,OPEN-1,MAIN,A-01,9.50\n")
+    status, _, err = _run(capsys, "--db", db_url, "import", "stock", str(stock))
+    assert status == EXIT_FAILED and "NOT_AUTHORIZED" in err
+    monkeypatch.setenv("STATION_PIN", "1234")
+    assert _run(capsys, "--db", db_url, "users", "add", "sue", "--role", "supervisor")[0] == 0
+    status, out, _ = _run(capsys, "--db", db_url, "import", "stock", str(stock), "--user", "sue")
+    assert status == 0
+    status, out, _ = _run(capsys, "--db", db_url, "trace", "OPEN-1", "--json")
+    traced = json.loads(out)
+    assert traced["status"] == "in_stock" and traced["sku"] == "A-1"

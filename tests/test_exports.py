@@ -230,7 +230,7 @@ def test_bad_filters_are_refused_and_no_file_is_written(
     with pytest.raises(ExportFilterInvalid) as caught:
         export(engine, kind, out, filters)
     assert message in caught.value.message
-    assert caught.value.code is Code.BAD_OPTION_VALUE
+    assert caught.value.code is Code.EXPORT_INVALID
     assert not out.exists()
 
 
