@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from station.db.lookup import unit_query
 from station.db.models import (
     AllocatedSerial,
     Barcode,
@@ -234,33 +235,25 @@ def open_documents(connection: Connection, kind: str, search: str = "") -> list[
 
 
 def _unit_query() -> Any:
-    return (
-        select(
-            Unit.id,
-            Unit.product_id,
-            ProductRow.sku,
-            Unit.serial,
-            Unit.serial_key,
-            Unit.status,
-            Unit.warehouse_id,
-            Warehouse.code,
-            Unit.bin,
-            Unit.origin,
-            PurchaseOrder.number,
-            Unit.received_at,
-            Receipt.number,
-            func.coalesce(Receipt.user_name, Receipt.station),
-            SalesOrder.number,
-            Shipment.number,
-        )
-        .join(ProductRow, ProductRow.id == Unit.product_id)
-        .join(Warehouse, Warehouse.id == Unit.warehouse_id)
-        .outerjoin(POLine, POLine.id == Unit.po_line_id)
-        .outerjoin(PurchaseOrder, PurchaseOrder.id == POLine.po_id)
-        .outerjoin(Receipt, Receipt.id == Unit.receipt_id)
-        .outerjoin(OrderLine, OrderLine.id == Unit.order_line_id)
-        .outerjoin(SalesOrder, SalesOrder.id == OrderLine.order_id)
-        .outerjoin(Shipment, Shipment.id == Unit.shipment_id)
+    """The facts UnitInfo carries, over the same joins as every unit view (lookup)."""
+    return unit_query().with_only_columns(
+        Unit.id,
+        Unit.product_id,
+        ProductRow.sku,
+        Unit.serial,
+        Unit.serial_key,
+        Unit.status,
+        Unit.warehouse_id,
+        Warehouse.code,
+        Unit.bin,
+        Unit.origin,
+        PurchaseOrder.number,
+        Unit.received_at,
+        Receipt.number,
+        func.coalesce(Receipt.user_name, Receipt.station),
+        SalesOrder.number,
+        Shipment.number,
+        maintain_column_froms=False,
     )
 
 
