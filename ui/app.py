@@ -28,10 +28,12 @@ def build_window(
     this machine remembers (first run shows the setup page when there is none)."""
     from ui.devices import Printing, SerialScanners
     from ui.main_window import MainWindow
+    from ui.refcount import protect_none
     from ui.services import DatabaseWatch, Services
     from ui.settings import LocalSettings
     from ui.sounds import Sounds
 
+    protect_none()  # PySide6 6.12 on CPython 3.11: see ui/refcount.py
     settings = LocalSettings.load()
     if station is not None:
         settings.station = station
@@ -51,9 +53,11 @@ def build_window(
 def _application():  # type: ignore[no-untyped-def]
     from PySide6.QtWidgets import QApplication
 
+    from ui.refcount import protect_none
     from ui.resources import icon, stylesheet
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    protect_none()
     app.setApplicationName("Station")
     app.setWindowIcon(icon())
     app.setStyleSheet(stylesheet())

@@ -53,6 +53,11 @@ class ScanPage(QWidget):
         self.progress = label("", "progress")
         self.prompt = label("", "prompt", wrap=True)
         self.banner = VerdictBanner()
+        # Fixed sizes: a new text never relayouts the window (a scan repaints only these).
+        self.banner.setFixedHeight(84)
+        self.prompt.setFixedHeight(48)
+        self.prompt.setWordWrap(False)
+        self.progress.setFixedWidth(230)
 
         self.lines_model = LinesModel(self.kind)
         self.lines_view = QTableView()
@@ -82,6 +87,7 @@ class ScanPage(QWidget):
         )
         self.close_button = button("Close (Esc)")
         self.save_hint = label("", "hint")
+        self.save_hint.setFixedWidth(190)
 
         self.undo_button.clicked.connect(self.undo)
         self.remove_button.clicked.connect(self.remove_selected)
@@ -182,8 +188,14 @@ class ScanPage(QWidget):
         return verdict
 
     def show(self, verdict: Verdict) -> None:
-        """Banner, sound, prompt and tables after a verdict."""
+        """Banner, sound, prompt and tables after a verdict.
+
+        The banner and the prompt are painted at once (`repaint`); the tables are updated
+        in their models and painted with the rest of the window right after."""
         self.banner.show_verdict(verdict)
+        self.prompt.setText(self.session.prompt())
+        self.banner.repaint()
+        self.prompt.repaint()
         self.services.sounds.play(GOOD if verdict.ok else BAD)
         if verdict.code == Code.DATABASE_UNAVAILABLE:
             self.services.database.mark(False, DESCRIPTIONS[Code.DATABASE_UNAVAILABLE])

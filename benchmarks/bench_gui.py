@@ -1,0 +1,257 @@
+"""GUI benchmarks (SPEC §8), run on demand:
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--units 1000000] [--pg URL]
+
+1. scan → verdict on screen with N units in the ledger: key events of a wedge burst sent
+   to the focused widget until the banner shows the verdict and the window has painted
+   (receive and ship), p50/p99 — target p99 ≤ 10 ms;
+2. appending one row to the session grid when it already holds 100,000 rows (model
+   append + view update), p50/p99 — target ≤ 1 ms;
+3. cold start to ready: a new process running `ui.app.run()` until its window is shown
+   and the event loop runs — target ≤ 2 s.
+
+The ledger is `benchmarks/ledger.py`'s (N in-stock units with their events, PO-SCAN and
+SO-SCAN open with room for every scan), built with chunked Core executemany.
+Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from sqlalchemy import Engine
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.ledger import (  # noqa: E402
+    LedgerInfo,
+    build_ledger,
+    drop_postgres,
+    fresh_postgres,
+    fresh_sqlite,
+)
+
+BENCH_STATION = "BENCH-1"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/station_bench_gui"
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return statistics.median(ordered), p99
+
+
+def bench_scans(
+    engine: Engine, info: LedgerInfo, kind: str, count: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Milliseconds from the first key event of a scan to the banner painted, and to the
+    whole window (tables included) painted: (p50, p99) each."""
+    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QApplication
+
+    from ui.app import build_window
+    from ui.wedge import key_for
+
+    app = QApplication.instance()
+    window = build_window(engine, station=BENCH_STATION, sounds="record")
+    window.show()
+    window.activateWindow()
+    app.processEvents()
+    receive = kind == "receive"
+    page = window.open_document(kind, info.scan_po if receive else info.scan_order)
+    assert page is not None
+    page.manual.setFocus()
+    app.processEvents()
+    clock = [1_000_000]
+
+    def scan(code: str) -> None:
+        clock[0] += 1000
+        target = QApplication.focusWidget() or window
+        for ch in code + "\r":
+            clock[0] += 4
+            event = QKeyEvent(QEvent.Type.KeyPress, key_for(ch), Qt.KeyboardModifier.NoModifier, ch)
+            event.setTimestamp(clock[0])
+            QApplication.sendEvent(target, event)
+
+    scan(info.scan_po_sku if receive else info.scan_order_sku)
+    app.processEvents()
+    assert page.banner.state == "good", page.banner.text()
+    serials = [f"NEW{n:08d}" for n in range(count)] if receive else info.ship_scan_serials(count)
+    banner: list[float] = []
+    window_painted: list[float] = []
+    for serial in serials:
+        start = time.perf_counter()
+        scan(serial)  # the page paints the banner before the Enter key's event returns
+        banner.append((time.perf_counter() - start) * 1000)
+        app.processEvents()  # the tables and the rest of the window
+        window_painted.append((time.perf_counter() - start) * 1000)
+        assert page.banner.state == "good", page.banner.text()
+        assert serial in page.banner.text()
+    page.rescan()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    return percentiles(banner[5:]), percentiles(window_painted[5:])
+
+
+def bench_grid(rows: int, appends: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Milliseconds to append one row to a shown grid holding `rows` (model insert and
+    the view scrolled to it), and the same with the grid repainted: (p50, p99) each."""
+    from PySide6.QtWidgets import QApplication, QTableView
+
+    from station.session import Entry
+    from ui.models import EntriesModel
+    from ui.widgets import setup_table
+
+    app = QApplication.instance()
+    model = EntriesModel(lambda entry: ("W-100", "Widget One"))
+    model.reset_to([Entry(0, f"SN-{n:07d}") for n in range(rows)])
+    view = QTableView()
+    view.setModel(model)
+    setup_table(view, stretch=2)
+    view.resize(700, 420)
+    view.show()
+    app.processEvents()
+    appended: list[float] = []
+    painted: list[float] = []
+    for n in range(appends):
+        entry = Entry(0, f"NEXT-{n:07d}")
+        start = time.perf_counter()
+        model.append(model.row_for(entry))
+        view.scrollToBottom()
+        appended.append((time.perf_counter() - start) * 1000)
+        app.processEvents()
+        painted.append((time.perf_counter() - start) * 1000)
+    assert model.rowCount() == rows + appends
+    view.close()
+    return percentiles(appended), percentiles(painted)
+
+
+def bench_cold_start(url: str, data_dir: Path, runs: int) -> list[float]:
+    """Seconds from starting a new process to its window being ready."""
+    env = {**os.environ, "STATION_DATA_DIR": str(data_dir), "STATION_EXIT_WHEN_READY": "1"}
+    (data_dir / "desktop.json").write_text(json.dumps({"station": BENCH_STATION, "user": None}))
+    code = "import sys; from ui.app import run; sys.exit(run(sys.argv[1]))"
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", code, url],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        assert "ready" in out, out
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def run_all(url: str, units: int, label: str, scans: int) -> list[tuple[str, str, str]]:
+    from station import stations
+    from station.app import connect
+
+    info = build_ledger(url, units)
+    print(f"[{label}] ledger with {units:,} units built in {info.seconds:.1f} s", file=sys.stderr)
+    engine = connect(url)
+    stations.register(engine, BENCH_STATION)
+    rows = []
+    try:
+        for kind in ("receive", "ship"):
+            (p50, p99), (w50, w99) = bench_scans(engine, info, kind, scans)
+            rows.append(
+                (
+                    f"{label}: scan → verdict banner painted, {kind} ({units:,} units)",
+                    f"p50 {p50:.2f} ms · p99 {p99:.2f} ms",
+                    "p99 ≤ 10 ms",
+                )
+            )
+            rows.append(
+                (
+                    f"{label}: scan → whole window repainted (tables too), {kind}",
+                    f"p50 {w50:.2f} ms · p99 {w99:.2f} ms",
+                    "—",
+                )
+            )
+    finally:
+        engine.dispose()
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--units", type=int, default=1_000_000)
+    parser.add_argument("--scans", type=int, default=1000)
+    parser.add_argument(
+        "--pg",
+        nargs="?",
+        const=PG_URL,
+        help=f"also run on PostgreSQL (the database is created and dropped; {PG_URL})",
+    )
+    args = parser.parse_args()
+
+    from PySide6.QtWidgets import QApplication
+
+    from ui.resources import stylesheet
+
+    app = QApplication(sys.argv[:1])
+    app.setStyleSheet(stylesheet())
+    results: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        os.environ["STATION_DATA_DIR"] = str(data_dir)
+        url = fresh_sqlite(tmp)
+        results += run_all(url, args.units, "SQLite", args.scans)
+        if args.pg:
+            pg_url = fresh_postgres(args.pg)
+            try:
+                results += run_all(pg_url, args.units, "PostgreSQL", args.scans)
+            finally:
+                drop_postgres(pg_url)
+        (p50, p99), (w50, w99) = bench_grid(100_000, 1000)
+        results.append(
+            (
+                "append a row to a session grid holding 100,000 rows (model + view)",
+                f"p50 {p50:.3f} ms · p99 {p99:.3f} ms",
+                "≤ 1 ms",
+            )
+        )
+        results.append(
+            (
+                "… and the grid repainted (software raster)",
+                f"p50 {w50:.2f} ms · p99 {w99:.2f} ms",
+                "—",
+            )
+        )
+        times = bench_cold_start(url, data_dir, 5)
+        results.append(
+            (
+                f"cold start to ready (new process, SQLite, {args.units:,} units)",
+                f"median {statistics.median(times):.2f} s · max {max(times):.2f} s",
+                "≤ 2 s",
+            )
+        )
+    del app
+    print("| measure | result | target |")
+    print("| --- | --- | --- |")
+    for measure, result, target in results:
+        print(f"| {measure} | {result} | {target} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
