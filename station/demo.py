@@ -19,15 +19,13 @@ from station.db import bulk, lookup
 from station.db.ledger import scope_id, serial_scope
 from station.db.models import (
     AllocatedSerial,
-    Barcode,
     OrderLine,
     POLine,
-    Product,
     PurchaseOrder,
     Receipt,
     SalesOrder,
 )
-from station.scanning import gtin14, serial_key
+from station.scanning import serial_key
 
 DEMO_WAREHOUSE = "MAIN"
 DEMO_EAST = "EAST"
@@ -134,34 +132,10 @@ class DemoSummary:
 
 
 def _products(connection: Connection) -> tuple[dict[str, int], int, int]:
-    known = lookup.catalog(connection)
-    new = [p for p in PRODUCTS if p.sku not in known]
-    ids = bulk.insert_returning_ids(
-        connection,
-        Product,
-        [
-            {
-                "sku": p.sku,
-                "name": p.name,
-                "serialized": p.serialized,
-                "serial_length": p.serial_length,
-                "serial_pattern": p.serial_pattern,
-            }
-            for p in new
-        ],
-    )
-    product_ids = {sku: product.id for sku, product in known.items()}
-    product_ids.update(zip((p.sku for p in new), ids, strict=True))
-    codes = [code for p in PRODUCTS for code in p.barcodes]
-    taken = lookup.barcode_owners(connection, codes, [])
-    barcodes = [
-        {"product_id": product_ids[p.sku], "code": code, "gtin": gtin14(code)}
-        for p in PRODUCTS
-        for code in p.barcodes
-        if code not in taken
-    ]
-    bulk.insert_rows(connection, Barcode, barcodes)
-    return product_ids, len(new), len(barcodes)
+    from station.imports import write_products
+
+    ids, new, _, barcodes = write_products(connection, PRODUCTS, update_existing=False)
+    return ids, new, barcodes
 
 
 def _purchase_orders(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -305,6 +305,45 @@ class _ProductRow:
     serial_pattern: str | None
 
 
+def write_products(
+    connection: Any, products: Sequence[Any], *, update_existing: bool = True
+) -> tuple[dict[str, int], int, int, int]:
+    """Write catalog records (sku, name, serialized, serial_length, serial_pattern,
+    barcodes): new SKUs are inserted, known ones updated (unless `update_existing` is off),
+    missing barcodes added. Returns ids by SKU and the counts created, updated, barcodes."""
+    known = lookup.catalog(connection)
+    new = [p for p in products if p.sku not in known]
+    new_ids = bulk.insert_returning_ids(connection, Product, [_product_values(p) for p in new])
+    ids = {sku: product.id for sku, product in known.items()}
+    ids.update(zip((p.sku for p in new), new_ids, strict=True))
+    updated = 0
+    if update_existing:
+        updated = bulk.update_products(
+            connection,
+            [{"pid": ids[p.sku], **_product_values(p)} for p in products if p.sku in known],
+        )
+    held = lookup.product_barcodes(connection, (ids[p.sku] for p in products if p.sku in known))
+    owners = lookup.barcode_owners(connection, [c for p in products for c in p.barcodes], [])
+    barcodes = [
+        {"product_id": ids[p.sku], "code": code, "gtin": gtin14(code)}
+        for p in products
+        for code in p.barcodes
+        if (ids[p.sku], code) not in held and code not in owners
+    ]
+    bulk.insert_rows(connection, Barcode, barcodes)
+    return ids, len(new), updated, len(barcodes)
+
+
+def _product_values(product: Any) -> dict[str, Any]:
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "serialized": product.serialized,
+        "serial_length": product.serial_length,
+        "serial_pattern": product.serial_pattern,
+    }
+
+
 def import_products(engine: Engine, path: str | Path) -> ImportSummary:
     """Import products (`sku,name,barcodes,serialized,serial_length,serial_pattern`).
 
@@ -362,50 +401,11 @@ def import_products(engine: Engine, path: str | Path) -> ImportSummary:
     rows.check()
 
     def work(connection: Any) -> ImportSummary:
-        known = lookup.catalog(connection)
-        new = [product for product in products if product.sku not in known]
-        new_ids = bulk.insert_returning_ids(
-            connection,
-            Product,
-            [
-                {
-                    "sku": p.sku,
-                    "name": p.name,
-                    "serialized": p.serialized,
-                    "serial_length": p.serial_length,
-                    "serial_pattern": p.serial_pattern,
-                }
-                for p in new
-            ],
-        )
-        ids = {p.sku: known[p.sku].id for p in products if p.sku in known}
-        ids.update(zip((p.sku for p in new), new_ids, strict=True))
-        updated = bulk.update_products(
-            connection,
-            [
-                {
-                    "pid": ids[p.sku],
-                    "name": p.name,
-                    "serialized": p.serialized,
-                    "serial_length": p.serial_length,
-                    "serial_pattern": p.serial_pattern,
-                }
-                for p in products
-                if p.sku in known
-            ],
-        )
-        held = lookup.product_barcodes(connection, (ids[p.sku] for p in products if p.sku in known))
-        barcodes = [
-            {"product_id": ids[p.sku], "code": code, "gtin": gtin14(code)}
-            for p in products
-            for code in p.barcodes
-            if (ids[p.sku], code) not in held
-        ]
-        bulk.insert_rows(connection, Barcode, barcodes)
+        _, new, updated, barcodes = write_products(connection, products)
         return ImportSummary(
             "products",
             rows.count,
-            {"products": len(new), "updated": updated, "barcodes": len(barcodes)},
+            {"products": new, "updated": updated, "barcodes": barcodes},
         )
 
     return _write(path, engine, work)
