@@ -59,6 +59,9 @@ def _application():  # type: ignore[no-untyped-def]
     app = QApplication.instance() or QApplication(sys.argv[:1])
     protect_none()
     app.setApplicationName("Station")
+    font = app.font()
+    font.setPointSize(13)  # large type for an eight-hour shift
+    app.setFont(font)
     app.setWindowIcon(icon())
     app.setStyleSheet(stylesheet())
     return app

@@ -73,6 +73,7 @@ class LookupPage(QWidget):
         self.table = QTableView()
         self.table.setModel(self.events_model)
         setup_table(self.table)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.doubleClicked.connect(self._open_unit)
         row = QHBoxLayout()
         row.addWidget(self.field, 1)
@@ -183,7 +184,8 @@ class LookupPage(QWidget):
         ]
         self.table.setModel(self.events_model)
         self.events_model.set_rows(events)
-        self.table.setColumnWidth(0, 190)
+        for column, width in enumerate((200, 110, 250, 110, 90, 110)):
+            self.table.setColumnWidth(column, width)
         self.export_button.setEnabled(True)
         first = traces[0]
         self.banner.show_good(f"{first.serial}: {first.product}, {first.status}.")

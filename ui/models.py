@@ -85,7 +85,7 @@ class LinesModel(RowsModel):
     def __init__(self, kind: str) -> None:
         super().__init__()
         before = "Received" if kind == "receive" else "Shipped"
-        now = "Scanned" if kind == "receive" else "Packed"
+        now = "Now" if kind == "receive" else "Packed"
         self.columns = ("#", "SKU", "Product", "Ordered", before, now, "Left")
         self.current: int | None = None
         self._bold = QFont()

@@ -11,6 +11,7 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QLineEdit,
     QMessageBox,
     QSplitter,
@@ -54,7 +55,7 @@ class ScanPage(QWidget):
         self.prompt = label("", "prompt", wrap=True)
         self.banner = VerdictBanner()
         # Fixed sizes: a new text never relayouts the window (a scan repaints only these).
-        self.banner.setFixedHeight(84)
+        self.banner.setFixedHeight(100)
         self.prompt.setFixedHeight(48)
         self.prompt.setWordWrap(False)
         self.progress.setFixedWidth(230)
@@ -68,12 +69,13 @@ class ScanPage(QWidget):
         self.entries_view = QTableView()
         self.entries_view.setModel(self.entries_model)
         setup_table(self.entries_view, stretch=2)
-        for view, widths in ((self.lines_view, (40, 90)), (self.entries_view, (60, 90))):
-            for column, width in enumerate(widths):
-                view.setColumnWidth(column, width)
-        self.entries_view.setColumnWidth(3, 220)
-        for column in range(3, 7):
-            self.lines_view.setColumnWidth(column, 86)
+        # a handful of lines: their numbers fit their contents; the grid keeps fixed widths
+        lines_header = self.lines_view.horizontalHeader()
+        for column in (0, 1, 3, 4, 5, 6):
+            lines_header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        for column, width in enumerate((64, 100, 0, 230, 56)):
+            if width:
+                self.entries_view.setColumnWidth(column, width)
 
         self.manual = QLineEdit()
         self.manual.setPlaceholderText("Type a code and press Enter (scans work anywhere)")
@@ -102,7 +104,7 @@ class ScanPage(QWidget):
         tables = QSplitter(Qt.Orientation.Horizontal)
         tables.addWidget(self._titled("Lines", self.lines_view))
         tables.addWidget(self._titled("Scanned units", self.entries_view))
-        tables.setSizes([560, 700])
+        tables.setSizes([640, 700])
         entry_row = QHBoxLayout()
         entry_row.addWidget(label("Manual entry:"))
         entry_row.addWidget(self.manual, 1)

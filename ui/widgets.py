@@ -27,10 +27,10 @@ class VerdictBanner(QLabel):
         self.setWordWrap(True)
         self.setAutoFillBackground(True)
         self.setMinimumHeight(76)
-        self.setMargin(10)
+        self.setMargin(8)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         font = QFont(self.font())
-        font.setPointSize(20)
+        font.setPointSize(22)
         font.setBold(True)
         self.setFont(font)
         self.state = ""
