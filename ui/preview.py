@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QHideEvent, QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 
@@ -11,6 +11,7 @@ class PreviewDialog(QDialog):
     def __init__(self, title: str, png: bytes, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         pixmap = QPixmap()
         pixmap.loadFromData(png, "PNG")
         if pixmap.width() > 700:
@@ -26,3 +27,10 @@ class PreviewDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(scroll)
         layout.addWidget(buttons)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Scans go back to the window at once (the wedge serves the active window)."""
+        super().hideEvent(event)
+        parent = self.parentWidget()
+        if parent is not None:
+            parent.window().activateWindow()

@@ -1,0 +1,84 @@
+"""Labels after a receive, the packing slip after a shipment, and the one-click preview."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine, text
+
+from station.devices.printers.memory import MemoryPrinter
+from tests.seed import seed
+from tests.ui.conftest import keyboard
+from tests.workflow import configure
+from ui.main_window import MainWindow
+from ui.preview import PreviewDialog
+
+
+def test_labels_print_after_receive_and_slip_after_ship(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    labels, slips = f"dock-{uuid.uuid4().hex[:6]}", f"pack-{uuid.uuid4().hex[:6]}"
+    configure(
+        engine,
+        "DOCK-1",
+        print_label_on_receive=True,
+        label_printer=f"zpl+memory://{labels}",
+        receipt_printer=f"escpos+memory://{slips}",
+    )
+    window = make_window()
+    keys = keyboard(window)
+    keys.scan("PO-1")
+    page = window.scan_page
+    assert page is not None
+    for scan in ["W1", "SN-LBL-1", "SN-LBL-2"]:
+        keys.scan(scan)
+
+    page.entries_view.selectRow(1)
+    page.preview()  # F6: the label of the selected unit
+    dialog = page.findChild(PreviewDialog)
+    assert dialog is not None and "SN-LBL-2" in dialog.windowTitle()
+    pixmap = dialog.image.pixmap()
+    assert pixmap is not None and not pixmap.isNull()
+    dialog.close()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+
+    keys.scan("CMD-SAVE")
+    chooser = window.choose["receive"]
+    qtbot.waitUntil(lambda: window.current_page() is chooser)
+    assert "2 labels sent to the label printer" in chooser.banner.text()
+    qtbot.waitUntil(lambda: len(MemoryPrinter.jobs.get(labels, [])) == 2)
+    jobs = MemoryPrinter.jobs[labels]
+    assert b"SN-LBL-1" in jobs[0] and b"SN-LBL-2" in jobs[1]
+    qtbot.waitUntil(lambda: "Printer:" in window.printer_label.text())
+    with engine.connect() as c:
+        qtbot.waitUntil(
+            lambda: (
+                c.execute(
+                    text("SELECT count(*) FROM print_jobs WHERE status = 'printed'")
+                ).scalar_one()
+                == 2
+            )
+        )
+
+    window.go_home()
+    keys.scan("SO-1")
+    page = window.scan_page
+    assert page is not None
+    for scan in ["W1", "WS-1", "WS-2", "CABLE3"]:
+        keys.scan(scan)
+    page.preview()
+    dialog = page.findChild(PreviewDialog)
+    assert dialog is not None and "SO-1" in dialog.windowTitle()
+    dialog.close()
+    keys.scan("CMD-SAVE")
+    chooser = window.choose["ship"]
+    qtbot.waitUntil(lambda: window.current_page() is chooser)
+    assert "Packing slip sent" in chooser.banner.text()
+    qtbot.waitUntil(lambda: len(MemoryPrinter.jobs.get(slips, [])) == 1)
+    slip = MemoryPrinter.jobs[slips][0]
+    assert b"WS-1" in slip and b"WS-2" in slip
+    assert QApplication.activeModalWidget() is None
