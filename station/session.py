@@ -9,6 +9,7 @@ sessions add their rules (`station.receive.session`, `station.ship.session`); th
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -100,6 +101,8 @@ class ScanSession:
         self.user = user
         self.session_id = session_id or uuid.uuid4().hex
         self.entries: list[Entry] = []
+        self._line_counts = [0] * len(document.lines)
+        self._keys: Counter[tuple[int, str]] = Counter()
         self.current: int | None = None
         self.awaiting: int | None = None
         self.journal = journal
@@ -131,7 +134,7 @@ class ScanSession:
         ]
 
     def units_scanned(self) -> int:
-        return sum(entry.qty for entry in self.entries)
+        return sum(self._line_counts)
 
     def prompt(self) -> str:
         """What to scan next, in words: "Scan serial for Widget One — 2 of 3"."""
@@ -267,10 +270,39 @@ class ScanSession:
         return self.current is not None and self.document.lines[self.current].product.serialized
 
     def _counts(self) -> list[int]:
-        counts = [0] * len(self.document.lines)
-        for entry in self.entries:
-            counts[entry.line] += entry.qty
-        return counts
+        """Units per line in this session (kept up to date, never recounted)."""
+        return self._line_counts
+
+    # The grid changes only here, so the counts and the serials seen stay exact.
+
+    def _tally(self, entry: Entry, sign: int) -> None:
+        self._line_counts[entry.line] += sign * entry.qty
+        if entry.serial is not None:
+            key = (self.document.lines[entry.line].product.id, serial_key(entry.serial))
+            self._keys[key] += sign
+            if not self._keys[key]:
+                del self._keys[key]
+
+    def _add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        self._tally(entry, 1)
+
+    def _pop(self, index: int = -1) -> Entry:
+        entry = self.entries.pop(index)
+        self._tally(entry, -1)
+        return entry
+
+    def _fill(self, serial: str, unit_id: int | None) -> None:
+        """The pending unit at the end of the grid gets its serial."""
+        entry = self.entries[-1]
+        self._tally(entry, -1)
+        entry.serial, entry.unit_id = serial, unit_id
+        self._tally(entry, 1)
+
+    def _clear(self) -> None:
+        self.entries.clear()
+        self._line_counts = [0] * len(self.document.lines)
+        self._keys.clear()
 
     def _check_room(self, index: int, extra: int = 1) -> None:
         """The line still has `extra` units to receive or pack (OVER_RECEIPT / OVER_PACK)."""
@@ -294,13 +326,13 @@ class ScanSession:
         if product.serialized:
             if self.item_adds_unit:
                 self._check_room(index)
-                self.entries.append(Entry(index))
+                self._add(Entry(index))
             else:
                 self._check_room(index)
             self.current = self.awaiting = index
             return self._accept(scan, kind, product, None, f"{product.name}: scan its serial.")
         self._check_room(index)
-        self.entries.append(Entry(index))
+        self._add(Entry(index))
         self.current, self.awaiting = index, None
         count = self._counts()[index]
         return self._accept(
@@ -323,7 +355,7 @@ class ScanSession:
             self._check_room(self.current, qty)
         except Problem as problem:
             return self._refuse(scan, problem, "item")
-        self.entries.append(Entry(self.current, qty=qty))
+        self._add(Entry(self.current, qty=qty))
         self._log(scan, "qty")
         return self._accept(scan, "item", line.product, None, f"{qty} × {line.product.name}")
 
@@ -352,10 +384,9 @@ class ScanSession:
         key = serial_key(serial)
         unit_id = self._check_serial(connection, index, serial, key, room=not filling)
         if filling:
-            self.entries[-1].serial = serial
-            self.entries[-1].unit_id = unit_id
+            self._fill(serial, unit_id)
         else:
-            self.entries.append(Entry(index, serial, unit_id=unit_id))
+            self._add(Entry(index, serial, unit_id=unit_id))
         self.current, self.awaiting = index, None
         count = self._counts()[index]
         return self._accept(
@@ -374,11 +405,7 @@ class ScanSession:
         raise NotImplementedError
 
     def _check_duplicate(self, index: int, serial: str, key: str) -> None:
-        product_id = self.document.lines[index].product.id
-        if any(
-            e.key == key and self.document.lines[e.line].product.id == product_id
-            for e in self.entries
-        ):
+        if (self.document.lines[index].product.id, key) in self._keys:
             raise Problem(
                 Code.SERIAL_DUPLICATE_IN_SESSION,
                 f"{show(serial)} was already scanned in this session.",
@@ -397,7 +424,7 @@ class ScanSession:
             return Verdict(scan.raw, True, Code.OK, "command", "Session cleared: start again.")
         if command == "CANCEL":
             if self.item_adds_unit and self.awaiting is not None and self._pending_last():
-                self.entries.pop()
+                self._pop()
             self.current = self.awaiting = None
             self._log(scan, "cancel")
             return Verdict(scan.raw, True, Code.OK, "command", "Cancelled: scan an item.")
@@ -423,9 +450,10 @@ class ScanSession:
                 self._log(scan, "undo")
                 return Verdict(scan.raw, True, Code.OK, "command", "Item scan undone.")
             return Verdict(scan.raw, False, Code.NOTHING_TO_UNDO, "command", "Nothing to undo.")
-        entry = self.entries.pop()
+        entry = self._pop()
         line = self.document.lines[entry.line]
-        self.current, self.awaiting = entry.line, None
+        self.current = self.entries[-1].line if self.entries else None
+        self.awaiting = None
         self._log(scan, "undo")
         what = f"serial {entry.serial}" if entry.serial else f"{entry.qty} × {line.product.sku}"
         return Verdict(
@@ -440,7 +468,7 @@ class ScanSession:
 
     def remove(self, index: int) -> Entry:
         """Remove one row of the session grid (a selected row in the GUI)."""
-        entry = self.entries.pop(index)
+        entry = self._pop(index)
         if self.awaiting is not None and entry.serial is None:
             self.awaiting = None
         self._log(Scan(f"remove {index}", "", "command"), "remove", index)
@@ -448,7 +476,7 @@ class ScanSession:
 
     def rescan(self) -> None:
         """Clear the whole session (the GUI asks first)."""
-        self.entries.clear()
+        self._clear()
         self.current = self.awaiting = None
         if self.journal is not None:
             self.journal.clear()
@@ -518,15 +546,15 @@ class ScanSession:
             op = record.get("op")
             size, current, awaiting = record["state"]
             if op == "remove":
-                self.entries.pop(record["index"])
+                self._pop(record["index"])
             elif op in ("undo", "cancel") and len(self.entries) > size:
-                self.entries.pop()
+                self._pop()
             elif "entry" in record:
                 line, serial, qty, unit_id = record["entry"]
                 if len(self.entries) == size:  # a pending unit got its serial
-                    self.entries[-1] = Entry(line, serial, qty, unit_id)
+                    self._fill(serial, unit_id)
                 else:
-                    self.entries.append(Entry(line, serial, qty, unit_id))
+                    self._add(Entry(line, serial, qty, unit_id))
             self.current, self.awaiting = current, awaiting
         if self.journal is not None and records:
             self._journal_started = True  # the journal read holds these records already

@@ -293,3 +293,30 @@ SPEC_CODES = {
 
 def test_every_spec_code_is_provoked_by_a_case() -> None:
     assert SPEC_CODES - {case.code for case in CASES} == set()
+
+
+@pytest.mark.parametrize("kind,document,scans", [
+    ("receive", "PO-1", ["W1", "J-1", "J-2", "CABLE3", "CMD-UNDO", "G2", "JSERIAL001", "W1",
+                         "CMD-CANCEL", "PR400", "PR000001", "CABLE3"]),
+    ("ship", "SO-1", ["W1", "WS-1", "CABLE3", "CMD-UNDO", "WS-2", "CABLE3"]),
+])  # fmt: skip
+def test_a_new_session_over_the_journal_holds_every_scan(
+    engine: Engine, kind: str, document: str, scans: list[str]
+) -> None:
+    seed(engine)
+    first = open_session(engine, "ST-J", kind, document).session
+    assert all(first.scan(s).ok for s in scans)
+    first.remove(0)
+    expected = [(e.line, e.serial, e.qty) for e in first.entries]
+    state = (first.current, first.awaiting, first.prompt(), first.session_id)
+    # The first session is simply abandoned, as in a crash.
+    again = open_session(engine, "ST-J", kind, document)
+    assert again.restored == len(scans) + 1  # every accepted scan and the removal
+    second = again.session
+    assert [(e.line, e.serial, e.qty) for e in second.entries] == expected
+    assert (second.current, second.awaiting, second.prompt(), second.session_id) == state
+    # The restored duplicate check still works, and the session posts.
+    last_serial = next(e.serial for e in reversed(second.entries) if e.serial)
+    line = second.document.lines[second.entries[-1].line]
+    assert line is not None and last_serial
+    assert second.save().posted
