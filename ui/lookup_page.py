@@ -93,6 +93,9 @@ class LookupPage(QWidget):
         layout.addWidget(split, 1)
         QShortcut(QKeySequence("Escape"), self, self.closed.emit)
         QShortcut(QKeySequence("Ctrl+E"), self, self.ask_export)
+        enter = QShortcut(QKeySequence("Return"), self.table)
+        enter.setContext(Qt.ShortcutContext.WidgetShortcut)
+        enter.activated.connect(self._open_unit)
         self.banner.show_info("Nothing looked up yet.")
 
     def focus_default(self) -> None:

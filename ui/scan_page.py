@@ -7,8 +7,8 @@ scan goes to `session.scan()`, and posting is `session.save_verdict()`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -80,6 +80,7 @@ class ScanPage(QWidget):
         self.manual = QLineEdit()
         self.manual.setPlaceholderText("Type a code and press Enter (scans work anywhere)")
         self.manual.returnPressed.connect(self._manual_entry)
+        self.manual.installEventFilter(self)  # Ctrl+Z undoes the last scan, not the text
         self.undo_button = button("Undo (Ctrl+Z)")
         self.remove_button = button("Remove selected (Del)")
         self.rescan_button = button("Rescan… (Ctrl+R)")
@@ -147,6 +148,17 @@ class ScanPage(QWidget):
             )
         else:
             self.banner.show_info(f"{document.number} open — {self.session.prompt()}.")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.manual
+            and event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.matches(QKeySequence.StandardKey.Undo)
+        ):
+            event.ignore()  # not the field's own undo: the page's Undo shortcut takes it
+            return True
+        return False
 
     @staticmethod
     def _titled(title: str, view: QWidget) -> QWidget:

@@ -131,3 +131,47 @@ def test_whole_ship_by_wedge_scans(
         assert c.execute(text("SELECT status FROM sales_orders WHERE id = 1")).scalar_one() == (
             "shipped"
         )
+
+
+def test_undo_remove_and_rescan_from_the_keyboard(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    seed(engine)
+    window = make_window()
+    keys = keyboard(window)
+    page = window.open_document("receive", "PO-1")
+    assert page is not None
+    for scan in ["W1", "A-1", "A-2", "A-3", "CABLE3"]:
+        keys.scan(scan)
+    assert page.entries_model.rowCount() == 4
+    qtbot.keyClick(page.manual, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert page.banner.state == "good" and "Undone" in page.banner.text()
+    assert page.entries_model.rowCount() == 3
+    page.entries_view.setFocus()
+    page.select_row(0)
+    qtbot.keyClick(page.entries_view, Qt.Key.Key_Delete)
+    assert [page.entries_model.index(r, 3).data() for r in range(2)] == ["A-2", "A-3"]
+    assert [e.serial for e in page.session.entries] == ["A-2", "A-3"]
+
+    def answer(button: QMessageBox.StandardButton) -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        box.button(button).click()
+
+    QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.No))
+    qtbot.keyClick(page.manual, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert page.entries_model.rowCount() == 2  # "No": nothing cleared
+    keys.scan("CMD-RESCAN")  # from the scanner: a second scan confirms
+    assert page.banner.state == "info" and "again" in page.banner.text()
+    assert page.entries_model.rowCount() == 2
+    keys.scan("CMD-RESCAN")
+    assert page.entries_model.rowCount() == 0 and page.session.entries == []
+    keys.scan("W1")
+    keys.scan("B-1")
+    QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Yes))
+    page.rescan_button.click()
+    assert page.entries_model.rowCount() == 0
+    assert page.prompt.text() == "Scan an item"
