@@ -295,13 +295,14 @@ def test_every_spec_code_is_provoked_by_a_case() -> None:
     assert SPEC_CODES - {case.code for case in CASES} == set()
 
 
-@pytest.mark.parametrize("kind,document,scans", [
+@pytest.mark.parametrize("kind,document,scans,finish", [
     ("receive", "PO-1", ["W1", "J-1", "J-2", "CABLE3", "CMD-UNDO", "G2", "JSERIAL001", "W1",
-                         "CMD-CANCEL", "PR400", "PR000001", "CABLE3"]),
-    ("ship", "SO-1", ["W1", "WS-1", "CABLE3", "CMD-UNDO", "WS-2", "CABLE3"]),
+                         "CMD-CANCEL", "PR400", "PR000001", "CABLE3"], ["W1", "J-2", "J-1"]),
+    ("ship", "SO-1", ["W1", "WS-1", "CABLE3", "CMD-UNDO", "WS-2", "CABLE3"],
+     ["W1", "WS-2", "WS-1"]),
 ])  # fmt: skip
 def test_a_new_session_over_the_journal_holds_every_scan(
-    engine: Engine, kind: str, document: str, scans: list[str]
+    engine: Engine, kind: str, document: str, scans: list[str], finish: list[str]
 ) -> None:
     seed(engine)
     first = open_session(engine, "ST-J", kind, document).session
@@ -315,8 +316,10 @@ def test_a_new_session_over_the_journal_holds_every_scan(
     second = again.session
     assert [(e.line, e.serial, e.qty) for e in second.entries] == expected
     assert (second.current, second.awaiting, second.prompt(), second.session_id) == state
-    # The restored duplicate check still works, and the session posts.
-    last_serial = next(e.serial for e in reversed(second.entries) if e.serial)
-    line = second.document.lines[second.entries[-1].line]
-    assert line is not None and last_serial
+    # The restored session knows its serials: a duplicate is refused, the removed one is
+    # welcome again, and the session posts.
+    item, duplicate, removed = finish
+    assert second.scan(item).ok
+    assert second.scan(duplicate).code == Code.SERIAL_DUPLICATE_IN_SESSION
+    assert second.scan(removed).ok
     assert second.save().posted
