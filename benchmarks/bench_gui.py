@@ -54,9 +54,10 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 def bench_scans(
     engine: Engine, info: LedgerInfo, kind: str, count: int
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Milliseconds from the first key event of a scan to the banner painted, and to the
-    whole window (tables included) painted: (p50, p99) each."""
+) -> tuple[tuple[float, float], ...]:
+    """Milliseconds from the first key event of a scan to the banner painted; of that, the
+    core's `session.scan` and the rest (GUI); and to the whole window (tables included)
+    painted: (p50, p99) each."""
     from PySide6.QtCore import QEvent, Qt
     from PySide6.QtGui import QKeyEvent
     from PySide6.QtWidgets import QApplication
@@ -89,6 +90,18 @@ def bench_scans(
     app.processEvents()
     assert page.banner.state == "good", page.banner.text()
     serials = [f"NEW{n:08d}" for n in range(count)] if receive else info.ship_scan_serials(count)
+    session = page.session
+    core_scan = session.scan
+    core: list[float] = []
+
+    def timed_scan(raw: str | bytes) -> object:
+        begin = time.perf_counter()
+        try:
+            return core_scan(raw)
+        finally:
+            core.append((time.perf_counter() - begin) * 1000)
+
+    session.scan = timed_scan  # type: ignore[method-assign]
     banner: list[float] = []
     window_painted: list[float] = []
     for serial in serials:
@@ -103,7 +116,13 @@ def bench_scans(
     window.close()
     window.deleteLater()
     app.processEvents()
-    return percentiles(banner[5:]), percentiles(window_painted[5:])
+    gui = [total - inside for total, inside in zip(banner, core, strict=True)]
+    return (
+        percentiles(banner[5:]),
+        percentiles(core[5:]),
+        percentiles(gui[5:]),
+        percentiles(window_painted[5:]),
+    )
 
 
 def bench_grid(rows: int, appends: int) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -172,21 +191,20 @@ def run_all(url: str, units: int, label: str, scans: int) -> list[tuple[str, str
     rows = []
     try:
         for kind in ("receive", "ship"):
-            (p50, p99), (w50, w99) = bench_scans(engine, info, kind, scans)
-            rows.append(
-                (
-                    f"{label}: scan → verdict banner painted, {kind} ({units:,} units)",
-                    f"p50 {p50:.2f} ms · p99 {p99:.2f} ms",
-                    "p99 ≤ 10 ms",
+            banner, core, gui, window = bench_scans(engine, info, kind, scans)
+            for measure, (p50, p99), target in (
+                (f"scan → verdict banner painted, {kind}", banner, "p99 ≤ 10 ms"),
+                ("… of which the core's session.scan", core, "p99 ≤ 2 ms (SPEC, in-process)"),
+                ("… of which the GUI (keys, wedge, banner paint)", gui, "—"),
+                ("scan → whole window repainted (tables too)", window, "—"),
+            ):
+                rows.append(
+                    (
+                        f"{label}, {units:,} units: {measure}",
+                        f"p50 {p50:.2f} ms · p99 {p99:.2f} ms",
+                        target,
+                    )
                 )
-            )
-            rows.append(
-                (
-                    f"{label}: scan → whole window repainted (tables too), {kind}",
-                    f"p50 {w50:.2f} ms · p99 {w99:.2f} ms",
-                    "—",
-                )
-            )
     finally:
         engine.dispose()
     return rows
