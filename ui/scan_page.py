@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from station.codes import DESCRIPTIONS, Code, Verdict
 from station.devices import labels
-from station.receive.session import ReceiveSession
+from station.documents import Product
 from station.scanning import read_scan
 from station.session import PostingResult, ScanSession
 from ui.models import LinesModel, entries_model
@@ -341,30 +341,30 @@ class ScanPage(QWidget):
         ]
         return labels.PackingSlip(document.number, document.party, lines)
 
-    def _unit_labels(self) -> list[tuple[labels.SerialLabel | None, bool]]:
-        """(label, needs a generated serial) per serialized unit, in scan order."""
+    def _receipt_labels(self) -> tuple[list[labels.SerialLabel], list[Product]]:
+        """Labels of the serials scanned, and the products of the units still without a
+        serial (the posting generates theirs, in this order), before the session clears."""
         lines = self.session.document.lines
-        found: list[tuple[labels.SerialLabel | None, bool]] = []
+        scanned: list[labels.SerialLabel] = []
+        to_generate: list[Product] = []
         for entry in self.session.entries:
             product = lines[entry.line].product
-            if product.serialized:
-                unit = None
-                if entry.serial is not None:
-                    unit = labels.SerialLabel(product.sku, product.name, entry.serial, product.gtin)
-                found.append((unit, entry.serial is None))
-        return found
+            if not product.serialized:
+                continue
+            if entry.serial is None:
+                to_generate.append(product)
+            else:
+                scanned.append(
+                    labels.SerialLabel(product.sku, product.name, entry.serial, product.gtin)
+                )
+        return scanned, to_generate
 
     def save(self) -> Verdict:
         if not self.services.database.connected:
             return self._database_down("CMD-SAVE")
         config = self.session.station
         slip = self.packing_slip() if self.kind == "ship" else None
-        units = self._unit_labels() if isinstance(self.session, ReceiveSession) else []
-        pending = [
-            (self.session.document.lines[e.line].product)
-            for e in self.session.entries
-            if e.serial is None and self.session.document.lines[e.line].product.serialized
-        ]
+        scanned, to_generate = self._receipt_labels() if self.kind == "receive" else ([], [])
         verdict = self.session.save_verdict()
         self.show(verdict)
         result = verdict.posting
@@ -374,10 +374,9 @@ class ScanPage(QWidget):
         if self.kind == "receive":
             generated = [
                 labels.SerialLabel(product.sku, product.name, serial, product.gtin)
-                for product, serial in zip(pending, result.generated, strict=False)
+                for product, serial in zip(to_generate, result.generated, strict=False)
             ]
-            wanted = [unit for unit, _gen in units if unit is not None]
-            to_print = (wanted if config["print_label_on_receive"] else []) + generated
+            to_print = (scanned if config["print_label_on_receive"] else []) + generated
             if to_print:
                 sent = self.services.printing.print_labels(result.document or "", to_print)
                 note = (

@@ -82,3 +82,32 @@ def test_labels_print_after_receive_and_slip_after_ship(
     slip = MemoryPrinter.jobs[slips][0]
     assert b"WS-1" in slip and b"WS-2" in slip
     assert QApplication.activeModalWidget() is None
+
+
+def test_generated_serials_get_their_labels(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    labels = f"gen-{uuid.uuid4().hex[:6]}"
+    configure(engine, "DOCK-1", generate_serials=True, label_printer=f"zpl+memory://{labels}")
+    window = make_window()
+    keys = keyboard(window)
+    keys.scan("PO-1")
+    page = window.scan_page
+    assert page is not None
+    keys.scan("W1")
+    keys.scan("W1")  # with generate_serials, each item scan is one more unit
+    assert page.entries_model.rowCount() == 2
+    keys.scan("CMD-SAVE")
+    chooser = window.choose["receive"]
+    qtbot.waitUntil(lambda: window.current_page() is chooser)
+    assert "2 labels sent" in chooser.banner.text()
+    qtbot.waitUntil(lambda: len(MemoryPrinter.jobs.get(labels, [])) == 2)
+    with engine.connect() as c:
+        serials = c.execute(
+            text("SELECT serial FROM units WHERE receipt_id > 1 ORDER BY serial")
+        ).scalars()
+        made = list(serials)
+    assert len(made) == 2
+    for serial, job in zip(made, MemoryPrinter.jobs[labels], strict=True):
+        assert serial.encode() in job
