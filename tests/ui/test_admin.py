@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from station import stations
 from station.codes import Code
 from station.db import admin
+from station.devices.printers.memory import MemoryPrinter
 from station.users import add_user, authorize_supervisor, role_of
 from tests.seed import seed
 from tests.ui.conftest import keyboard
@@ -70,6 +72,15 @@ def test_options_need_a_supervisor_pin_and_changes_are_audited(
     assert dialog.audit_model.rowCount() == 2
     assert {row[4] for row in dialog.audit_model.rows} == {"sue"}
     assert dialog.ports.text().startswith("Serial ports:")
+
+    printer = f"opt-{uuid.uuid4().hex[:6]}"
+    dialog.set_text("label_printer", "lpt://nowhere")
+    dialog.test_print("label_printer")
+    assert "printer URLs look like" in dialog.errors["label_printer"].text()
+    dialog.set_text("label_printer", f"zpl+memory://{printer}")
+    dialog.test_print("label_printer")  # one click: a test label on that printer
+    qtbot.waitUntil(lambda: len(MemoryPrinter.jobs.get(printer, [])) == 1)
+    assert dialog.errors["label_printer"].text() == ""
 
 
 def test_supervisor_adds_a_user_and_resets_a_pin(
