@@ -441,6 +441,22 @@ def _ok(good: bool) -> str:
     return "✅" if good else "❌"
 
 
+def _commit() -> str:
+    import subprocess
+
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return found.stdout.strip()
+
+
 def render(results: list[DbResult], args: argparse.Namespace, total_s: float) -> str:
     dbs = [r.db for r in results]
     head = "| measure | target | " + " | ".join(dbs) + " |"
@@ -454,7 +470,8 @@ def render(results: list[DbResult], args: argparse.Namespace, total_s: float) ->
         f"- ledger: {args.units:,} in-stock units (+ one event each) before the run;"
         f" {args.scans:,} timed scans per series (after {WARMUP} warm-up scans);"
         f" postings of {args.post:,} units",
-        "- command: `python -m benchmarks.run " + " ".join(sys.argv[1:]) + "`",
+        "- command: `python -m benchmarks.run " + " ".join(sys.argv[1:]) + "`"
+        f" at commit {args.commit}",
         "",
         head,
         sep,
@@ -550,7 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--units", type=int, default=1_000_000, help="units in the ledger")
-    parser.add_argument("--scans", type=int, default=2000, help="timed scans per series")
+    parser.add_argument("--scans", type=int, default=1500, help="timed scans per series")
     parser.add_argument("--post", type=int, default=10_000, help="units per posting")
     parser.add_argument(
         "--import-rows",
@@ -568,6 +585,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.import_rows is None:
         args.import_rows = args.units
     started = time.perf_counter()
+    args.commit = _commit()  # the code measured: HEAD when the run started
     results: list[DbResult] = []
     bare: float | None = None
     with tempfile.TemporaryDirectory(prefix="station-bench-") as tmp:
