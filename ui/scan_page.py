@@ -214,15 +214,16 @@ class ScanPage(QWidget):
         if verdict.code == Code.DATABASE_UNAVAILABLE:
             self.services.database.mark(False, DESCRIPTIONS[Code.DATABASE_UNAVAILABLE])
             self.services.database.check()
-        self._refresh(scroll=True)
+        self._refresh(scroll=True, prompt=False)
 
-    def _refresh(self, *, scroll: bool = False) -> None:
+    def _refresh(self, *, scroll: bool = False, prompt: bool = True) -> None:
         session = self.session
         before = self.entries_model.rowCount()
         self.entries_model.sync(session.entries)
         lines = session.lines
         self.lines_model.show_lines(lines, session.current)
-        self.prompt.setText(session.prompt())
+        if prompt:
+            self.prompt.setText(session.prompt())
         done = sum(line.session for line in lines)
         wanted = sum(line.ordered - line.before for line in lines)
         self.progress.setText(f"{done} of {wanted} units")

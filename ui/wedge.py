@@ -10,6 +10,8 @@ types into fields as usual. Dialogs (a supervisor PIN, a confirmation) are left 
 
 from __future__ import annotations
 
+import time
+
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
@@ -47,6 +49,7 @@ class WedgeFilter(QObject):
         self.enabled = True
         self._replaying = False
         self._target: QWidget | None = None
+        self._last_key = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._expire)
@@ -76,10 +79,9 @@ class WedgeFilter(QObject):
             return False
         self._target = receiver  # type: ignore[assignment]
         self.decoder.feed(text, float(event.timestamp()))
-        if self.decoder.pending:
+        self._last_key = time.monotonic()
+        if self.decoder.pending and not self._timer.isActive():
             self._timer.start(int(self.decoder.max_gap_ms) + 5)
-        else:
-            self._timer.stop()
         return True
 
     def _ours(self, receiver: QWidget) -> bool:
@@ -98,7 +100,15 @@ class WedgeFilter(QObject):
             self.decoder.expire(deadline)
 
     def _expire(self) -> None:
-        # The timer restarts on every key, so when it fires no key came for max_gap_ms.
+        """Release held keys once no key came for max_gap_ms of wall time (the timer is
+        not restarted per key: it re-arms itself for the rest of the gap)."""
+        if not self.decoder.pending:
+            return
+        quiet_ms = (time.monotonic() - self._last_key) * 1000
+        rest = self.decoder.max_gap_ms + 5 - quiet_ms
+        if rest > 0:
+            self._timer.start(int(rest) + 1)
+            return
         self.flush()
 
     def _replay(self, text: str) -> None:
