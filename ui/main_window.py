@@ -157,25 +157,32 @@ class MainWindow(QMainWindow):
     # --- sessions -------------------------------------------------------------------
 
     def open_document(self, kind: str, number: str) -> ScanPage | None:
-        """Open the PO / order (a journal left behind is restored) on its scanning page."""
+        """Open the PO / order (a journal left behind is restored) on its scanning page;
+        a refusal is shown on the choose page."""
+        opened = self._open(kind, number)
+        if isinstance(opened, ScanPage):
+            return opened
         chooser = self.choose[kind]
+        chooser.banner.show_bad(opened.message, str(opened.code))
+        self.services.sounds.play("bad")
+        if self.current_page() is not chooser:
+            chooser.reload()
+            self._show(chooser)
+        return None
+
+    def _open(self, kind: str, number: str) -> ScanPage | StationError:
         if not self.services.database.connected:
-            chooser.banner.show_bad(
+            return StationError(
+                Code.DATABASE_UNAVAILABLE,
                 "The database cannot be reached: documents cannot be opened now.",
-                str(Code.DATABASE_UNAVAILABLE),
             )
-            return None
         try:
             config = self.services.station()
             opened: Opened = open_session(
                 self.services.engine, config, kind, number, user=self.services.settings.user
             )
         except StationError as error:
-            chooser.banner.show_bad(error.message, str(error.code))
-            self.services.sounds.play("bad")
-            if self.current_page() is not chooser:
-                self._show(chooser)
-            return None
+            return error
         self.services.apply_station(config)
         self._close_scan_page()
         page = ScanPage(self.services, opened.session, opened.restored)
@@ -230,21 +237,25 @@ class MainWindow(QMainWindow):
             handler(raw)
 
     def _home_scan(self, raw: str | bytes) -> None:
+        """A scan on the home page is a PO number (receive station), an order number (ship
+        station), or either (both)."""
         text = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw).strip()
         if not text:
             return
         kind = self.kind()
-        order = ["receive", "ship"] if kind != "ship" else ["ship"]
-        if kind == "receive":
-            order = ["receive"]
-        for candidate in order:
-            chooser = self.choose[candidate]
-            if self.open_document(candidate, text) is not None:
+        kinds = {"receive": ["receive"], "ship": ["ship"]}.get(kind, ["receive", "ship"])
+        refusal: StationError | None = None
+        for candidate in kinds:
+            opened = self._open(candidate, text)
+            if isinstance(opened, ScanPage):
                 return
-            if chooser.banner.code not in (Code.PO_NOT_FOUND, Code.ORDER_NOT_FOUND):
-                return
-        self.home.banner.show_bad(f"No open PO or order {text}.", str(Code.PO_NOT_FOUND))
-        self._show(self.home)
+            if refusal is None or opened.code not in (Code.PO_NOT_FOUND, Code.ORDER_NOT_FOUND):
+                refusal = opened
+        assert refusal is not None
+        if len(kinds) == 2 and refusal.code in (Code.PO_NOT_FOUND, Code.ORDER_NOT_FOUND):
+            refusal = StationError(refusal.code, f"No PO or sales order {text}.")
+        self.home.banner.show_bad(refusal.message, str(refusal.code))
+        self.services.sounds.play("bad")
 
     # --- status bar -----------------------------------------------------------------
 

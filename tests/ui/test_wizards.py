@@ -175,3 +175,24 @@ def test_undo_remove_and_rescan_from_the_keyboard(
     page.rescan_button.click()
     assert page.entries_model.rowCount() == 0
     assert page.prompt.text() == "Scan an item"
+
+
+def test_home_page_names_an_unknown_or_closed_document(
+    engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    with engine.begin() as c:
+        c.execute(text("UPDATE purchase_orders SET status = 'closed' WHERE number = 'PO-0'"))
+    window = make_window()
+    keys = keyboard(window)
+    keys.scan("XX-404")
+    assert window.current_page() is window.home
+    assert window.home.banner.state == "bad"
+    assert "No PO or sales order XX-404" in window.home.banner.text()
+    assert window.services.sounds.played == ["bad"]
+    keys.scan("PO-0")
+    assert window.home.banner.code == Code.PO_NOT_OPEN
+    keys.scan("SO-0")
+    assert window.home.banner.code == Code.ORDER_NOT_OPEN
+    keys.scan("SO-2")
+    assert window.scan_page is not None and window.scan_page.kind == "ship"
