@@ -10,7 +10,7 @@ from __future__ import annotations
 import ctypes.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 #: Debian/Ubuntu package -> the library name `ctypes.util.find_library` looks for.
 XCB_LIBRARIES: dict[str, str] = {
@@ -26,7 +26,7 @@ XCB_LIBRARIES: dict[str, str] = {
 }
 
 
-def uses_xcb(environ: dict[str, str] | None = None, platform: str | None = None) -> bool:
+def uses_xcb(environ: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
     """True when Qt will load the xcb plugin: Linux, and no other platform asked for."""
     env = os.environ if environ is None else environ
     if (platform or sys.platform) != "linux":
@@ -51,9 +51,18 @@ def problem_message(missing: list[str]) -> str:
     )
 
 
-def check() -> str | None:
+NO_DISPLAY = (
+    "Station cannot open its window: no X display (DISPLAY is not set). Run it in a desktop"
+    " session, or headless with QT_QPA_PLATFORM=offscreen."
+)
+
+
+def check(environ: Mapping[str, str] | None = None) -> str | None:
     """A message naming what is missing, or None when the window can open."""
-    if not uses_xcb():
+    env = os.environ if environ is None else environ
+    if not uses_xcb(env):
         return None
     missing = missing_xcb_packages()
-    return problem_message(missing) if missing else None
+    if missing:
+        return problem_message(missing)
+    return None if env.get("DISPLAY") else NO_DISPLAY

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from station.users import add_user, authorize_supervisor, role_of
 from tests.seed import seed
 from tests.ui.conftest import keyboard
 from ui.main_window import MainWindow
-from ui.platform_check import missing_xcb_packages, problem_message
+from ui.platform_check import NO_DISPLAY, check, missing_xcb_packages, problem_message, uses_xcb
 
 
 def _audit(engine: Engine, station: str) -> list[tuple[str, str | None, str, str]]:
@@ -162,3 +163,10 @@ def test_missing_xcb_libraries_are_named() -> None:
     assert missing == ["libxcb-cursor0"]
     message = problem_message(missing)
     assert "libxcb-cursor0" in message and "apt-get install" in message
+    assert not uses_xcb({"QT_QPA_PLATFORM": "offscreen"}, "linux")
+    assert uses_xcb({"QT_QPA_PLATFORM": "xcb"}, "linux")
+    assert not uses_xcb({}, "win32")
+    assert check({"QT_QPA_PLATFORM": "offscreen"}) is None
+    if sys.platform == "linux" and not missing_xcb_packages():
+        assert check({"QT_QPA_PLATFORM": "xcb"}) == NO_DISPLAY
+        assert check({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"}) is None
