@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from station.codes import Code, StationError, Verdict
 from station.db import ledger
-from station.db.engine import reading
+from station.db.engine import looking_up, reading
 from station.documents import Document, DocumentLine, Product
 from station.journal import Journal
 from station.scanning import Scan, gtin14, printable, read_scan, serial_key, show
@@ -96,6 +96,8 @@ class ScanSession:
     ) -> None:
         self.engine = engine
         self.reader = reading(engine)
+        self._lookups = looking_up(engine)
+        self._connection: Connection | None = None
         self.station = station
         self.document = document
         self.user = user
@@ -163,12 +165,12 @@ class ScanSession:
         try:
             if scan.kind == "command":
                 return self._command(scan)
-            with self.reader.connect() as connection:
-                before = (len(self.entries), self.current, self.awaiting)
-                verdict = self._read(connection, scan)
+            before = (len(self.entries), self.current, self.awaiting)
+            verdict = self._read(self._lookup_connection(), scan)
         except Problem as problem:
             return self._refuse(scan, problem, problem.kind or self._read_as(scan))
         except OperationalError:
+            self.close()  # reconnect on the next scan
             return self._refuse(
                 scan,
                 Problem(
@@ -180,6 +182,21 @@ class ScanSession:
         if verdict.ok and (len(self.entries), self.current, self.awaiting) != before:
             self._log(scan, "scan")
         return verdict
+
+    def _lookup_connection(self) -> Connection:
+        """One autocommit connection kept for the session's look-ups: no pool checkout,
+        no BEGIN/ROLLBACK, prepared statements reused — a verdict in a few round trips."""
+        if self._connection is None or self._connection.invalidated:
+            self._connection = self._lookups.connect()
+        return self._connection
+
+    def close(self) -> None:
+        """Release the session's database connection (the journal stays)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self.journal is not None:
+            self.journal.close()
 
     def _read_as(self, scan: Scan) -> str:
         if scan.kind in ("gs1", "gs1_invalid"):
@@ -557,7 +574,8 @@ class ScanSession:
                     self._add(Entry(line, serial, qty, unit_id))
             self.current, self.awaiting = current, awaiting
         if self.journal is not None and records:
-            self._journal_started = True  # the journal read holds these records already
+            self.journal.start(self._header(), records)
+            self._journal_started = True
         return len(records)
 
     # --- verdicts -------------------------------------------------------------------

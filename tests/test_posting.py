@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from station.app import open_session
 from station.codes import Code
@@ -21,48 +21,73 @@ def _counts(engine: Engine) -> tuple[int, ...]:
         return tuple(c.execute(text(COUNTS)).one())
 
 
-class InjectedFailure(Exception):
-    pass
+def _break(engine: Engine, table: str, action: str) -> None:
+    """Make the database itself fail the next INSERT or UPDATE on `table`: a posting dies
+    half-way, after earlier statements of its transaction already wrote rows."""
+    with engine.begin() as c:
+        if engine.dialect.name == "postgresql":
+            c.execute(
+                text(
+                    "CREATE FUNCTION injected_failure() RETURNS trigger AS $$ BEGIN"
+                    " RAISE EXCEPTION 'injected failure'; END; $$ LANGUAGE plpgsql"
+                )
+            )
+            c.execute(
+                text(
+                    f"CREATE TRIGGER injected BEFORE {action} ON {table}"
+                    " FOR EACH ROW EXECUTE FUNCTION injected_failure()"
+                )
+            )
+        else:
+            c.execute(
+                text(
+                    f"CREATE TRIGGER injected BEFORE {action} ON {table}"
+                    " BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+                )
+            )
 
 
-def _fail_on(engine: Engine, statement_start: str) -> None:
-    """Make the database connection fail when a statement starting so is sent: a crash
-    half-way through a posting, after some rows were already written."""
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _boom(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith(statement_start):
-            raise InjectedFailure(statement_start)
+def _mend(engine: Engine) -> None:
+    with engine.begin() as c:
+        if engine.dialect.name == "postgresql":
+            c.execute(text("DROP FUNCTION injected_failure() CASCADE"))
+        else:
+            c.execute(text("DROP TRIGGER injected"))
 
 
-@pytest.mark.parametrize("where", ["INSERT INTO EVENTS", "UPDATE PO_LINES"])
-def test_receipt_killed_half_way_writes_nothing(engine: Engine, where: str) -> None:
+@pytest.mark.parametrize("table,action", [("events", "INSERT"), ("po_lines", "UPDATE")])
+def test_receipt_killed_half_way_writes_nothing(engine: Engine, table: str, action: str) -> None:
     seed(engine)
     before = _counts(engine)
     session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
     assert all(session.scan(s).ok for s in ["W1", "HALF-1", "HALF-2", "CABLE3"])
-    _fail_on(engine, where)
-    with pytest.raises(InjectedFailure):
-        session.save()
+    _break(engine, table, action)
+    result = session.save()
+    assert not result.posted and result.code == Code.POSTING_FAILED
+    assert "injected failure" in result.message
     assert _counts(engine) == before
     assert len(session.entries) == 3  # the session is kept for another try
+    _mend(engine)
+    assert session.save().posted  # and, mended, it posts
 
 
-@pytest.mark.parametrize("where", ["INSERT INTO EVENTS", "UPDATE ORDER_LINES"])
-def test_shipment_killed_half_way_writes_nothing(engine: Engine, where: str) -> None:
+@pytest.mark.parametrize("table,action", [("events", "INSERT"), ("order_lines", "UPDATE")])
+def test_shipment_killed_half_way_writes_nothing(engine: Engine, table: str, action: str) -> None:
     seed(engine)
     before = _counts(engine)
     session = open_session(engine, "PACK-1", "ship", "SO-1", journal=False).session
     assert all(session.scan(s).ok for s in ["W1", "WS-1", "WS-2", "CABLE3"])
-    _fail_on(engine, where)
-    with pytest.raises(InjectedFailure):
-        session.save()
+    _break(engine, table, action)
+    result = session.save()
+    assert not result.posted and result.code == Code.POSTING_FAILED
     assert _counts(engine) == before
     with engine.connect() as c:
         statuses = c.execute(
             text("SELECT status FROM units WHERE serial IN ('WS-1', 'WS-2')")
         ).scalars()
         assert set(statuses) == {"in_stock"}
+    _mend(engine)
+    assert session.save().posted
 
 
 def test_posting_the_same_session_twice_posts_once(engine: Engine) -> None:

@@ -11,6 +11,7 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from station.db.models import Base, Event, Product, StockLevel, Unit, Vendor, Warehouse
 
@@ -94,12 +95,34 @@ def reserve_unit_ids(connection: Connection, count: int) -> list[int]:
 
 
 def _copy(connection: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    """PostgreSQL COPY … FROM STDIN of `rows` inside the connection's transaction."""
+    """PostgreSQL COPY … FROM STDIN of `rows` inside the connection's transaction. A
+    failure raises SQLAlchemy's exception classes (IntegrityError, …), as an insert would."""
     driver = connection.connection.driver_connection
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in rows:
-            copy.write_row(row)
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+    except driver.Error as error:  # type: ignore[union-attr]
+        # The same exception classes SQLAlchemy raises for an INSERT (IntegrityError, …).
+        raise DBAPIError.instance(statement, None, error, type(driver).Error) from error  # type: ignore[arg-type]
+
+
+def write_rows(connection: Connection, model: type[Base], rows: Sequence[Row]) -> None:
+    """Insert rows that all carry the same columns: COPY on PostgreSQL, executemany
+    elsewhere."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        columns = list(rows[0])
+        _copy(
+            connection,
+            model.__tablename__,
+            columns,
+            [tuple(row[name] for name in columns) for row in rows],
+        )
+    else:
+        connection.execute(insert(model), list(rows))
 
 
 def insert_units(

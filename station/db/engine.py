@@ -42,13 +42,21 @@ def _sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
     # A writer takes SQLite's write lock up front (BEGIN IMMEDIATE), so a read-then-write
     # posting never fails half-way on a lock upgrade; readers (see `reading`) never lock.
-    deferred = connection.get_execution_options().get("read_only")
-    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    connection.exec_driver_sql("BEGIN" if options.get("read_only") else "BEGIN IMMEDIATE")
 
 
 def reading(engine: Engine) -> Engine:
     """The same engine for look-ups only: on SQLite its transactions take no write lock."""
     return engine.execution_options(read_only=True)
+
+
+def looking_up(engine: Engine) -> Engine:
+    """The same engine for single-statement look-ups: autocommit, so a connection kept
+    open between scans holds no transaction (no snapshot, no lock) on either database."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT", read_only=True)
 
 
 def make_engine(url: str | None = None) -> Engine:

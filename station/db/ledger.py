@@ -10,10 +10,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from station.db import bulk
 from station.db.lookup import unit_query
 from station.db.models import (
     AllocatedSerial,
@@ -96,9 +97,9 @@ def _products(connection: Connection, ids: Iterable[int]) -> dict[int, Product]:
 def product_by_code(connection: Connection, code: str, gtin: str | None) -> Product | None:
     """The product whose SKU, barcode or GTIN-14 is `code` (any product in the catalog)."""
     condition = or_(Barcode.code == code, Barcode.gtin == gtin) if gtin else Barcode.code == code
-    product_id = connection.scalar(select(Barcode.product_id).where(condition).limit(1))
-    if product_id is None:
-        product_id = connection.scalar(select(ProductRow.id).where(ProductRow.sku == code))
+    by_barcode = select(Barcode.product_id).where(condition)
+    by_sku = select(ProductRow.id).where(ProductRow.sku == code)
+    product_id = connection.scalar(union_all(by_barcode, by_sku).limit(1))
     if product_id is None:
         return None
     return _products(connection, [product_id])[product_id]
@@ -257,11 +258,16 @@ def _unit_query() -> Any:
     )
 
 
+_UNITS_BY_KEY: Any = None
+
+
 def units_with_serial(connection: Connection, key: str) -> list[UnitInfo]:
-    """Every unit whose serial key is `key` (one per product at most)."""
-    return [
-        UnitInfo(*row) for row in connection.execute(_unit_query().where(Unit.serial_key == key))
-    ]
+    """Every unit whose serial key is `key` (one per product at most). The statement is
+    built once: a scan only binds its key."""
+    global _UNITS_BY_KEY
+    if _UNITS_BY_KEY is None:
+        _UNITS_BY_KEY = _unit_query().where(Unit.serial_key == bindparam("key"))
+    return [UnitInfo(*row) for row in connection.execute(_UNITS_BY_KEY, {"key": key})]
 
 
 def units_with_serials(
@@ -350,8 +356,14 @@ def add_units(connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
 
 
 def add_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        connection.execute(insert(Event), rows)
+    bulk.write_rows(connection, Event, rows)
+
+
+def add_received_units(
+    connection: Connection, rows: list[dict[str, Any]], event: dict[str, Any]
+) -> int:
+    """Insert received units, each with its event (COPY on PostgreSQL)."""
+    return bulk.insert_units(connection, rows, event)
 
 
 def ship_units(

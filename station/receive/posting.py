@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from station.codes import Code, StationError
 from station.db import ledger
@@ -32,6 +32,10 @@ def post_receipt(engine: Engine, session: ReceiveSession) -> PostingResult:
     except IntegrityError as error:
         # Another station committed first: a serial of ours, or this very session.
         return _explain_conflict(engine, session, error)
+    except OperationalError:
+        raise  # the database is unreachable: the session says so and keeps its scans
+    except DBAPIError as error:
+        return refused_by_database(error)
 
 
 def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
@@ -114,23 +118,17 @@ def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
         )
     # One order of inserts for every station: concurrent postings wait, never deadlock.
     rows.sort(key=lambda row: row["serial_key"])
-    unit_ids = ledger.add_units(connection, rows)
-    ledger.add_events(
+    ledger.add_received_units(
         connection,
-        [
-            {
-                "unit_id": unit_id,
-                "kind": "received",
-                "at": now,
-                "station": station.name,
-                "user_name": session.user,
-                "to_warehouse_id": warehouse_id,
-                "to_bin": bin_,
-                "document_kind": "receipt",
-                "document_number": number,
-            }
-            for unit_id in unit_ids
-        ],
+        rows,
+        {
+            "kind": "received",
+            "at": now,
+            "station": station.name,
+            "user_name": session.user,
+            "document_kind": "receipt",
+            "document_number": number,
+        },
     )
     received: Counter[int] = Counter()
     for entry in session.entries:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from station.codes import Code, StationError, Verdict
 from station.db import ledger
@@ -32,6 +32,10 @@ def post_shipment(engine: Engine, session: ShipSession) -> PostingResult:
             earlier = ledger.shipment_by_session(connection, session.session_id)
         if earlier is not None:
             return _already(earlier)
+        return refused_by_database(error)
+    except OperationalError:
+        raise  # the database is unreachable: the session says so and keeps its scans
+    except DBAPIError as error:
         return refused_by_database(error)
 
 
