@@ -8,10 +8,16 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from ui import platform_check
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from ui.main_window import MainWindow
 
 EXIT_OK, EXIT_FAILED, EXIT_DATABASE, EXIT_PLATFORM = 0, 1, 2, 3
 
@@ -23,7 +29,7 @@ def build_window(
     user: str | None = None,
     sounds: str = "system",
     watch_interval_ms: int = 5000,
-):  # type: ignore[no-untyped-def]
+) -> MainWindow:
     """The main window over `engine`, with its services. `station` overrides the station
     this machine remembers (first run shows the setup page when there is none)."""
     from ui.devices import Printing, SerialScanners
@@ -50,13 +56,14 @@ def build_window(
     return MainWindow(services)
 
 
-def _application():  # type: ignore[no-untyped-def]
+def _application() -> QApplication:
     from PySide6.QtWidgets import QApplication
 
     from ui.refcount import protect_none
     from ui.resources import icon, stylesheet
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    found = QApplication.instance()
+    app = found if isinstance(found, QApplication) else QApplication(sys.argv[:1])
     protect_none()
     app.setApplicationName("Station")
     font = app.font()
