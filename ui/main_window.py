@@ -200,8 +200,7 @@ class MainWindow(QMainWindow):
         page = self.scan_page
         if page is not None:
             self.scan_page = None
-            if page.session.journal is not None:
-                page.session.journal.close()
+            page.session.close()  # its database connection; the journal stays on disk
             self.stack.removeWidget(page)
             page.deleteLater()
 
@@ -298,7 +297,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.wedge.remove()
-        if self.scan_page is not None and self.scan_page.session.journal is not None:
-            self.scan_page.session.journal.close()
+        if self.scan_page is not None:
+            self.scan_page.session.close()
         self.services.shutdown()
         super().closeEvent(event)

@@ -48,6 +48,8 @@ def test_every_verdict_code_has_its_own_banner(
         expected = open_session(engine, "ST-1", case.kind, case.document, journal=False).session
         for scan in case.scans:
             want = expected.scan(scan)
+        expected.close()
+        for scan in case.scans:
             if _typeable(scan):
                 keys.scan(str(scan))  # a wedge burst, wherever the focus is
             else:  # bytes and control characters come from a serial scanner
