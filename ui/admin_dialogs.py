@@ -142,6 +142,7 @@ class OptionsDialog(_Locked):
         scroll = QScrollArea()
         scroll.setWidget(inner)
         scroll.setWidgetResizable(True)
+        self.scroll = scroll
         self.save_button = button("Save options", primary=True)
         self.save_button.clicked.connect(self.save)
         buttons = QHBoxLayout()
@@ -220,15 +221,17 @@ class OptionsDialog(_Locked):
         if not changed:
             self.banner.show_info("Nothing changed.")
             return False
-        bad = False
+        bad: list[str] = []
         for key, text in changed.items():
             try:
                 opts.parse_value(key, text)
             except StationError as error:
                 self.errors[key].setText(error.message)
-                bad = True
+                bad.append(key)
         if bad:
-            self.banner.show_bad("Some values do not fit; see the red notes.", "BAD_OPTION_VALUE")
+            self.banner.show_bad(f"{', '.join(bad)}: see the red note.", "BAD_OPTION_VALUE")
+            self.scroll.ensureWidgetVisible(self.errors[bad[0]])
+            self.editors[bad[0]].setFocus()
             return False
         name, pin = self.supervisor or (self.user_field.text().strip(), self.pin_field.text())
         try:
