@@ -22,4 +22,6 @@ def test_many_void_calls_never_exhaust_none(qtbot: QtBot) -> None:
         label.setText(str(n))
         label.setVisible(False)
     assert label.text() == "49999"
-    assert sys.getrefcount(None) > 0 and before - sys.getrefcount(None) <= 100_000
+    lost = before - sys.getrefcount(None)
+    assert lost <= 2 * 50_000  # at most the two calls per loop, and the reserve covers it
+    assert sys.getrefcount(None) > 0
