@@ -111,3 +111,34 @@ def test_generated_serials_get_their_labels(
     assert len(made) == 2
     for serial, job in zip(made, MemoryPrinter.jobs[labels], strict=True):
         assert serial.encode() in job
+
+
+def test_a_failed_print_shows_in_the_status_bar_and_keeps_the_posting(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on: the printer is off
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    seed(engine)
+    configure(
+        engine,
+        "DOCK-1",
+        print_label_on_receive=True,
+        label_printer=f"zpl+tcp://127.0.0.1:{port}?timeout=1",
+    )
+    window = make_window()
+    keys = keyboard(window)
+    keys.scan("PO-1")
+    for scan in ["W1", "SN-OFF-1", "CMD-SAVE"]:
+        keys.scan(scan)
+    chooser = window.choose["receive"]
+    qtbot.waitUntil(lambda: window.current_page() is chooser)
+    assert chooser.banner.state == "good"
+    qtbot.waitUntil(lambda: "last job failed" in window.printer_label.text(), timeout=10_000)
+    assert window.printer_label.property("state") == "bad"
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM units WHERE serial = 'SN-OFF-1'")).scalar() == 1
+        failed = c.execute(text("SELECT status FROM print_jobs")).scalars().all()
+    assert failed == ["failed"]  # recorded with its bytes: it can be retried
