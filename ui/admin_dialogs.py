@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QScrollArea,
-    QSpinBox,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -162,10 +161,9 @@ class OptionsDialog(_Locked):
             box.setChecked(bool(value))
             return box
         if option.kind is int:
-            spin = QSpinBox()
-            spin.setRange(-1, 999)
-            spin.setValue(int(value))
-            return spin
+            number = QLineEdit(str(value))
+            number.setFixedWidth(120)
+            return number
         if key == "warehouse":
             combo = QComboBox()
             combo.setEditable(True)
@@ -180,8 +178,6 @@ class OptionsDialog(_Locked):
         editor = self.editors[key]
         if isinstance(editor, QCheckBox):
             return "true" if editor.isChecked() else "false"
-        if isinstance(editor, QSpinBox):
-            return str(editor.value())
         if isinstance(editor, QComboBox):
             return editor.currentText()
         assert isinstance(editor, QLineEdit)
@@ -191,8 +187,6 @@ class OptionsDialog(_Locked):
         editor = self.editors[key]
         if isinstance(editor, QCheckBox):
             editor.setChecked(text.strip().lower() in ("true", "yes", "on", "1"))
-        elif isinstance(editor, QSpinBox):
-            editor.setValue(int(text))
         elif isinstance(editor, QComboBox):
             editor.setCurrentText(text)
         elif isinstance(editor, QLineEdit):

@@ -8,7 +8,7 @@ scan goes to `session.scan()`, and posting is `session.save_verdict()`.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QIntValidator, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -81,6 +81,13 @@ class ScanPage(QWidget):
         self.manual.setPlaceholderText("Type a code and press Enter (scans work anywhere)")
         self.manual.returnPressed.connect(self._manual_entry)
         self.manual.installEventFilter(self)  # Ctrl+Z undoes the last scan, not the text
+        self.qty = QLineEdit("1")
+        self.qty.setValidator(QIntValidator(1, 99999, self.qty))
+        self.qty.setFixedWidth(90)
+        self.qty.setToolTip("Quantity for the current non-serialized line")
+        self.qty.returnPressed.connect(self.add_quantity)
+        self.qty_button = button("Add qty (F7)")
+        self.qty_button.clicked.connect(self.add_quantity)
         self.undo_button = button("Undo (Ctrl+Z)")
         self.remove_button = button("Remove selected (Del)")
         self.rescan_button = button("Rescan… (Ctrl+R)")
@@ -109,6 +116,8 @@ class ScanPage(QWidget):
         entry_row = QHBoxLayout()
         entry_row.addWidget(label("Manual entry:"))
         entry_row.addWidget(self.manual, 1)
+        entry_row.addWidget(self.qty)
+        entry_row.addWidget(self.qty_button)
         entry_row.addWidget(self.save_hint)
         entry_row.addWidget(self.save_button)
         buttons = QHBoxLayout()
@@ -134,6 +143,7 @@ class ScanPage(QWidget):
             ("Ctrl+S", self.save),
             ("Escape", self.closed.emit),
             ("F8", self.manual.setFocus),
+            ("F7", self.add_quantity),
         ):
             QShortcut(QKeySequence(keys), self, slot)
         delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.entries_view)
@@ -247,6 +257,15 @@ class ScanPage(QWidget):
     def undo(self) -> Verdict:
         verdict = self.session.undo()
         self.show(verdict)
+        return verdict
+
+    def add_quantity(self) -> Verdict:
+        """The typed quantity for the current non-serialized line (after its item scan)."""
+        text = self.qty.text().strip()
+        verdict = self.session.add_quantity(int(text) if text.isdigit() else 0)
+        self.show(verdict)
+        if verdict.ok:
+            self.qty.setText("1")
         return verdict
 
     def remove_selected(self) -> None:

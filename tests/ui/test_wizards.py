@@ -196,3 +196,25 @@ def test_home_page_names_an_unknown_or_closed_document(
     assert window.home.banner.code == Code.ORDER_NOT_OPEN
     keys.scan("SO-2")
     assert window.scan_page is not None and window.scan_page.kind == "ship"
+
+
+def test_a_typed_quantity_for_a_non_serialized_line(
+    engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    window = make_window()
+    keys = keyboard(window)
+    page = window.open_document("receive", "PO-1")
+    assert page is not None
+    page.qty.setText("1")
+    assert page.add_quantity().code == Code.NO_ITEM_SELECTED  # nothing selected yet
+    assert page.banner.state == "bad"
+    keys.scan("CABLE3")
+    page.qty.setText("5")
+    verdict = page.add_quantity()
+    assert verdict.code == Code.OVER_RECEIPT and page.banner.code == Code.OVER_RECEIPT
+    page.qty.setText("1")
+    assert page.add_quantity().ok
+    assert page.banner.state == "good" and "1 × Cable Three" in page.banner.text()
+    assert [page.lines_model.index(2, c).data() for c in (5, 6)] == ["2", "0"]
+    assert [page.entries_model.index(r, 4).data() for r in range(2)] == ["1", "1"]
