@@ -336,6 +336,7 @@ def _pin(variable: str, prompt: str) -> str:
 def cmd_scan(args: argparse.Namespace, stdin: Any = None, stdout: TextIO | None = None) -> int:
     """The headless station: one JSON line out for every line in, in order."""
     from station.app import open_session
+    from station.session import PostingResult
 
     source = stdin if stdin is not None else sys.stdin.buffer
     out = stdout or sys.stdout
@@ -356,15 +357,25 @@ def cmd_scan(args: argparse.Namespace, stdin: Any = None, stdout: TextIO | None 
         if not raw.strip():
             continue
         verdict = session.scan(raw)
-        if verdict.posting is not None:
+        if isinstance(verdict.posting, PostingResult):
             result = verdict.posting
-            emit(result.as_dict())  # type: ignore[attr-defined]
-            failed = failed or not result.posted  # type: ignore[attr-defined]
+            emit({**result.as_dict(), **_print_after(engine, session, kind, result)})
+            failed = failed or not result.posted
         else:
             emit(verdict.as_dict())
-    if session.journal is not None:
-        session.journal.close()
+    session.close()
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_after(engine: Engine, session: Any, kind: str, result: Any) -> dict[str, Any]:
+    """Labels or the packing slip the posting calls for, printed before the next scan."""
+    from station.printing import jobs_after_posting, print_jobs_now
+
+    jobs = jobs_after_posting(kind, session.document, result, session.station)
+    if not jobs:
+        return {}
+    printed, errors = print_jobs_now(engine, session.station, jobs)
+    return {"printed": printed, **({"print_errors": errors} if errors else {})}
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {

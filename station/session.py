@@ -621,6 +621,8 @@ class PostingResult:
     already_posted: bool = False
     serials: list[str] = field(default_factory=list)
     generated: list[str] = field(default_factory=list)
+    #: What was posted, for labels and slips: (document line index, serial, quantity).
+    posted_units: list[tuple[int, str | None, int]] = field(default_factory=list)
 
     @classmethod
     def refused(cls, code: Code, message: str, serials: list[str] | None = None) -> PostingResult:

@@ -95,11 +95,14 @@ def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
     warehouse_id = station.warehouse_id or po.warehouse_id
     bin_ = str(options["receiving_bin"])
     rows: list[dict[str, Any]] = []
+    posted: list[tuple[int, str | None, int]] = []
     for entry in session.entries:
         line = session_lines[entry.line]
         if not line.product.serialized:
+            posted.append((entry.line, None, entry.qty))
             continue
         serial = entry.serial if entry.serial is not None else generated[id(entry)]
+        posted.append((entry.line, serial, 1))
         rows.append(
             {
                 "product_id": line.product.id,
@@ -146,6 +149,7 @@ def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
         document=number,
         units=total,
         generated=list(generated.values()),
+        posted_units=posted,
     )
 
 

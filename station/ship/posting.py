@@ -169,6 +169,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
         f"Shipped {total} unit(s) on {order.number}: shipment {number}.",
         document=number,
         units=total,
+        posted_units=[(e.line, e.serial, e.qty) for e in session.entries],
     )
 
 
