@@ -29,9 +29,12 @@ def build_window(
     user: str | None = None,
     sounds: str = "system",
     watch_interval_ms: int = 5000,
+    database_up: bool = True,
 ) -> MainWindow:
     """The main window over `engine`, with its services. `station` overrides the station
-    this machine remembers (first run shows the setup page when there is none)."""
+    this machine remembers (first run shows the setup page when there is none);
+    `database_up=False` starts on the station's cached options with scanning refused
+    until the database watch reaches the database."""
     from ui.devices import Printing, SerialScanners
     from ui.main_window import MainWindow
     from ui.refcount import protect_none
@@ -45,13 +48,16 @@ def build_window(
         settings.station = station
     if user is not None:
         settings.user = user
+    database = DatabaseWatch(engine, watch_interval_ms)
+    if not database_up:
+        database.mark(False, "unreachable at start")
     services = Services(
         engine=engine,
         settings=settings,
         sounds=Sounds(sounds),
         printing=Printing(engine),
         scanners=SerialScanners(),
-        database=DatabaseWatch(engine, watch_interval_ms),
+        database=database,
     )
     return MainWindow(services)
 
@@ -74,6 +80,16 @@ def _application() -> QApplication:
     return app
 
 
+def _fatal(message: str) -> None:
+    """Say why the app cannot start: on stderr, and in a dialog when there is a screen."""
+    print(f"station: {message}", file=sys.stderr, flush=True)
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")):
+        return
+    from PySide6.QtWidgets import QMessageBox
+
+    QMessageBox.critical(None, "Station", message)
+
+
 def run(url: str | None = None) -> int:
     """Open the main window on `url` (default: the SQLite file in the data directory)."""
     started = time.perf_counter()
@@ -83,18 +99,28 @@ def run(url: str | None = None) -> int:
         return EXIT_PLATFORM
     app = _application()
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QMessageBox
+    from sqlalchemy.exc import OperationalError
 
     from station.app import connect
+    from station.db.engine import make_engine
+    from ui.settings import LocalSettings
 
+    reachable = True
     try:
         engine = connect(url)
+    except OperationalError as error:
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        if LocalSettings.load().station is None:  # nothing cached to start from
+            _fatal(f"Cannot reach the database: {reason}")
+            return EXIT_DATABASE
+        # SPEC §4: start on the options cached on this machine; scanning waits for the
+        # database, which the status bar watches.
+        engine, reachable = make_engine(url), False
     except Exception as error:
         reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
-        QMessageBox.critical(None, "Station", f"Cannot open the database:\n{reason}")
-        print(f"station: cannot open the database: {reason}", file=sys.stderr)
+        _fatal(f"Cannot open the database: {reason}")
         return EXIT_DATABASE
-    window = build_window(engine)
+    window = build_window(engine, database_up=reachable)
     window.show()
     if os.environ.get("STATION_EXIT_WHEN_READY"):
 

@@ -218,3 +218,36 @@ def test_a_typed_quantity_for_a_non_serialized_line(
     assert page.banner.state == "good" and "1 × Cable Three" in page.banner.text()
     assert [page.lines_model.index(2, c).data() for c in (5, 6)] == ["2", "0"]
     assert [page.entries_model.index(r, 4).data() for r in range(2)] == ["1", "1"]
+
+
+def test_starts_on_cached_options_while_the_database_is_unreachable(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    import socket
+
+    from station.db.engine import make_engine
+    from ui.app import build_window
+
+    seed(engine)
+    first = make_window()  # a normal start caches the station's options on this machine
+    first.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    dead = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/station")
+    window = build_window(dead, station="DOCK-1", sounds="record", database_up=False)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.current_page() is window.home
+    assert "UNREACHABLE" in window.database_label.text()
+    assert window.database_label.property("state") == "bad"
+    keys = keyboard(window)
+    keys.scan("PO-1")
+    assert window.scan_page is None
+    banner = window.home.banner
+    assert (banner.state, banner.code) == ("bad", Code.DATABASE_UNAVAILABLE)
+    window.services.database.check()  # the watch keeps trying, and still finds it down
+    qtbot.waitUntil(lambda: not window.services.database._busy)
+    assert not window.services.database.connected
+    window.close()
+    dead.dispose()
