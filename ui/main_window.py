@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
 
@@ -23,9 +22,7 @@ from ui.wedge import WedgeFilter
 
 
 class MainWindow(QMainWindow):
-    """`ready` is emitted once the first page is shown and accepts scans."""
-
-    ready = Signal()
+    """Home, choose, scan and lookup pages; every scan goes to the page on show."""
 
     def __init__(self, services: Services) -> None:
         super().__init__()
