@@ -37,12 +37,10 @@ def build_window(
     until the database watch reaches the database."""
     from ui.devices import Printing, SerialScanners
     from ui.main_window import MainWindow
-    from ui.refcount import protect_none
     from ui.services import DatabaseWatch, Services
     from ui.settings import LocalSettings
     from ui.sounds import Sounds
 
-    protect_none()  # PySide6 6.12 on CPython 3.11: see ui/refcount.py
     settings = LocalSettings.load()
     if station is not None:
         settings.station = station
@@ -65,12 +63,10 @@ def build_window(
 def _application() -> QApplication:
     from PySide6.QtWidgets import QApplication
 
-    from ui.refcount import protect_none
     from ui.resources import icon, stylesheet
 
     found = QApplication.instance()
     app = found if isinstance(found, QApplication) else QApplication(sys.argv[:1])
-    protect_none()
     app.setApplicationName("Station")
     font = app.font()
     font.setPointSize(13)  # large type for an eight-hour shift
@@ -78,6 +74,27 @@ def _application() -> QApplication:
     app.setWindowIcon(icon())
     app.setStyleSheet(stylesheet())
     return app
+
+
+def qt_binding_problem() -> str | None:
+    """PySide6 6.12.0 on CPython 3.11 drops a reference to None on every Qt call that
+    returns nothing; the interpreter aborts after some thousands of scans. Refuse to
+    start on it with the fix, rather than crash at the bench (pyproject pins <6.12)."""
+    import PySide6
+    from PySide6.QtCore import QTimer
+
+    if sys.version_info >= (3, 12):
+        return None
+    probe, before = QTimer(), sys.getrefcount(None)
+    for _ in range(10):
+        probe.stop()
+    if sys.getrefcount(None) >= before:
+        return None
+    return (
+        f"PySide6 {PySide6.__version__} has a reference-counting bug on Python"
+        f" {sys.version_info.major}.{sys.version_info.minor} that would crash the station;"
+        " install a sound version: pip install 'PySide6-Essentials<6.12'"
+    )
 
 
 def _fatal(message: str) -> None:
@@ -93,7 +110,7 @@ def _fatal(message: str) -> None:
 def run(url: str | None = None) -> int:
     """Open the main window on `url` (default: the SQLite file in the data directory)."""
     started = time.perf_counter()
-    problem = platform_check.check()
+    problem = platform_check.check() or qt_binding_problem()
     if problem:
         print(f"station: {problem}", file=sys.stderr)
         return EXIT_PLATFORM

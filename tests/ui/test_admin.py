@@ -170,3 +170,18 @@ def test_missing_xcb_libraries_are_named() -> None:
     if sys.platform == "linux" and not missing_xcb_packages():
         assert check({"QT_QPA_PLATFORM": "xcb"}) == NO_DISPLAY
         assert check({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"}) is None
+
+
+def test_the_installed_qt_binding_keeps_references() -> None:
+    """pyproject pins PySide6 below 6.12; the app refuses a binding that loses references
+    to None (it would crash a station after some thousands of scans)."""
+    from ui.app import qt_binding_problem
+
+    assert qt_binding_problem() is None
+    from PySide6.QtWidgets import QLabel
+
+    before = sys.getrefcount(None)
+    label = QLabel()
+    for _ in range(1000):
+        label.setText("x")
+    assert sys.getrefcount(None) >= before - 10
