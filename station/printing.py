@@ -12,6 +12,7 @@ from station.devices import labels
 from station.devices.errors import DeviceError
 from station.devices.print_queue import PrintQueue, PrintTicket
 from station.devices.printers import open_printer
+from station.devices.printers.base import Printer
 from station.documents import Document
 from station.session import PostingResult
 from station.stations import StationConfig
@@ -19,13 +20,22 @@ from station.stations import StationConfig
 
 @dataclass(frozen=True, slots=True)
 class PrintJob:
-    """One document to print: which printer setting, what kind of label, its bytes."""
+    """One document to print: the station option naming its printer, what it is for,
+    and the label or slip, rendered in the printer's own protocol when sent."""
 
-    printer: str  # the station option naming the printer: label_printer | receipt_printer
+    printer: str  # label_printer | receipt_printer
     document_kind: str
     document_number: str
-    label: str
-    payload: bytes
+    item: labels.SerialLabel | labels.PackingSlip
+
+    @property
+    def label(self) -> str:
+        return self.item.serial if isinstance(self.item, labels.SerialLabel) else self.item.order
+
+    def render(self, printer: Printer) -> bytes:
+        if isinstance(self.item, labels.SerialLabel):
+            return printer.serial_label(self.item)
+        return printer.packing_slip(self.item)
 
 
 def receipt_labels(
@@ -65,35 +75,25 @@ def packing_slip(
 def jobs_after_posting(
     kind: str, document: Document, result: PostingResult, station: StationConfig
 ) -> list[PrintJob]:
-    """The print jobs a successful posting calls for, in the station's printer formats."""
+    """The print jobs a successful posting calls for: serial labels after a receipt,
+    the packing slip (receipt printer, else label printer) after a shipment."""
     if not result.posted or result.already_posted or result.document is None:
         return []
     if kind == "receive":
-        url = str(station["label_printer"])
-        escpos = url.startswith("escpos")
         return [
-            PrintJob(
-                "label_printer",
-                "receipt",
-                result.document,
-                "serial_label",
-                labels.serial_label_escpos(label) if escpos else labels.serial_label_zpl(label),
-            )
+            PrintJob("label_printer", "receipt", result.document, label)
             for label in receipt_labels(document, result, station)
         ]
     if not station["print_packing_slip"]:
         return []
+    setting = "receipt_printer" if station["receipt_printer"] else "label_printer"
     slip = packing_slip(document, result.posted_units)
-    receipt_printer = str(station["receipt_printer"])
-    if receipt_printer:
-        return [
-            PrintJob("receipt_printer", "shipment", result.document, "packing_slip",
-                     labels.packing_slip_escpos(slip))
-        ]  # fmt: skip
-    return [
-        PrintJob("label_printer", "shipment", result.document, "packing_slip",
-                 labels.packing_slip_zpl(slip))
-    ]  # fmt: skip
+    return [PrintJob(setting, "shipment", result.document, slip)]
+
+
+def protocol_of(setting: str) -> str:
+    """The protocol a bare file:// URL in this printer setting speaks."""
+    return "escpos" if setting == "receipt_printer" else "zpl"
 
 
 def print_jobs_now(
@@ -110,9 +110,8 @@ def print_jobs_now(
         if not url:
             errors.append(f"{len(batch)} job(s) not printed: no {setting} is set")
             continue
-        protocol = "escpos" if setting == "receipt_printer" else "zpl"
         try:
-            printer = open_printer(url, default_protocol=protocol)
+            printer = open_printer(url, default_protocol=protocol_of(setting))
         except DeviceError as error:
             errors.append(str(error))
             continue
@@ -120,7 +119,9 @@ def print_jobs_now(
         with PrintQueue(printer, engine) as queue:
             for job in batch:
                 tickets.append(
-                    queue.submit(job.document_kind, job.document_number, job.label, job.payload)
+                    queue.submit(
+                        job.document_kind, job.document_number, job.label, job.render(printer)
+                    )
                 )
             for ticket in tickets:
                 ticket.wait(timeout)

@@ -18,6 +18,7 @@ from station.devices.errors import DeviceError
 from station.devices.print_queue import PrintQueue, PrintTicket
 from station.devices.printers import Printer, open_printer
 from station.devices.serial_scanner import SerialScanner, parse_scanner_setting
+from station.printing import PrintJob
 
 
 class SerialScanners(QObject):
@@ -133,23 +134,30 @@ class Printing(QObject):
         queue = self.queues.get(self.label_url) if self.label_url else None
         return None if queue is None else queue.printer
 
-    def print_labels(self, receipt: str, units: Sequence[labels.SerialLabel]) -> int:
-        """Queue a serial label per unit; returns how many were queued (0: no printer)."""
-        if not self.label_url or self.label_url not in self.queues:
-            return 0
-        queue = self.queues[self.label_url]
-        for unit in units:
-            queue.submit("receipt", receipt, unit.serial, queue.printer.serial_label(unit))
-        return len(units)
-
-    def print_slip(self, shipment: str, slip: labels.PackingSlip) -> bool:
-        """Queue the packing slip on the receipt printer (else the label printer)."""
-        url = self.receipt_url or self.label_url
-        if not url or url not in self.queues:
-            return False
-        queue = self.queues[url]
-        queue.submit("shipment", shipment, slip.order, queue.printer.packing_slip(slip))
-        return True
+    def submit(self, jobs: Sequence[PrintJob]) -> str:
+        """Queue what a posting prints (station.printing); returns a note for the user."""
+        urls = {"label_printer": self.label_url, "receipt_printer": self.receipt_url}
+        labels_sent = labels_missing = 0
+        slip_note = ""
+        for job in jobs:
+            queue = self.queues.get(urls[job.printer])
+            is_label = isinstance(job.item, labels.SerialLabel)
+            if queue is None:
+                labels_missing += is_label
+                slip_note = slip_note or (
+                    "" if is_label else "No printer is set for the packing slip."
+                )
+                continue
+            queue.submit(
+                job.document_kind, job.document_number, job.label, job.render(queue.printer)
+            )
+            labels_sent += is_label
+            slip_note = slip_note or ("" if is_label else "Packing slip sent to the printer.")
+        if labels_sent:
+            return f"{labels_sent} labels sent to the label printer."
+        if labels_missing:
+            return f"{labels_missing} labels to print, but no label printer is set."
+        return slip_note
 
     def test_print(self, url: str, protocol: str) -> PrintTicket:
         """One test label on the printer at `url` (raises DeviceError for a bad URL)."""

@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from station import printing
 from station.codes import DESCRIPTIONS, Code, Verdict
 from station.devices import labels
-from station.documents import Product
 from station.scanning import read_scan
 from station.session import PostingResult, ScanSession
 from ui.models import LinesModel, entries_model
@@ -346,69 +346,21 @@ class ScanPage(QWidget):
     # --- posting ------------------------------------------------------------------
 
     def packing_slip(self) -> labels.PackingSlip:
-        document = self.session.document
-        per_line: dict[int, tuple[int, list[str]]] = {}
-        for entry in self.session.entries:
-            qty, serials = per_line.get(entry.line, (0, []))
-            if entry.serial:
-                serials.append(entry.serial)
-            per_line[entry.line] = (qty + entry.qty, serials)
-        lines = [
-            labels.SlipLine(
-                document.lines[index].product.sku, document.lines[index].product.name, qty, serials
-            )
-            for index, (qty, serials) in sorted(per_line.items())
-        ]
-        return labels.PackingSlip(document.number, document.party, lines)
-
-    def _receipt_labels(self) -> tuple[list[labels.SerialLabel], list[Product]]:
-        """Labels of the serials scanned, and the products of the units still without a
-        serial (the posting generates theirs, in this order), before the session clears."""
-        lines = self.session.document.lines
-        scanned: list[labels.SerialLabel] = []
-        to_generate: list[Product] = []
-        for entry in self.session.entries:
-            product = lines[entry.line].product
-            if not product.serialized:
-                continue
-            if entry.serial is None:
-                to_generate.append(product)
-            else:
-                scanned.append(
-                    labels.SerialLabel(product.sku, product.name, entry.serial, product.gtin)
-                )
-        return scanned, to_generate
+        units = [(e.line, e.serial, e.qty) for e in self.session.entries]
+        return printing.packing_slip(self.session.document, units)
 
     def save(self) -> Verdict:
         if not self.services.database.connected:
             return self._database_down("CMD-SAVE")
-        config = self.session.station
-        slip = self.packing_slip() if self.kind == "ship" else None
-        scanned, to_generate = self._receipt_labels() if self.kind == "receive" else ([], [])
         verdict = self.session.save_verdict()
         self.show(verdict)
         result = verdict.posting
         if not verdict.ok or not isinstance(result, PostingResult):
             return verdict
-        note = ""
-        if self.kind == "receive":
-            generated = [
-                labels.SerialLabel(product.sku, product.name, serial, product.gtin)
-                for product, serial in zip(to_generate, result.generated, strict=False)
-            ]
-            to_print = (scanned if config["print_label_on_receive"] else []) + generated
-            if to_print:
-                sent = self.services.printing.print_labels(result.document or "", to_print)
-                note = (
-                    f"{sent} labels sent to the label printer."
-                    if sent
-                    else f"{len(to_print)} labels to print, but no label printer is set."
-                )
-        elif slip is not None and config["print_packing_slip"]:
-            if self.services.printing.print_slip(result.document or "", slip):
-                note = "Packing slip sent to the printer."
-            else:
-                note = "No printer is set for the packing slip."
+        jobs = printing.jobs_after_posting(
+            self.kind, self.session.document, result, self.session.station
+        )
+        note = self.services.printing.submit(jobs) if jobs else ""
         QTimer.singleShot(0, lambda: self.posted.emit(result, note))
         return verdict
 
