@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, text
 
+from station.db.bulk import EVENT_COLUMNS, UNIT_COLUMNS
 from station.db.engine import open_database
 from station.db.models import (
     Barcode,
@@ -205,34 +206,6 @@ def _documents(connection: Connection, info_units: int, reserve: int) -> dict[st
     order("SO-10K", 0, reserve)
     order("SO-RAW", 0, reserve)
     return ids
-
-
-UNIT_COLUMNS = (
-    "id",
-    "product_id",
-    "scope_id",
-    "serial",
-    "serial_key",
-    "status",
-    "warehouse_id",
-    "bin",
-    "origin",
-    "po_line_id",
-    "receipt_id",
-    "unit_cost",
-    "received_at",
-)
-EVENT_COLUMNS = (
-    "unit_id",
-    "kind",
-    "at",
-    "station",
-    "user_name",
-    "to_warehouse_id",
-    "to_bin",
-    "document_kind",
-    "document_number",
-)
 
 
 def _statements(postgres: bool) -> tuple[Any, Any]:

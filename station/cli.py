@@ -336,7 +336,7 @@ def _pin(variable: str, prompt: str) -> str:
 def cmd_scan(args: argparse.Namespace, stdin: Any = None, stdout: TextIO | None = None) -> int:
     """The headless station: one JSON line out for every line in, in order."""
     from station.app import open_session
-    from station.session import PostingResult
+    from station.posting import PostingResult
 
     source = stdin if stdin is not None else sys.stdin.buffer
     out = stdout or sys.stdout

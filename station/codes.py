@@ -125,7 +125,8 @@ class Verdict:
 class StationError(Exception):
     """A refused request with a stable code and a human message."""
 
-    def __init__(self, code: Code, message: str) -> None:
+    def __init__(self, code: Code, message: str, serials: list[str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.serials = list(serials or [])  # a refused posting: the serials to remove

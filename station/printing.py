@@ -14,7 +14,7 @@ from station.devices.print_queue import PrintQueue, PrintTicket
 from station.devices.printers import open_printer
 from station.devices.printers.base import Printer
 from station.documents import Document
-from station.session import PostingResult
+from station.posting import PostingResult
 from station.stations import StationConfig
 
 

@@ -22,6 +22,7 @@ from station.db import ledger
 from station.db.engine import looking_up, reading
 from station.documents import Document, DocumentLine, Product
 from station.journal import Journal
+from station.posting import PostingResult
 from station.scanning import Scan, gtin14, printable, read_scan, serial_key, show
 from station.stations import StationConfig
 
@@ -43,14 +44,20 @@ class Entry:
         return None if self.serial is None else serial_key(self.serial)
 
 
-@dataclass(slots=True)
-class Problem(Exception):
-    """A rule that refused a scan: its code and the message built from the facts."""
+class Problem(StationError):
+    """A rule that refused a scan or a posting: its code and the message built from the
+    facts; `kind` says how the refused scan was read, when not the default."""
 
-    code: Code
-    message: str
-    kind: str | None = None  # how the refused scan was read, when not the default
-    serials: list[str] = field(default_factory=list)  # posting: the serials to remove
+    def __init__(
+        self,
+        code: Code,
+        message: str,
+        kind: str | None = None,
+        *,
+        serials: list[str] | None = None,
+    ) -> None:
+        super().__init__(code, message, serials)
+        self.kind = kind
 
 
 @dataclass(slots=True)
@@ -607,53 +614,3 @@ def check_serial_text(serial: str) -> None:
             f"Serial {show(serial)} is {len(serial)} characters long"
             f" (at most {MAX_SERIAL_LENGTH}).",
         )
-
-
-@dataclass(slots=True)
-class PostingResult:
-    """What a posting did: `{"posted": true, "document": …, "units": N}` or a refusal."""
-
-    posted: bool
-    code: Code = Code.OK
-    message: str = ""
-    document: str | None = None
-    units: int = 0
-    already_posted: bool = False
-    serials: list[str] = field(default_factory=list)
-    generated: list[str] = field(default_factory=list)
-    #: What was posted, for labels and slips: (document line index, serial, quantity).
-    posted_units: list[tuple[int, str | None, int]] = field(default_factory=list)
-
-    @classmethod
-    def refused(cls, code: Code, message: str, serials: list[str] | None = None) -> PostingResult:
-        return cls(False, code, message, serials=serials or [])
-
-    @classmethod
-    def from_error(cls, error: StationError) -> PostingResult:
-        return cls.refused(error.code, error.message)
-
-    def as_dict(self) -> dict[str, Any]:
-        if self.posted:
-            data: dict[str, Any] = {
-                "posted": True,
-                "document": self.document,
-                "units": self.units,
-                "message": self.message,
-            }
-            if self.already_posted:
-                data["already_posted"] = True
-            if self.generated:
-                data["generated"] = self.generated
-            return data
-        data = {"posted": False, "code": str(self.code), "message": self.message}
-        if self.serials:
-            data["serials"] = self.serials
-        return data
-
-
-def refused_by_database(error: Exception) -> PostingResult:
-    """A constraint the rules did not foresee refused the posting: nothing was written."""
-    reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
-    return PostingResult.refused(
-        Code.POSTING_FAILED, f"The database refused the posting ({reason}); nothing was written."
-    )

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
 
 from station.app import Opened, open_session, pending_journals
 from station.codes import Code, StationError
-from station.session import PostingResult
+from station.posting import PostingResult
 from ui.admin_dialogs import OptionsDialog, UsersDialog
 from ui.choose_page import ChoosePage
 from ui.home_page import HomePage

@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
 from station import printing
 from station.codes import DESCRIPTIONS, Code, Verdict
 from station.devices import labels
+from station.posting import PostingResult
 from station.scanning import read_scan
-from station.session import PostingResult, ScanSession
+from station.session import ScanSession
 from ui.models import LinesModel, entries_model
 from ui.preview import PreviewDialog
 from ui.services import Services

@@ -8,14 +8,20 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
-from station.codes import Code, StationError
+from station.codes import Code
 from station.db import ledger
 from station.documents import Document, DocumentLine
+from station.posting import (
+    PostingResult,
+    already_posted,
+    post_in_one_transaction,
+    refused_by_database,
+)
 from station.receive import rules
 from station.scanning import serial_key
-from station.session import PostingResult, Problem, refused_by_database
+from station.session import Problem
 
 if TYPE_CHECKING:
     from station.receive.session import ReceiveSession
@@ -24,24 +30,17 @@ if TYPE_CHECKING:
 def post_receipt(engine: Engine, session: ReceiveSession) -> PostingResult:
     """Post the session's units as a receipt. A retry of a posted session posts nothing
     and answers with the first posting's receipt."""
-    try:
-        with engine.begin() as connection:
-            return _post(connection, session)
-    except (Problem, StationError) as problem:
-        return PostingResult.refused(problem.code, problem.message, getattr(problem, "serials", []))
-    except IntegrityError as error:
-        # Another station committed first: a serial of ours, or this very session.
-        return _explain_conflict(engine, session, error)
-    except OperationalError:
-        raise  # the database is unreachable: the session says so and keeps its scans
-    except DBAPIError as error:
-        return refused_by_database(error)
+    return post_in_one_transaction(
+        engine,
+        lambda connection: _post(connection, session),
+        lambda error: _explain_conflict(engine, session, error),
+    )
 
 
 def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
     earlier = ledger.receipt_by_session(connection, session.session_id)
     if earlier is not None:
-        return _already(earlier)
+        return already_posted("receipt", *earlier)
     po = ledger.purchase_order(connection, session.document.number, lock=True)
     if po is None:
         raise Problem(Code.PO_NOT_FOUND, f"PO {session.document.number} no longer exists.")
@@ -218,25 +217,13 @@ def _status(po: Document, received: Counter[int]) -> str:
     return "partial"
 
 
-def _already(earlier: tuple[str, int]) -> PostingResult:
-    number, units = earlier
-    return PostingResult(
-        True,
-        Code.OK,
-        f"Already posted as receipt {number}: nothing written again.",
-        document=number,
-        units=units,
-        already_posted=True,
-    )
-
-
 def _explain_conflict(
     engine: Engine, session: ReceiveSession, error: IntegrityError
 ) -> PostingResult:
     with engine.connect() as connection:
         earlier = ledger.receipt_by_session(connection, session.session_id)
         if earlier is not None:
-            return _already(earlier)
+            return already_posted("receipt", *earlier)
         keys = [serial_key(e.serial) for e in session.entries if e.serial is not None]
         units = ledger.units_with_serials(connection, keys)
     product_ids = {line.product.id for line in session.document.lines}

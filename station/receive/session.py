@@ -6,8 +6,9 @@ from sqlalchemy import Connection
 
 from station.codes import Code
 from station.db import ledger
+from station.posting import PostingResult
 from station.receive import rules
-from station.session import PostingResult, ScanSession
+from station.session import ScanSession
 
 
 class ReceiveSession(ScanSession):

@@ -8,13 +8,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
-from station.codes import Code, StationError, Verdict
+from station.codes import Code, Verdict
 from station.db import ledger
 from station.documents import Document, DocumentLine, UnitInfo
+from station.posting import (
+    PostingResult,
+    already_posted,
+    post_in_one_transaction,
+    refused_by_database,
+)
 from station.scanning import read_scan, serial_key, show
-from station.session import PostingResult, Problem, refused_by_database
+from station.session import Problem
 from station.ship import rules
 
 if TYPE_CHECKING:
@@ -22,27 +28,27 @@ if TYPE_CHECKING:
 
 
 def post_shipment(engine: Engine, session: ShipSession) -> PostingResult:
-    try:
-        with engine.begin() as connection:
-            return _post(connection, session)
-    except (Problem, StationError) as problem:
-        return PostingResult.refused(problem.code, problem.message, getattr(problem, "serials", []))
-    except IntegrityError as error:
-        with engine.connect() as connection:
-            earlier = ledger.shipment_by_session(connection, session.session_id)
-        if earlier is not None:
-            return _already(earlier)
-        return refused_by_database(error)
-    except OperationalError:
-        raise  # the database is unreachable: the session says so and keeps its scans
-    except DBAPIError as error:
-        return refused_by_database(error)
+    return post_in_one_transaction(
+        engine,
+        lambda connection: _post(connection, session),
+        lambda error: _explain_conflict(engine, session, error),
+    )
+
+
+def _explain_conflict(engine: Engine, session: ShipSession, error: IntegrityError) -> PostingResult:
+    """A unique key refused the shipment: this very session posted meanwhile, or a
+    constraint the rules did not foresee."""
+    with engine.connect() as connection:
+        earlier = ledger.shipment_by_session(connection, session.session_id)
+    if earlier is not None:
+        return already_posted("shipment", *earlier)
+    return refused_by_database(error)
 
 
 def _post(connection: Connection, session: ShipSession) -> PostingResult:
     earlier = ledger.shipment_by_session(connection, session.session_id)
     if earlier is not None:
-        return _already(earlier)
+        return already_posted("shipment", *earlier)
     order = ledger.sales_order(connection, session.document.number, lock=True)
     if order is None:
         raise Problem(Code.ORDER_NOT_FOUND, f"Order {session.document.number} no longer exists.")
@@ -115,7 +121,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
             connection, ids, order_line_id=line_id, shipment_id=shipment_id, at=now
         )
         if changed != len(ids):  # cannot happen under the row locks; refuse rather than guess
-            raise OperationalError("ship_units", {}, Exception("units changed under lock"))
+            raise Problem(Code.POSTING_FAILED, "Units changed while locked; nothing shipped.")
         unit_ids.extend(ids)
     scope = ledger.serial_scope(connection)
     unit_ids += ledger.add_units(
@@ -191,18 +197,6 @@ def _check_quantities(session: ShipSession, order: Document, counts: Counter[int
             f"Order {order.number} is not fully packed: {', '.join(short)}"
             " (allow_partial_ship is off).",
         )
-
-
-def _already(earlier: tuple[str, int]) -> PostingResult:
-    number, units = earlier
-    return PostingResult(
-        True,
-        Code.OK,
-        f"Already posted as shipment {number}: nothing written again.",
-        document=number,
-        units=units,
-        already_posted=True,
-    )
 
 
 def mark_not_found(session: ShipSession, raw: str | bytes) -> Verdict:

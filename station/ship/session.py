@@ -6,8 +6,9 @@ from sqlalchemy import Connection
 
 from station.codes import Code, Verdict
 from station.db import ledger
+from station.posting import PostingResult
 from station.scanning import Scan
-from station.session import PostingResult, ScanSession
+from station.session import ScanSession
 from station.ship import rules
 
 

@@ -1,0 +1,97 @@
+"""What a posting answers, and the one transaction every posting runs in (STYLE §3):
+all or nothing, a constraint the rules did not foresee turned into a refusal, an
+unreachable database left to the caller (the session keeps its scans)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from station.codes import Code, StationError
+
+
+@dataclass(slots=True)
+class PostingResult:
+    """What a posting did: `{"posted": true, "document": …, "units": N}` or a refusal."""
+
+    posted: bool
+    code: Code = Code.OK
+    message: str = ""
+    document: str | None = None
+    units: int = 0
+    already_posted: bool = False
+    serials: list[str] = field(default_factory=list)
+    generated: list[str] = field(default_factory=list)
+    #: What was posted, for labels and slips: (document line index, serial, quantity).
+    posted_units: list[tuple[int, str | None, int]] = field(default_factory=list)
+
+    @classmethod
+    def refused(cls, code: Code, message: str, serials: list[str] | None = None) -> PostingResult:
+        return cls(False, code, message, serials=serials or [])
+
+    @classmethod
+    def from_error(cls, error: StationError) -> PostingResult:
+        return cls.refused(error.code, error.message)
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.posted:
+            data: dict[str, Any] = {
+                "posted": True,
+                "document": self.document,
+                "units": self.units,
+                "message": self.message,
+            }
+            if self.already_posted:
+                data["already_posted"] = True
+            if self.generated:
+                data["generated"] = self.generated
+            return data
+        data = {"posted": False, "code": str(self.code), "message": self.message}
+        if self.serials:
+            data["serials"] = self.serials
+        return data
+
+
+def post_in_one_transaction(
+    engine: Engine,
+    post: Callable[[Connection], PostingResult],
+    on_conflict: Callable[[IntegrityError], PostingResult],
+) -> PostingResult:
+    """Run `post` in one transaction. A refused rule (any StationError, with its code)
+    and a database refusal write nothing; `on_conflict` explains a unique-key conflict
+    (another station was first). OperationalError (database unreachable) propagates."""
+    try:
+        with engine.begin() as connection:
+            return post(connection)
+    except StationError as refusal:
+        return PostingResult.refused(refusal.code, refusal.message, refusal.serials)
+    except IntegrityError as error:
+        return on_conflict(error)
+    except OperationalError:
+        raise
+    except DBAPIError as error:
+        return refused_by_database(error)
+
+
+def already_posted(document: str, number: str, units: int) -> PostingResult:
+    """The answer to a retried posting: the first posting's document, nothing written."""
+    return PostingResult(
+        True,
+        Code.OK,
+        f"Already posted as {document} {number}: nothing written again.",
+        document=number,
+        units=units,
+        already_posted=True,
+    )
+
+
+def refused_by_database(error: Exception) -> PostingResult:
+    """A constraint the rules did not foresee refused the posting: nothing was written."""
+    reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+    return PostingResult.refused(
+        Code.POSTING_FAILED, f"The database refused the posting ({reason}); nothing was written."
+    )
