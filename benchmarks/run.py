@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
+from sqlalchemy import Engine, bindparam, insert, text, update
 
 from benchmarks.ledger import (
     PG_URL,
@@ -38,6 +38,7 @@ from benchmarks.ledger import (
     fresh_sqlite,
     serial,
 )
+from station.db.bulk import reserve_unit_ids
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 STATION = "BENCH-1"
@@ -176,18 +177,6 @@ def _timed(work: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, value
 
 
-def _reserve_ids(connection: Connection, count: int) -> list[int]:
-    if connection.dialect.name == "postgresql":
-        query = text(
-            "SELECT nextval(pg_get_serial_sequence('units', 'id')) FROM generate_series(1, :n)"
-        )
-        return list(connection.execute(query, {"n": count}).scalars())
-    from station.db.models import Unit
-
-    last = connection.scalar(select(func.max(Unit.id))) or 0
-    return list(range(last + 1, last + 1 + count))
-
-
 def raw_receipt(engine: Engine, info: LedgerInfo, receipt_id: int, count: int) -> float:
     """10,000 unit rows + 10,000 event rows with the posting's columns, one transaction."""
     from station.db.models import Event, Unit
@@ -199,7 +188,7 @@ def raw_receipt(engine: Engine, info: LedgerInfo, receipt_id: int, count: int) -
     def work() -> None:
         now = datetime.now(UTC)
         with engine.begin() as connection:
-            ids = _reserve_ids(connection, count)
+            ids = reserve_unit_ids(connection, count)
             connection.execute(
                 insert(Unit.__table__),
                 [
