@@ -163,3 +163,19 @@ def test_import_reports_every_bad_row_and_stock_needs_a_supervisor(
     status, out, _ = _run(capsys, "--db", db_url, "trace", "OPEN-1", "--json")
     traced = json.loads(out)
     assert traced["status"] == "in_stock" and traced["sku"] == "A-1"
+
+
+def test_station_options_come_from_the_local_cache_when_the_database_is_down(
+    engine: Engine,
+) -> None:
+    from station import stations
+    from tests.workflow import configure
+
+    seed(engine)
+    configure(engine, "DOCK-C", serial_length=12, receiving_bin="DOCK-IN")
+    online = stations.load(engine, "DOCK-C")
+    dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
+    offline = stations.load(dead, "DOCK-C")
+    assert offline.options == online.options
+    assert offline["serial_length"] == 12 and offline["receiving_bin"] == "DOCK-IN"
+    assert (offline.warehouse_id, offline.warehouse) == (online.warehouse_id, online.warehouse)
