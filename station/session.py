@@ -87,7 +87,6 @@ class ScanSession:
 
     kind = "session"
     item_not_on_document = Code.ITEM_NOT_ON_PO
-    over_quantity = Code.OVER_RECEIPT
     #: Receive: an item scan of a serialized line adds a unit that awaits its serial.
     item_adds_unit = False
 

@@ -8,13 +8,13 @@ from station.codes import Code
 from station.db import ledger
 from station.posting import PostingResult
 from station.receive import rules
+from station.receive.posting import post_receipt
 from station.session import ScanSession
 
 
 class ReceiveSession(ScanSession):
     kind = "receive"
     item_not_on_document = Code.ITEM_NOT_ON_PO
-    over_quantity = Code.OVER_RECEIPT
     item_adds_unit = True
     room_problem = staticmethod(rules.room_problem)
 
@@ -41,8 +41,6 @@ class ReceiveSession(ScanSession):
         return None
 
     def save(self) -> PostingResult:
-        from station.receive.posting import post_receipt
-
         return self._posted(post_receipt(self.engine, self))
 
     def missing_serials(self) -> int:

@@ -10,22 +10,21 @@ from station.posting import PostingResult
 from station.scanning import Scan
 from station.session import ScanSession
 from station.ship import rules
+from station.ship.posting import mark_not_found, post_shipment
 
 
 class ShipSession(ScanSession):
     kind = "ship"
     item_not_on_document = Code.ITEM_NOT_ON_ORDER
-    over_quantity = Code.OVER_PACK
     room_problem = staticmethod(rules.room_problem)
+    #: CMD-NOTFOUND was scanned: the next serial is marked not found.
+    not_found_armed = False
 
     @property
     def warehouse(self) -> tuple[int, str]:
         if self.station.warehouse_id is not None:
             return self.station.warehouse_id, self.station.warehouse
         return self.document.warehouse_id, self.document.warehouse
-
-    def _allow_over(self) -> bool:
-        return False
 
     def _check_serial(
         self, connection: Connection, index: int, serial: str, key: str, *, room: bool
@@ -58,17 +57,11 @@ class ShipSession(ScanSession):
             scan.raw, True, Code.OK, "command", "Scan the serial of the unit that is not there."
         )
 
-    not_found_armed = False
-
     def scan(self, raw: str | bytes) -> Verdict:
         if self.not_found_armed:
             self.not_found_armed = False
-            from station.ship.posting import mark_not_found
-
             return mark_not_found(self, raw)
         return super().scan(raw)
 
     def save(self) -> PostingResult:
-        from station.ship.posting import post_shipment
-
         return self._posted(post_shipment(self.engine, self))
