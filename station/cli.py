@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -333,13 +333,12 @@ def _pin(variable: str, prompt: str) -> str:
     return getpass.getpass(prompt)
 
 
-def cmd_scan(args: argparse.Namespace, stdin: Any = None, stdout: TextIO | None = None) -> int:
+def cmd_scan(args: argparse.Namespace) -> int:
     """The headless station: one JSON line out for every line in, in order."""
     from station.app import open_session
     from station.posting import PostingResult
 
-    source = stdin if stdin is not None else sys.stdin.buffer
-    out = stdout or sys.stdout
+    source, out = sys.stdin.buffer, sys.stdout
     engine = _engine(args)
     kind, number = ("receive", args.receive) if args.receive else ("ship", args.ship)
     opened = open_session(engine, args.station, kind, number, user=args.user)
