@@ -8,13 +8,15 @@ written next to `out_path` and renamed into place only when complete.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
 from sqlalchemy import Engine
 
 from station.codes import Code, StationError
@@ -120,18 +122,42 @@ def _cells(rows: Iterable[tuple[Any, ...]]) -> Iterator[list[Any]]:
 
 def write_xlsx(out_path: Path, title: str, rows: Iterable[list[Any]]) -> int:
     """Write `rows` under the COLUMNS header to a write-only workbook; rows written."""
+    return write_rows_xlsx(out_path, COLUMNS, rows, title=title, widths=_WIDTHS)
+
+
+def write_rows_xlsx(
+    out_path: str | Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str = "Serials",
+    widths: Sequence[int] = (),
+) -> int:
+    """Write a header and rows to a write-only workbook; returns the rows written.
+
+    Text that starts with "=" is stored as text, never as a formula: a serial or a
+    customer name such as `=HYPERLINK(…)` cannot run in the reader's Excel.
+    """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title)
-    for index, width in enumerate(_WIDTHS):
-        sheet.column_dimensions[chr(ord("A") + index)].width = width
+    for index, width in enumerate(widths):
+        sheet.column_dimensions[get_column_letter(index + 1)].width = width
     sheet.freeze_panes = "A2"
-    sheet.append(list(COLUMNS))
+    sheet.append(list(header))
     count = 0
     for cells in rows:
-        sheet.append(cells)
+        sheet.append([_as_text(sheet, value) for value in cells])
         count += 1
     workbook.save(out_path)
     return count
+
+
+def _as_text(sheet: Any, value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"
+        return cell
+    return value
 
 
 def export(

@@ -246,3 +246,17 @@ def test_thousands_of_rows_stream_into_the_workbook(engine: Engine, tmp_path: Pa
     assert len(rows) == 6001
     assert rows[1][:6] == ["W-100", "Widget One", "BULK-00000", "in_stock", "EAST", "B-0"]
     assert rows[-1][2] == "BULK-05999"
+
+
+def test_a_serial_that_looks_like_a_formula_is_exported_as_text(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from station.exports import write_rows_xlsx
+
+    out = tmp_path / "hostile.xlsx"
+    rows = [["W-100", '=HYPERLINK("http://evil","click")', 3, "=1+1"]]
+    assert write_rows_xlsx(out, ["SKU", "Serial", "Qty", "Note"], rows) == 1
+    sheet = load_workbook(out).active
+    (cells,) = sheet.iter_rows(min_row=2)
+    assert [c.value for c in cells] == ["W-100", '=HYPERLINK("http://evil","click")', 3, "=1+1"]
+    assert [c.data_type for c in cells] == ["s", "s", "n", "s"]
