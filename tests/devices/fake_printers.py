@@ -18,11 +18,16 @@ _QUERIES = re.compile(rb"^(~HS|\x10\x04[\x01-\x04])+")
 
 class FakePrinter:
     """A raw-port printer: serves one connection at a time, answers status queries
-    (`~HS`, `DLE EOT n`) and records each job's bytes (queries removed)."""
+    (`~HS`, `DLE EOT n`) and records each job's bytes (queries removed).
+
+    While `hanging` is set it accepts connections and neither reads nor answers them
+    (a hung printer); cleared, it serves new connections again (the printer is fixed)."""
 
     def __init__(self, zpl_status: bytes = ZPL_STATUS_OK) -> None:
         self.zpl_status = zpl_status
         self.jobs: list[bytes] = []
+        self.hanging = threading.Event()
+        self._held: list[socket.socket] = []
         self._changed = threading.Condition()
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
@@ -35,6 +40,9 @@ class FakePrinter:
                 conn, _addr = self._server.accept()
             except OSError:
                 return
+            if self.hanging.is_set():
+                self._held.append(conn)
+                continue
             with conn:
                 data = b""
                 answered = 0
@@ -57,3 +65,5 @@ class FakePrinter:
 
     def close(self) -> None:
         self._server.close()
+        for conn in self._held:
+            conn.close()
