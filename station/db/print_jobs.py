@@ -111,6 +111,17 @@ def jobs_for_document(engine: Engine, document_kind: str, document_number: str) 
         return [_record(job) for job in session.scalars(query)]
 
 
+def jobs_for_number(
+    engine: Engine, document_number: str, document_kind: str | None = None
+) -> list[JobRecord]:
+    """Every job recorded for a document number (of any kind unless one is named)."""
+    query = select(PrintJob).where(PrintJob.document_number == document_number)
+    if document_kind is not None:
+        query = query.where(PrintJob.document_kind == document_kind)
+    with Session(engine) as session:
+        return [_record(job) for job in session.scalars(query.order_by(PrintJob.id))]
+
+
 def queued_jobs(engine: Engine, printer: str) -> list[JobRecord]:
     """Jobs recorded but never finished (the station stopped while printing)."""
     query = (

@@ -1,4 +1,4 @@
-"""Device commands for `station` (SPEC §7): `label`, `devices` and `print-test`.
+"""Device commands for `station` (SPEC §7): `label`, `devices`, `print-test` and `reprint`.
 
 `station.cli` registers them with `add_commands(subparsers)` and runs them with
 `run(args, engine_factory)`; the database is only opened by commands that need it.
@@ -26,7 +26,8 @@ from station.devices.printers.tcp import EscposTcpPrinter, ZplTcpPrinter
 from station.devices.serial_scanner import parse_scanner_setting
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("label", "devices", "print-test")
+COMMANDS = ("label", "devices", "print-test", "reprint")
+REPRINT_WAIT = 120.0  # seconds to wait for one job; a dead printer fails the rest at once
 RENDER = {
     "zpl": labels.serial_label_zpl,
     "escpos": labels.serial_label_escpos,
@@ -61,6 +62,23 @@ def add_commands(
         help="protocol for a bare file:// URL (default zpl)",
     )
 
+    reprint = subparsers.add_parser(
+        "reprint",
+        parents=parents,
+        help="print every job recorded for a document again (SPEC §6)",
+        description=(
+            "Send every print job recorded for DOCUMENT_NUMBER again, from its stored bytes, "
+            "to the station's current printer of the job's protocol (label_printer or "
+            "receipt_printer); a job whose protocol the station has no printer for goes to "
+            "the printer it was recorded for. One line per job; exit 1 if any failed."
+        ),
+    )
+    reprint.add_argument("document", metavar="DOCUMENT_NUMBER")
+    reprint.add_argument("--station", metavar="NAME", required=True)
+    reprint.add_argument(
+        "--kind", metavar="KIND", help="only jobs of this document kind (receipt, shipment)"
+    )
+
 
 def run(
     args: argparse.Namespace,
@@ -76,6 +94,8 @@ def run(
         return cmd_devices(args, engine_factory, out)
     if args.command == "print-test":
         return cmd_print_test(args, out, err)
+    if args.command == "reprint":
+        return cmd_reprint(args, engine_factory, out, err)
     print(f"station: unknown command {args.command!r}", file=err)
     return EXIT_USAGE
 
@@ -167,3 +187,73 @@ def cmd_print_test(args: argparse.Namespace, out: BinaryIO, err: TextIO) -> int:
         return EXIT_FAILED
     out.write(f"Test label sent to {printer.url}.\n".encode())
     return EXIT_OK
+
+
+def _protocol_of_url(url: str) -> str | None:
+    """`zpl` or `escpos` from a printer URL's scheme; None for a bare `file://`."""
+    protocol = url.split("://", 1)[0].lower().rpartition("+")[0]
+    return protocol if protocol in ("zpl", "escpos") else None
+
+
+def reprint_target(
+    recorded: str, station_printers: dict[str, Printer]
+) -> tuple[str, Printer | None]:
+    """Where a recorded job is reprinted: the station printer whose setting is the
+    recorded URL, else the station's printer of the job's protocol, else the recorded
+    URL itself (returned as the URL with no printer; the caller opens it)."""
+    for printer in station_printers.values():
+        if printer.url == recorded:
+            return recorded, printer
+    protocol = _protocol_of_url(recorded)
+    for printer in station_printers.values():
+        if printer.protocol == protocol:
+            return printer.url, printer
+    return recorded, None
+
+
+def cmd_reprint(
+    args: argparse.Namespace, engine_factory: Callable[[], Engine], out: BinaryIO, err: TextIO
+) -> int:
+    from station import stations
+    from station.db import print_jobs
+
+    engine = engine_factory()
+    config = stations.load(engine, args.station)
+    jobs = print_jobs.jobs_for_number(engine, args.document, args.kind)
+    if not jobs:
+        print(f"station: no print jobs are recorded for {args.document!r}", file=err)
+        return EXIT_FAILED
+    station_printers: dict[str, Printer] = {}
+    for key, protocol in (("label_printer", "zpl"), ("receipt_printer", "escpos")):
+        url = str(config[key] or "").strip()
+        if url:
+            try:
+                station_printers[key] = open_printer(url, default_protocol=protocol)
+            except DeviceError as error:
+                print(f"station: {key} ignored: {error}", file=err)
+    by_target: dict[str, tuple[Printer | None, list[print_jobs.JobRecord]]] = {}
+    for job in jobs:
+        url, printer = reprint_target(job.printer, station_printers)
+        by_target.setdefault(url, (printer, []))[1].append(job)
+    lines: list[tuple[print_jobs.JobRecord, str, str]] = []  # job, printer URL, outcome
+    for url, (found, group) in by_target.items():
+        try:
+            printer = found or open_printer(url, default_protocol=_protocol_of_url(url) or "zpl")
+        except DeviceError as error:
+            lines += [(job, url, f"failed: {error}") for job in group]
+        else:
+            with PrintQueue(printer, engine) as queue:
+                tickets = [queue.retry(job.id) for job in group]
+                for ticket in tickets:
+                    ticket.wait(REPRINT_WAIT)
+            for job, ticket in zip(group, tickets, strict=True):
+                if ticket.status == "printed":
+                    lines.append((job, url, "printed"))
+                else:
+                    error = ticket.error or "no answer from the printer"
+                    lines.append((job, url, f"failed: {error}"))
+    for job, url, outcome in sorted(lines, key=lambda line: line[0].id):
+        text = f"job {job.id} {job.document_kind} {job.document_number} {job.label} -> {url}"
+        out.write(f"{text}: {outcome}\n".encode())
+    out.flush()
+    return EXIT_FAILED if any(outcome != "printed" for _job, _url, outcome in lines) else EXIT_OK

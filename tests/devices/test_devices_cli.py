@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from station.cli import main
+from station.db import print_jobs
 from station.db.models import Barcode, Product
 from station.devices.labels import SerialLabel, serial_label_zpl
+from station.devices.print_queue import PrintQueue
+from station.devices.printers import open_printer
 
 HOSTILE = "AB^XA~JR\\é_>"
 
@@ -94,3 +98,74 @@ def test_devices_lists_ports_and_the_station_devices(
     assert "Station DOCK-1:" in text
     assert "scanner          keyboard  keyboard wedge" in text
     assert "label_printer    (none)" in text
+
+
+def _set_printers(engine: Engine, station: str, **urls: str) -> None:
+    from station import stations
+    from station.db import admin
+
+    station_id = stations.register(engine, station)
+    with engine.begin() as connection:
+        for key, url in urls.items():
+            admin.write_option(connection, station_id, key, None, json.dumps(url), "test")
+
+
+def test_reprint_sends_a_documents_jobs_to_the_station_printers(
+    db_url: str,
+    engine: Engine,
+    printer_server: FakePrinter,
+    tmp_path: Path,
+    capfdbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    old_labels = tmp_path / "gone" / "labels.zpl"  # the printer the jobs were recorded for
+    receipts = tmp_path / "receipts.bin"
+    with PrintQueue(open_printer(f"zpl+file://{old_labels}"), engine) as jobs:
+        tickets = [
+            jobs.submit("receipt", "PO-5", "SN-1", b"^XA^FDSN-1^FS^XZ"),
+            jobs.submit("receipt", "PO-5", "SN-2", b"^XA^FDSN-2^FS^XZ"),
+            jobs.submit("receipt", "PO-6", "SN-3", b"^XA^FDother^FS^XZ"),
+        ]
+        assert all(t.wait(10) for t in tickets)
+    assert {t.status for t in tickets} == {"failed"}
+    print_jobs.add_jobs(  # a receipt-printer job for the same number
+        engine, [print_jobs.NewJob(f"escpos+file://{receipts}", "receipt", "PO-5", "slip", b"R")]
+    )
+    label_url = f"zpl+tcp://127.0.0.1:{printer_server.port}"
+    _set_printers(engine, "DOCK-1", label_printer=label_url)
+
+    assert main(["--db", db_url, "reprint", "PO-5", "--station", "DOCK-1"]) == 0
+    lines = capfdbinary.readouterr().out.decode().splitlines()
+    assert len(lines) == 3
+    assert lines[0].endswith(f"receipt PO-5 SN-1 -> {label_url}: printed")
+    assert lines[1].endswith(f"receipt PO-5 SN-2 -> {label_url}: printed")
+    # no receipt printer set: the ESC/POS job goes to the printer it was recorded for
+    assert lines[2].endswith(f"receipt PO-5 slip -> escpos+file://{receipts}: printed")
+    assert printer_server.wait_for(2) == [b"^XA^FDSN-1^FS^XZ", b"^XA^FDSN-2^FS^XZ"]
+    assert receipts.read_bytes() == b"R"
+    records = print_jobs.jobs_for_number(engine, "PO-5")
+    assert {r.status for r in records} == {"printed"}
+    assert [r.status for r in print_jobs.jobs_for_number(engine, "PO-6")] == ["failed"]
+
+
+def test_reprint_reports_each_failed_job_and_exits_1(
+    db_url: str, engine: Engine, refusing_port: int, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    url = f"zpl+tcp://127.0.0.1:{refusing_port}"
+    print_jobs.add_jobs(
+        engine,
+        [print_jobs.NewJob(url, "shipment", "SO-1", f"slip {n}", b"^XA^XZ") for n in range(3)],
+    )
+    _set_printers(engine, "DOCK-2", label_printer=url)
+    assert main(["--db", db_url, "reprint", "SO-1", "--station", "DOCK-2"]) == 1
+    lines = capfdbinary.readouterr().out.decode().splitlines()
+    assert len(lines) == 3
+    assert all("refused the connection" in line for line in lines)
+    records = print_jobs.jobs_for_number(engine, "SO-1", "shipment")
+    assert {(r.status, r.attempts) for r in records} == {("failed", 1)}
+
+
+def test_reprint_of_a_document_without_jobs(
+    db_url: str, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    assert main(["--db", db_url, "reprint", "PO-404", "--station", "DOCK-1"]) == 1
+    assert b"no print jobs" in capfdbinary.readouterr().err
