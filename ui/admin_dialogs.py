@@ -24,19 +24,21 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from station import options as opts
 from station import stations, users
-from station.codes import StationError
+from station.codes import Code, StationError
 from station.db import admin, search
 from station.db.models import ROLES
 from station.devices.errors import DeviceError
 from ui.devices import serial_ports
 from ui.models import RowsModel
-from ui.services import Services
+from ui.services import Services, first_line
 from ui.widgets import VerdictBanner, button, label, setup_table
 
 DEVICE_OPTIONS = ("label_printer", "receipt_printer", "scanner")
+FAILURES = (StationError, SQLAlchemyError, OSError)  # what a database call can raise here
 
 
 class _Locked(QDialog):
@@ -71,12 +73,22 @@ class _Locked(QDialog):
         self.layout_.addLayout(sign_in)
         self.layout_.addWidget(self.body, 1)
 
+    def failed(self, error: Exception) -> None:
+        """Show why a call failed in the banner (the database down, a refusal)."""
+        if isinstance(error, StationError):
+            self.banner.show_bad(error.message, str(error.code))
+        else:
+            self.banner.show_bad(
+                f"The database cannot be reached: {first_line(getattr(error, 'orig', error))}",
+                str(Code.DATABASE_UNAVAILABLE),
+            )
+
     def unlock(self) -> bool:
         name, pin = self.user_field.text().strip(), self.pin_field.text()
         try:
             users.authorize_supervisor(self.services.engine, name, pin)
-        except StationError as error:
-            self.banner.show_bad(error.message, str(error.code))
+        except FAILURES as error:
+            self.failed(error)
             self.pin_field.clear()
             return False
         self.supervisor = (name, pin)
@@ -167,8 +179,11 @@ class OptionsDialog(_Locked):
         if key == "warehouse":
             combo = QComboBox()
             combo.setEditable(True)
-            with self.services.engine.connect() as connection:
-                combo.addItems([code for code, _name in search.warehouse_codes(connection)])
+            try:
+                with self.services.engine.connect() as connection:
+                    combo.addItems([code for code, _name in search.warehouse_codes(connection)])
+            except FAILURES as error:
+                self.failed(error)
             combo.setCurrentText(self.config.warehouse or str(value))
             return combo
         field = QLineEdit(", ".join(value) if option.kind is list else str(value))
@@ -232,10 +247,10 @@ class OptionsDialog(_Locked):
             done = stations.set_options(
                 self.services.engine, self.services.station_name or "", changed, user=name, pin=pin
             )
-        except StationError as error:
-            self.banner.show_bad(error.message, str(error.code))
+            self.config = self.services.station()
+        except FAILURES as error:
+            self.failed(error)
             return False
-        self.config = self.services.station()
         self.services.apply_station(self.config)
         self.load_audit()
         what = ", ".join(f"{key} {old!r} → {new!r}" for key, old, new in done)
@@ -243,9 +258,13 @@ class OptionsDialog(_Locked):
         return True
 
     def load_audit(self) -> None:
-        with self.services.engine.connect() as connection:
-            station_id = admin.station_id(connection, self.services.station_name or "")
-            changes = admin.option_changes(connection, station_id) if station_id else []
+        try:
+            with self.services.engine.connect() as connection:
+                station_id = admin.station_id(connection, self.services.station_name or "")
+                changes = admin.option_changes(connection, station_id) if station_id else []
+        except FAILURES as error:
+            self.failed(error)
+            return
         self.audit_model.set_rows(
             [
                 (str(c["at"])[:19], c["key"], c["old"] or "(default)", c["new"], c["user"])
@@ -321,8 +340,11 @@ class UsersDialog(_Locked):
         self.reload()
 
     def reload(self) -> None:
-        with self.services.engine.connect() as connection:
-            self.model.set_rows(admin.users(connection))
+        try:
+            with self.services.engine.connect() as connection:
+                self.model.set_rows(admin.users(connection))
+        except FAILURES as error:
+            self.failed(error)
 
     def add(self) -> bool:
         assert self.supervisor is not None
@@ -336,8 +358,8 @@ class UsersDialog(_Locked):
                 by=name,
                 by_pin=pin,
             )
-        except StationError as error:
-            self.banner.show_bad(error.message, str(error.code))
+        except FAILURES as error:
+            self.failed(error)
             return False
         self.banner.show_good(
             f"Added {self.name_field.text().strip()} ({self.role_box.currentText()})."
@@ -359,8 +381,8 @@ class UsersDialog(_Locked):
             users.reset_pin(
                 self.services.engine, who, self.reset_pin_field.text(), by=name, by_pin=pin
             )
-        except StationError as error:
-            self.banner.show_bad(error.message, str(error.code))
+        except FAILURES as error:
+            self.failed(error)
             return False
         self.reset_pin_field.clear()
         self.banner.show_good(f"New PIN set for {who}.")

@@ -97,6 +97,11 @@ def qt_binding_problem() -> str | None:
     )
 
 
+def _first_line(error: BaseException) -> str:
+    """An error's first line of text; its type's name when its message is empty."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def _fatal(message: str) -> None:
     """Say why the app cannot start: on stderr, and in a dialog when there is a screen."""
     print(f"station: {message}", file=sys.stderr, flush=True)
@@ -126,7 +131,7 @@ def run(url: str | None = None) -> int:
     try:
         engine = connect(url)
     except OperationalError as error:
-        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        reason = _first_line(getattr(error, "orig", error))
         if LocalSettings.load().station is None:  # nothing cached to start from
             _fatal(f"Cannot reach the database: {reason}")
             return EXIT_DATABASE
@@ -134,7 +139,7 @@ def run(url: str | None = None) -> int:
         # database, which the status bar watches.
         engine, reachable = make_engine(url), False
     except Exception as error:
-        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        reason = _first_line(getattr(error, "orig", error))
         _fatal(f"Cannot open the database: {reason}")
         return EXIT_DATABASE
     window = build_window(engine, database_up=reachable)

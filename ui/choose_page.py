@@ -11,9 +11,12 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QTableView, QVBoxLayout, QWidget
 from sqlalchemy.exc import OperationalError
 
+from station.codes import Code
 from station.db import ledger
+from station.scanning import read_scan, show
 from ui.models import DocumentsModel
 from ui.services import Services
+from ui.sounds import BAD
 from ui.widgets import VerdictBanner, button, label, setup_table
 
 _NAVIGATION = {
@@ -116,18 +119,37 @@ class ChoosePage(QWidget):
             self.view.selectRow(0)
 
     def open_selected(self) -> None:
+        """Open what the filter shows for the text typed now: the document whose number is
+        exactly that text, else the selected row, else the text itself."""
+        typed = self.search.text().strip()
+        if self._timer.isActive():  # Enter before the list caught up with the typing
+            self._timer.stop()
+            self.reload()
+        exact = [row[0] for row in self.model.rows if str(row[0]).upper() == typed.upper()]
+        if typed and exact:
+            self.chosen.emit(exact[0])
+            return
         rows = self.view.selectionModel().selectedRows()
         if rows:
             self.chosen.emit(self.model.rows[rows[0].row()][0])
-        elif self.search.text().strip():
-            self.chosen.emit(self.search.text().strip())
+        elif typed:
+            self.chosen.emit(typed)
 
     def scan(self, raw: str | bytes) -> None:
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        text = text.strip()
-        prefix = "CMD-"
-        if text.upper() in (f"{prefix}CANCEL",):
-            self.cancelled.emit()
+        read = read_scan(raw, command_prefix=self.services.command_prefix())
+        if read.kind == "command":
+            if read.command == "CANCEL":
+                self.cancelled.emit()
+                return
+            self.banner.show_bad(
+                f"{show(read.text)} is not used here: scan a document number.",
+                str(Code.UNKNOWN_COMMAND),
+            )
+            self.services.sounds.play(BAD)
             return
-        if text:
-            self.chosen.emit(text)
+        if read.kind == "unreadable":
+            if read.text:
+                self.banner.show_bad(f"Scan not read: {read.problem}.", str(Code.SCAN_UNREADABLE))
+                self.services.sounds.play(BAD)
+            return
+        self.chosen.emit(read.text)

@@ -8,17 +8,23 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
 from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from station.codes import StationError
 from station.devices import labels
 from station.devices.errors import DeviceError
 from station.devices.print_queue import PrintQueue, PrintTicket
 from station.devices.printers import Printer, open_printer
 from station.devices.serial_scanner import SerialScanner, parse_scanner_setting
 from station.printing import PrintJob
+
+log = logging.getLogger(__name__)
 
 
 class SerialScanners(QObject):
@@ -93,6 +99,10 @@ class Printing(QObject):
     def configure(self, label_url: str, receipt_url: str) -> None:
         self.label_url, self.receipt_url = label_url.strip(), receipt_url.strip()
         self.problem = ""
+        for url in [url for url in self.queues if url not in (self.label_url, self.receipt_url)]:
+            old = self.queues.pop(url)  # a printer no longer set: its worker ends
+            with contextlib.suppress(Exception):
+                old.stop(timeout=2.0)
         for url, protocol in ((self.label_url, "zpl"), (self.receipt_url, "escpos")):
             if url and url not in self.queues:
                 try:
@@ -107,6 +117,11 @@ class Printing(QObject):
             found = PrintQueue(printer, self.engine, on_job=self.job_done.emit)
             found.start()
             self.queues[url] = found
+            if self.engine is not None:
+                try:  # jobs a closed or crashed station left queued for this printer
+                    found.resume()
+                except (SQLAlchemyError, OSError, StationError):
+                    log.warning("could not resume the jobs queued for %s", url, exc_info=True)
         return found
 
     def _remember(self, ticket: PrintTicket) -> None:
@@ -160,9 +175,23 @@ class Printing(QObject):
         return slip_note
 
     def test_print(self, url: str, protocol: str) -> PrintTicket:
-        """One test label on the printer at `url` (raises DeviceError for a bad URL)."""
-        queue = self._queue(url.strip(), protocol)
-        return queue.submit("test", "TEST", "test", queue.printer.test_label())
+        """One test label on the printer at `url` (raises DeviceError for a bad URL).
+
+        A printer the station uses prints it in its queue; any other URL (typed in the
+        options, not saved yet) gets a queue of its own that ends after the label."""
+        url = url.strip()
+        found = self.queues.get(url)
+        if found is not None:
+            return found.submit("test", "TEST", "test", found.printer.test_label())
+        printer = open_printer(url, default_protocol=protocol)
+        throwaway = PrintQueue(printer, None, on_job=self.job_done.emit)
+        throwaway.start()
+        ticket = throwaway.submit("test", "TEST", "test", printer.test_label())
+        # stop() waits for the label to print: on a thread of its own, not the GUI's
+        threading.Thread(
+            target=throwaway.stop, kwargs={"timeout": 30.0}, name="test print", daemon=True
+        ).start()
+        return ticket
 
     def stop(self) -> None:
         for queue in self.queues.values():

@@ -23,10 +23,15 @@ from sqlalchemy.exc import OperationalError
 
 from station.codes import Code, StationError
 from station.db import search
+from station.exports import write_rows_xlsx
+from station.scanning import read_scan, show
 from station.trace import UnitTrace, trace
 from ui.models import EventsModel, RowsModel
 from ui.services import Services
+from ui.sounds import BAD
 from ui.widgets import VerdictBanner, button, label, setup_table
+
+EXPORT_FAILED = "EXPORT_FAILED"  # the banner's code when the workbook cannot be written
 
 
 class UnitsModel(RowsModel):
@@ -102,11 +107,24 @@ class LookupPage(QWidget):
         self.field.setFocus()
 
     def scan(self, raw: str | bytes) -> None:
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        if text.strip().upper() == "CMD-CANCEL":
-            self.closed.emit()
+        read = read_scan(raw, command_prefix=self.services.command_prefix())
+        if read.kind == "command":
+            if read.command == "CANCEL":
+                self.closed.emit()
+                return
+            self.banner.show_bad(
+                f"{show(read.text)} is not used here: scan a serial or a document number.",
+                str(Code.UNKNOWN_COMMAND),
+            )
+            self.services.sounds.play(BAD)
             return
-        self.field.setText(text.strip())
+        if read.kind == "unreadable":
+            if read.text:
+                self.banner.show_bad(f"Scan not read: {read.problem}.", str(Code.SCAN_UNREADABLE))
+                self.services.sounds.play(BAD)
+            return
+        text = read.serial if read.kind == "gs1" and read.serial else read.text
+        self.field.setText(text)
         self.look_up(text)
 
     def look_up(self, text: str) -> None:
@@ -203,11 +221,10 @@ class LookupPage(QWidget):
             self.export_to(Path(path))
 
     def export_to(self, path: Path) -> int:
-        """Write what is shown: the units of a document, or each unit's facts and events."""
-        rows: list[list[object]] = []
-        if self.units:
-            rows.append(list(UnitsModel.columns))
-            rows.extend(list(row) for row in self.units)
+        """Write what is shown: the units of a document, or each unit's facts and events.
+        Returns the rows written with the header (0 when the file cannot be written)."""
+        header: list[str] = list(UnitsModel.columns) if self.units else ["Field", "Value"]
+        rows: list[list[object]] = [list(row) for row in self.units]
         for unit in self.traces:
             data = unit.as_dict()
             events = data.pop("events", [])
@@ -218,15 +235,20 @@ class LookupPage(QWidget):
                 rows.append(header)
                 rows.extend([[event.get(key) for key in header] for event in events])
             rows.append([])
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("Lookup")
-        for row in rows:
-            sheet.append(row)
-        workbook.save(path)
+        try:
+            written = write_rows_xlsx(path, header, rows, title="Lookup")
+        except PermissionError:
+            self.banner.show_bad(
+                f"Cannot write {path}: it is open in another program (Excel?) or the folder is"
+                " read-only. Close it, or export under another name.",
+                EXPORT_FAILED,
+            )
+            return 0
+        except OSError as error:
+            self.banner.show_bad(f"Cannot write {path}: {error.strerror or error}.", EXPORT_FAILED)
+            return 0
         self.banner.show_good(f"Exported to {path}.")
-        return len(rows)
+        return written + 1
 
 
 def _when(moment: object) -> str:

@@ -5,20 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget, QWidget
 
 from station.app import Opened, open_session, pending_journals
 from station.codes import Code, StationError
 from station.posting import PostingResult
-from ui.admin_dialogs import OptionsDialog, UsersDialog
+from ui.admin_dialogs import FAILURES, OptionsDialog, UsersDialog
 from ui.choose_page import ChoosePage
 from ui.home_page import HomePage
 from ui.lookup_page import LookupPage
 from ui.resources import icon
-from ui.scan_page import ScanPage
-from ui.services import Services
+from ui.scan_page import PRINT_FAILED, ScanPage
+from ui.services import Services, first_line
 from ui.setup_page import SetupPage
 from ui.wedge import WedgeFilter
+from ui.widgets import VerdictBanner
+
+DIALOG_OPEN = "DIALOG_OPEN"  # the banner's code for a scan refused while a dialog is open
 
 
 class MainWindow(QMainWindow):
@@ -62,6 +65,7 @@ class MainWindow(QMainWindow):
 
         self.wedge = WedgeFilter(self)
         self.wedge.scanned.connect(self.route_scan)
+        self.wedge.refused.connect(self.refuse_scan)
         self.wedge.install()
         services.scanners.scanned.connect(self.route_scan)
         services.scanners.state_changed.connect(lambda *_args: self.update_status())
@@ -101,6 +105,7 @@ class MainWindow(QMainWindow):
             self.services.apply_station(self.services.station())
         except Exception as error:  # database down and no cached options yet
             self.home.banner.show_bad(f"Cannot load the station: {error}", "DATABASE_UNAVAILABLE")
+        self.services.read_kind()  # once here: the status bar never queries the database
         self.services.database.start()
         self.go_home()
 
@@ -120,7 +125,8 @@ class MainWindow(QMainWindow):
         self.update_status()
 
     def kind(self) -> str:
-        return self.services.station_kind()
+        """The station's kind as read when it was applied (no database query)."""
+        return self.services.kind
 
     def offers(self) -> list[dict[str, Any]]:
         name = self.services.station_name
@@ -139,11 +145,23 @@ class MainWindow(QMainWindow):
             if self.scan_page is not None:
                 return
             self._show(self.lookup)
-        elif name == "options":
-            self.options_dialog().exec()
+        elif name in ("options", "users"):
+            try:
+                dialog = self.options_dialog() if name == "options" else self.users_dialog()
+            except FAILURES as error:  # the database down, and no cached options
+                self._refuse(
+                    f"{name.title()} cannot open now: {first_line(getattr(error, 'orig', error))}",
+                    str(getattr(error, "code", Code.DATABASE_UNAVAILABLE)),
+                )
+                return
+            dialog.exec()
             self.update_status()
-        elif name == "users":
-            self.users_dialog().exec()
+
+    def _refuse(self, message: str, code: str) -> None:
+        """A red banner on the page on show (home when it has none) and the bad sound."""
+        banner = getattr(self.current_page(), "banner", None)
+        (banner if isinstance(banner, VerdictBanner) else self.home.banner).show_bad(message, code)
+        self.services.sounds.play("bad")
 
     def options_dialog(self) -> OptionsDialog:
         return OptionsDialog(self.services)
@@ -215,15 +233,32 @@ class MainWindow(QMainWindow):
 
     def _posted(self, kind: str, result: PostingResult, note: str) -> None:
         chooser = self.choose[kind]
+        print_error = self.scan_page.print_error if self.scan_page is not None else ""
         self._close_scan_page()
-        chooser.banner.show_good(f"{result.message} {note}".strip())
+        if print_error:  # posted, but its labels or slip did not reach the printer
+            chooser.banner.show_bad(f"{result.message} {note}".strip(), PRINT_FAILED)
+            self.statusBar().showMessage(print_error, 10000)
+            self.services.sounds.play("bad")
+        else:
+            chooser.banner.show_good(f"{result.message} {note}".strip())
         chooser.reload()
         self._show(chooser)
 
     # --- scans ----------------------------------------------------------------------
 
+    def refuse_scan(self, _raw: str | bytes = "") -> None:
+        """A scan while a modal dialog is open is not taken: by the dialog nor the page."""
+        message = "Close the dialog first — scan not taken."
+        dialog_banner = getattr(QApplication.activeModalWidget(), "banner", None)
+        if isinstance(dialog_banner, VerdictBanner):
+            dialog_banner.show_bad(message, DIALOG_OPEN)
+        self._refuse(message, DIALOG_OPEN)
+
     def route_scan(self, raw: str | bytes) -> None:
         """A scan from the wedge or a serial scanner goes to the page on show."""
+        if QApplication.activeModalWidget() is not None:
+            self.refuse_scan(raw)
+            return
         page = self.current_page()
         if page is self.home:
             self._home_scan(raw)
@@ -231,6 +266,8 @@ class MainWindow(QMainWindow):
         handler = getattr(page, "scan", None)
         if handler is not None:
             handler(raw)
+        else:  # a page without scans (setup): the scanner typed into the focused field
+            self.wedge.type_text(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw)
 
     def _home_scan(self, raw: str | bytes) -> None:
         """A scan on the home page is a PO number (receive station), an order number (ship

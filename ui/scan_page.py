@@ -19,18 +19,22 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from station import printing
-from station.codes import DESCRIPTIONS, Code, Verdict
+from station.codes import DESCRIPTIONS, Code, StationError, Verdict
 from station.devices import labels
+from station.devices.errors import DeviceError
 from station.posting import PostingResult
 from station.scanning import read_scan
 from station.session import ScanSession
 from ui.models import LinesModel, entries_model
 from ui.preview import PreviewDialog
-from ui.services import Services
+from ui.services import Services, first_line
 from ui.sounds import BAD, GOOD
 from ui.widgets import VerdictBanner, button, label, setup_table
+
+PRINT_FAILED = "PRINT_FAILED"  # the banner's code when a posting's printing raised
 
 
 class ScanPage(QWidget):
@@ -46,6 +50,7 @@ class ScanPage(QWidget):
         self.session = session
         self.kind = session.kind
         self._rescan_armed = False
+        self.print_error = ""  # why the last posting's labels or slip were not printed
         document = session.document
         receive = self.kind == "receive"
 
@@ -358,11 +363,18 @@ class ScanPage(QWidget):
         result = verdict.posting
         if not verdict.ok or not isinstance(result, PostingResult):
             return verdict
-        jobs = printing.jobs_after_posting(
-            self.kind, self.session.document, result, self.session.station
-        )
-        note = self.services.printing.submit(jobs) if jobs else ""
-        QTimer.singleShot(0, lambda: self.posted.emit(result, note))
+        note = ""
+        try:
+            jobs = printing.jobs_after_posting(
+                self.kind, self.session.document, result, self.session.station
+            )
+            note = self.services.printing.submit(jobs) if jobs else ""
+        except (DeviceError, StationError, SQLAlchemyError, OSError) as error:
+            # posted all the same: the stock moved; the labels can be printed again
+            self.print_error = note = f"Printing failed: {first_line(error)}"
+            self.banner.show_bad(f"{result.message} {note}", PRINT_FAILED)
+        finally:
+            QTimer.singleShot(0, lambda note=note: self.posted.emit(result, note))
         return verdict
 
     def select_row(self, row: int) -> None:

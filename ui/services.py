@@ -9,13 +9,20 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
+from station import options as opts
 from station import stations
 from station.db import admin
 from station.stations import StationConfig
 from ui.devices import Printing, SerialScanners
 from ui.settings import LocalSettings
 from ui.sounds import Sounds
+
+
+def first_line(error: BaseException) -> str:
+    """An error's first line of text; its type's name when its message is empty."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 class DatabaseWatch(QObject):
@@ -49,13 +56,16 @@ class DatabaseWatch(QObject):
         threading.Thread(target=self._ping, name="database watch", daemon=True).start()
 
     def _ping(self) -> None:
+        connected, detail = False, "unreachable"
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception as error:
-            self._result.emit(False, str(getattr(error, "orig", error)).strip().splitlines()[0])
+            connected, detail = False, first_line(getattr(error, "orig", error))
         else:
-            self._result.emit(True, "")
+            connected, detail = True, ""
+        finally:
+            self._result.emit(connected, detail)
 
     def _set(self, connected: bool, detail: str) -> None:
         self._busy = False
@@ -75,6 +85,8 @@ class Services:
     printing: Printing
     scanners: SerialScanners
     database: DatabaseWatch
+    config: StationConfig | None = None  # the options last applied (no query to read)
+    kind: str = "both"  # the station's kind, read when the station is applied
 
     @property
     def station_name(self) -> str | None:
@@ -85,19 +97,28 @@ class Services:
         assert self.settings.station is not None
         return stations.load(self.engine, self.settings.station)
 
-    def station_kind(self) -> str:
+    def read_kind(self) -> str:
+        """Read the station's kind from the database into `kind` (kept when it cannot be
+        read). Called when the station is applied, never on a status update."""
         name = self.settings.station
         try:
             with self.engine.connect() as connection:
                 for station_name, kind, _seen in admin.stations(connection):
                     if station_name == name:
-                        return kind
-        except Exception:
+                        self.kind = kind
+        except (SQLAlchemyError, OSError):
             pass
-        return "both"
+        return self.kind
+
+    def command_prefix(self) -> str:
+        """The prefix of command barcodes at this station (from the options applied)."""
+        if self.config is None:
+            return str(opts.OPTIONS["command_prefix"].default)
+        return str(self.config["command_prefix"])
 
     def apply_station(self, config: StationConfig) -> None:
         """Point sounds, scanners and printers at the station's options."""
+        self.config = config
         self.sounds.enabled = bool(config["sounds"])
         if list(config["scanner"]) != self.scanners.settings or self.scanners.problem:
             self.scanners.configure(config["scanner"])

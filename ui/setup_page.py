@@ -13,12 +13,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from station import stations, users
-from station.codes import StationError
+from station.codes import Code, StationError
 from station.db import admin, search
 from station.demo import load_demo
-from ui.services import Services
+from ui.services import Services, first_line
 from ui.widgets import VerdictBanner, button, label
 
 KINDS = ("both", "receive", "ship")
@@ -93,7 +94,9 @@ class SetupPage(QWidget):
             return False
         engine = self.services.engine
         try:
-            if self.has_users:
+            # A retry after a later step failed finds the supervisor it created: it signs
+            # in with that name and PIN instead of creating the user again.
+            if self.has_users or users.role_of(engine, supervisor) is not None:
                 users.authorize_supervisor(engine, supervisor, pin)
             else:
                 users.add_user(engine, supervisor, "supervisor", pin)
@@ -109,6 +112,14 @@ class SetupPage(QWidget):
         except StationError as error:
             self.banner.show_bad(error.message, str(error.code))
             return False
+        except (SQLAlchemyError, OSError) as error:
+            self.banner.show_bad(
+                f"Setup stopped: {first_line(getattr(error, 'orig', error))}."
+                " Fix it and press Start again.",
+                str(Code.DATABASE_UNAVAILABLE),
+            )
+            return False
+        self.services.kind = self.kind_box.currentText()
         self.services.settings.station = name
         self.services.settings.user = supervisor
         self.services.settings.save()

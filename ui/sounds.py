@@ -84,8 +84,15 @@ class Sounds:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="sounds", daemon=True)
             self._thread.start()
-        with contextlib.suppress(queue.Full):  # a burst of scans: drop sounds, never lag
+        try:
             self._queue.put_nowait(name)
+        except queue.Full:  # a burst of scans: drop sounds, never lag; but a BAD is heard
+            if name != BAD:
+                return
+            with contextlib.suppress(queue.Empty):
+                self._queue.get_nowait()  # the oldest waiting sound makes room
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(name)
 
     def _run(self) -> None:
         assert self._play is not None

@@ -5,7 +5,9 @@ window and feeds its text and `QKeyEvent.timestamp()` to the devices layer's
 `WedgeDecoder`. Keys are held while they may still be a scan (at most `max_gap_ms`);
 a complete burst ending in Enter/Tab/EOT becomes `scanned(text)`, and anything else
 (human typing) is replayed, in order, to the widget that has the focus, so a person
-types into fields as usual. Dialogs (a supervisor PIN, a confirmation) are left alone.
+types into fields as usual. While a modal dialog is open (a supervisor PIN, a
+confirmation) typing goes to the dialog, but a scan is never taken by it (its Enter
+could press the default button): it becomes `refused(text)`.
 """
 
 from __future__ import annotations
@@ -39,12 +41,13 @@ class WedgeFilter(QObject):
     """Application event filter turning key bursts into `scanned(text)` for `window`."""
 
     scanned = Signal(str)
+    refused = Signal(str)  # a scan while a modal dialog is open: not taken
 
     def __init__(self, window: QWidget, decoder: WedgeDecoder | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.decoder = decoder or WedgeDecoder()
-        self.decoder.on_scan = self.scanned.emit
+        self.decoder.on_scan = self._scan
         self.decoder.on_typed = self._replay
         self.enabled = True
         self._replaying = False
@@ -85,9 +88,22 @@ class WedgeFilter(QObject):
         return True
 
     def _ours(self, receiver: QWidget) -> bool:
-        if QApplication.activeModalWidget() is not None or QApplication.activePopupWidget():
+        if QApplication.activePopupWidget():
             return False
-        return receiver.window() is self.window
+        return self._accepts(receiver)
+
+    def _scan(self, text: str) -> None:
+        if QApplication.activeModalWidget() is not None:
+            self.refused.emit(text)
+        else:
+            self.scanned.emit(text)
+
+    def _accepts(self, widget: QWidget) -> bool:
+        """A widget of the window, or of the modal dialog on show over it."""
+        modal = QApplication.activeModalWidget()
+        return widget.window() is self.window or (
+            modal is not None and widget.window() is modal.window()
+        )
 
     # --- releasing typed text ------------------------------------------------------
 
@@ -111,9 +127,13 @@ class WedgeFilter(QObject):
             return
         self.flush()
 
+    def type_text(self, text: str) -> None:
+        """Type `text` into the focused widget of the window, as a person would."""
+        self._replay(text)
+
     def _replay(self, text: str) -> None:
         target = QApplication.focusWidget()
-        if target is None or target.window() is not self.window:
+        if target is None or not self._accepts(target):
             target = self._target
         if target is None or not shiboken6.isValid(target):
             return
@@ -129,7 +149,7 @@ class WedgeFilter(QObject):
                 )
                 QApplication.sendEvent(target, release)
                 focus = QApplication.focusWidget()  # Enter or Tab may have moved the focus
-                if focus is not None and focus.window() is self.window:
+                if focus is not None and self._accepts(focus):
                     target = focus
         finally:
             self._replaying = False
