@@ -30,19 +30,29 @@ class WedgeInput:
 class WedgeDecoder:
     """Feed key events; get back complete scans and typed text, in arrival order.
 
-    A run of keys is a scan when it ends with a terminator, every gap between keys
-    (terminator included) is at most `max_gap_ms` and the average gap is at most
-    `max_average_ms`. A gap longer than `max_gap_ms` turns the keys before it into
-    typed text. Keys still pending when nothing more arrives are released as typed
-    text by `expire(now_ms)`; `deadline_ms` says when that is due (for a GUI timer).
-    Scanners with an inter-character delay need larger limits (one ERP uses 150 ms).
+    A run of keys is a scan when it ends with a terminator, has at least `min_length`
+    characters, the gap before its second key is at most `first_gap_ms`, every later gap
+    (terminator included) is at most `max_gap_ms`, and the average of those later gaps
+    is at most `max_average_ms`. Some scanners pause after the first key, so only that
+    gap gets the longer allowance. A gap longer than the allowance turns the keys before
+    it into typed text. Keys still pending when nothing more arrives are released as typed
+    text by `expire(now_ms)`; `deadline_ms` says when that is due (for a GUI timer), and
+    `allowed_gap_ms` is the gap the next key may still take.
+
+    `min_length` is 2: a single fast key and Enter ("5", Enter 25 ms later) is a person
+    typing, never a scan. Where every barcode the station reads has at least 4 characters
+    (serials, GTINs, document numbers, `CMD-` codes) pass `min_length=4` so that short
+    fast bursts count as typing too; the default stays 2 because item barcodes as short
+    as 2 characters (`W1`) exist in the GUI tests' catalog. Scanners with an
+    inter-character delay need larger limits (one ERP uses 150 ms).
     """
 
     max_gap_ms: float = 50
     max_average_ms: float = 30
-    min_length: int = 1
+    min_length: int = 2
     on_scan: Callable[[str], None] | None = None
     on_typed: Callable[[str], None] | None = None
+    first_gap_ms: float = 150
     _keys: list[tuple[str, float]] = field(default_factory=list)
 
     @property
@@ -50,15 +60,23 @@ class WedgeDecoder:
         return "".join(ch for ch, _ts in self._keys)
 
     @property
+    def allowed_gap_ms(self) -> float:
+        """How long after the last pending key the next one may come and still be part of
+        a scan: `first_gap_ms` while one key is pending, else `max_gap_ms`."""
+        if len(self._keys) == 1:
+            return max(self.first_gap_ms, self.max_gap_ms)
+        return self.max_gap_ms
+
+    @property
     def deadline_ms(self) -> float | None:
         """When pending keys become typed text if no other key arrives (None: nothing pending)."""
-        return self._keys[-1][1] + self.max_gap_ms if self._keys else None
+        return self._keys[-1][1] + self.allowed_gap_ms if self._keys else None
 
     def feed(self, text: str, timestamp_ms: float) -> list[WedgeInput]:
         """One key event (its text may hold several characters, all at this timestamp)."""
         results: list[WedgeInput] = []
         for ch in text:
-            if self._keys and timestamp_ms - self._keys[-1][1] > self.max_gap_ms:
+            if self._keys and timestamp_ms - self._keys[-1][1] > self.allowed_gap_ms:
                 results.append(self._release_typed())
             if ch in TERMINATORS:
                 results.append(self._finish(ch, timestamp_ms))
@@ -83,8 +101,12 @@ class WedgeDecoder:
         text = "".join(ch for ch, _ts in keys)
         if len(keys) >= self.min_length and keys:
             stamps = [ts for _ch, ts in keys] + [timestamp_ms]
-            gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
-            if max(gaps) <= self.max_gap_ms and sum(gaps) / len(gaps) <= self.max_average_ms:
+            first, *rest = [later - earlier for earlier, later in itertools.pairwise(stamps)]
+            if (
+                first <= max(self.first_gap_ms, self.max_gap_ms)
+                and all(gap <= self.max_gap_ms for gap in rest)
+                and (not rest or sum(rest) / len(rest) <= self.max_average_ms)
+            ):
                 return WedgeInput("scan", text)
         return WedgeInput("typed", text + terminator)
 
