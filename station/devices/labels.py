@@ -199,6 +199,14 @@ def packing_slip_zpl(slip: PackingSlip) -> bytes:
 # --- ESC/POS ---------------------------------------------------------------------------
 
 ESC, GS = b"\x1b", b"\x1d"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def escpos_text(value: object) -> str:
+    """A field value as printable ESC/POS text: every control character (below 0x20,
+    DEL, and the C1 range 0x80-0x9F) becomes `?`, so no customer name, SKU or serial can
+    send a command (ESC p drawer kick, GS V cut, CAN, a line feed…) to the printer."""
+    return _CONTROL.sub("?", str(value))
 
 
 def _escpos_barcode(printer: Dummy, data: bytes, *, gs1_gtin: str | None = None) -> None:
@@ -235,13 +243,13 @@ def _escpos_printer() -> Dummy:
 def serial_label_escpos(label: SerialLabel) -> bytes:
     printer = _escpos_printer()
     printer.set(bold=True)
-    printer.textln(label.name)
+    printer.textln(escpos_text(label.name))
     printer.set(bold=False)
-    printer.textln(f"SKU: {label.sku}")
+    printer.textln(f"SKU: {escpos_text(label.sku)}")
     _escpos_barcode(
         printer, label.serial.encode("utf-8"), gs1_gtin=label.gtin if label.gs1 else None
     )
-    printer.textln(label.text)
+    printer.textln(escpos_text(label.text))
     printer.cut()
     return printer.output
 
@@ -249,18 +257,19 @@ def serial_label_escpos(label: SerialLabel) -> bytes:
 def packing_slip_escpos(slip: PackingSlip) -> bytes:
     printer = _escpos_printer()
     printer.set(bold=True, double_height=True, double_width=True)
-    printer.textln(f"Packing slip {slip.order}")
+    printer.textln(f"Packing slip {escpos_text(slip.order)}")
     printer.set(bold=False, double_height=False, double_width=False, normal_textsize=True)
-    printer.textln(f"Customer: {slip.customer}")
+    printer.textln(f"Customer: {escpos_text(slip.customer)}")
     printer.ln()
     for line in slip.lines:
-        printer.textln(f"{line.qty} x {line.sku}  {line.name}")
+        qty, sku, name = escpos_text(line.qty), escpos_text(line.sku), escpos_text(line.name)
+        printer.textln(f"{qty} x {sku}  {name}")
         for serial in line.serials:
-            printer.textln(f"    {serial}")
+            printer.textln(f"    {escpos_text(serial)}")
     printer.ln()
-    printer.textln(f"{slip.units} units")
+    printer.textln(f"{escpos_text(slip.units)} units")
     _escpos_barcode(printer, slip.order.encode("utf-8"))
-    printer.textln(slip.order)
+    printer.textln(escpos_text(slip.order))
     printer.cut()
     return printer.output
 

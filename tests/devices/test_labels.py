@@ -12,6 +12,7 @@ from station.devices.labels import (
     PackingSlip,
     SerialLabel,
     SlipLine,
+    escpos_text,
     packing_slip_escpos,
     packing_slip_png,
     packing_slip_zpl,
@@ -128,3 +129,55 @@ def test_packing_slip_has_every_serial_and_the_order_barcode() -> None:
     assert b"\x1dkI\x09{BSO-1001" in escpos
     for text in (b"    A~1\n", b"    A^2\n", b"2 x W-1  Widget\n", b"Customer: ACME ^XZ Corp\n"):
         assert text in escpos
+
+
+HOSTILE_NAME = "ACME\x1bp\x00\x19\xfa\x1dV\x00"  # drawer kick, CAN, a cut
+CLEANED_NAME = "ACME?p??\xfa?V?"
+
+
+def commands(data: bytes) -> list[bytes]:
+    """Every ESC or GS command in ESC/POS output: the byte and the one after it."""
+    return [data[i : i + 2] for i, byte in enumerate(data) if byte in (0x1B, 0x1D)]
+
+
+def test_escpos_text_replaces_control_characters() -> None:
+    assert escpos_text(HOSTILE_NAME) == CLEANED_NAME
+    assert escpos_text("line\nbreak\ttab\x7fdel\x9bcsi") == "line?break?tab?del?csi"
+    assert escpos_text("Ünïcode ~^{} ok") == "Ünïcode ~^{} ok"
+    assert escpos_text(3) == "3"
+
+
+def test_packing_slip_escpos_data_sends_no_commands() -> None:
+    def slip(text: str) -> PackingSlip:
+        return PackingSlip("SO-9", text, [SlipLine("W\x1bp" + text, text, 1, [text, "SN-1"])])
+
+    hostile = packing_slip_escpos(slip(HOSTILE_NAME))
+    clean = packing_slip_escpos(slip(CLEANED_NAME))
+    assert hostile == clean
+    assert commands(hostile) == commands(packing_slip_escpos(slip("ACME")))
+    assert b"\x1bp" not in hostile
+    assert hostile.count(b"\x1dV") == 1  # our own cut, at the end
+    assert hostile.endswith(b"\x1dV\x00")
+    assert b"Customer: ACME?p??" in hostile
+
+
+def test_serial_label_escpos_data_sends_no_commands() -> None:
+    def label(text: str) -> SerialLabel:
+        return SerialLabel("SKU\x1d" + text, text, "SN-1")
+
+    hostile = serial_label_escpos(label(HOSTILE_NAME))
+    assert hostile == serial_label_escpos(label(CLEANED_NAME))
+    assert commands(hostile) == commands(serial_label_escpos(label("ACME")))
+    assert hostile.count(b"\x1dV") == 1
+    # a hostile serial: its text line is escaped, its barcode is drawn as an image
+    serial = "SN\x1bp\x00\x19"
+    data = serial_label_escpos(SerialLabel("S", "N", serial))
+    assert b"\x1ba\x00SN?p??\n" in data
+    assert b"SN\x1bp" not in data
+    assert data.count(b"\x1dV") == 1
+
+
+def test_packing_slip_escpos_order_text_is_escaped() -> None:
+    data = packing_slip_escpos(PackingSlip("SO\x1bp1", "C", [SlipLine("W", "W", 1, [])]))
+    assert b"Packing slip SO?p1" in data
+    assert b"SO\x1bp1" not in data
