@@ -55,6 +55,9 @@ class Code(StrEnum):
     UNKNOWN_STATION = "UNKNOWN_STATION"
     IMPORT_INVALID = "IMPORT_INVALID"
     EXPORT_INVALID = "EXPORT_INVALID"
+    EXPORT_FAILED = "EXPORT_FAILED"
+    PRINT_FAILED = "PRINT_FAILED"
+    DIALOG_OPEN = "DIALOG_OPEN"
 
 
 #: What each code means, in one line: shown in `station codes` and the README.
@@ -98,6 +101,9 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.UNKNOWN_STATION: "No station has this name.",
     Code.IMPORT_INVALID: "An import file has bad rows; nothing was written.",
     Code.EXPORT_INVALID: "An export was asked with a bad kind, filter or date.",
+    Code.EXPORT_FAILED: "The export file cannot be written (open in another program?).",
+    Code.PRINT_FAILED: "Posted, but its labels or slip could not be printed.",
+    Code.DIALOG_OPEN: "A scan arrived while a dialog was open; it was not taken.",
 }
 
 

@@ -31,8 +31,6 @@ from ui.services import Services
 from ui.sounds import BAD
 from ui.widgets import VerdictBanner, button, label, setup_table
 
-EXPORT_FAILED = "EXPORT_FAILED"  # the banner's code when the workbook cannot be written
-
 
 class UnitsModel(RowsModel):
     columns = ("Serial", "SKU", "Product", "Status", "Location", "PO", "Order")
@@ -241,11 +239,13 @@ class LookupPage(QWidget):
             self.banner.show_bad(
                 f"Cannot write {path}: it is open in another program (Excel?) or the folder is"
                 " read-only. Close it, or export under another name.",
-                EXPORT_FAILED,
+                Code.EXPORT_FAILED,
             )
             return 0
         except OSError as error:
-            self.banner.show_bad(f"Cannot write {path}: {error.strerror or error}.", EXPORT_FAILED)
+            self.banner.show_bad(
+                f"Cannot write {path}: {error.strerror or error}.", Code.EXPORT_FAILED
+            )
             return 0
         self.banner.show_good(f"Exported to {path}.")
         return written + 1

@@ -15,13 +15,11 @@ from ui.choose_page import ChoosePage
 from ui.home_page import HomePage
 from ui.lookup_page import LookupPage
 from ui.resources import icon
-from ui.scan_page import PRINT_FAILED, ScanPage
+from ui.scan_page import ScanPage
 from ui.services import Services, first_line
 from ui.setup_page import SetupPage
 from ui.wedge import WedgeFilter
 from ui.widgets import VerdictBanner
-
-DIALOG_OPEN = "DIALOG_OPEN"  # the banner's code for a scan refused while a dialog is open
 
 
 class MainWindow(QMainWindow):
@@ -236,7 +234,7 @@ class MainWindow(QMainWindow):
         print_error = self.scan_page.print_error if self.scan_page is not None else ""
         self._close_scan_page()
         if print_error:  # posted, but its labels or slip did not reach the printer
-            chooser.banner.show_bad(f"{result.message} {note}".strip(), PRINT_FAILED)
+            chooser.banner.show_bad(f"{result.message} {note}".strip(), Code.PRINT_FAILED)
             self.statusBar().showMessage(print_error, 10000)
             self.services.sounds.play("bad")
         else:
@@ -251,8 +249,8 @@ class MainWindow(QMainWindow):
         message = "Close the dialog first — scan not taken."
         dialog_banner = getattr(QApplication.activeModalWidget(), "banner", None)
         if isinstance(dialog_banner, VerdictBanner):
-            dialog_banner.show_bad(message, DIALOG_OPEN)
-        self._refuse(message, DIALOG_OPEN)
+            dialog_banner.show_bad(message, Code.DIALOG_OPEN)
+        self._refuse(message, Code.DIALOG_OPEN)
 
     def route_scan(self, raw: str | bytes) -> None:
         """A scan from the wedge or a serial scanner goes to the page on show."""

@@ -34,8 +34,6 @@ from ui.services import Services, first_line
 from ui.sounds import BAD, GOOD
 from ui.widgets import VerdictBanner, button, label, setup_table
 
-PRINT_FAILED = "PRINT_FAILED"  # the banner's code when a posting's printing raised
-
 
 class ScanPage(QWidget):
     """One open session. `closed` when the operator leaves it (the journal keeps any scans);
@@ -372,7 +370,7 @@ class ScanPage(QWidget):
         except (DeviceError, StationError, SQLAlchemyError, OSError) as error:
             # posted all the same: the stock moved; the labels can be printed again
             self.print_error = note = f"Printing failed: {first_line(error)}"
-            self.banner.show_bad(f"{result.message} {note}", PRINT_FAILED)
+            self.banner.show_bad(f"{result.message} {note}", Code.PRINT_FAILED)
         finally:
             QTimer.singleShot(0, lambda note=note: self.posted.emit(result, note))
         return verdict

@@ -28,8 +28,7 @@ from tests.seed import seed
 from tests.ui.conftest import keyboard
 from ui.app import build_window
 from ui.devices import Printing
-from ui.main_window import DIALOG_OPEN, MainWindow
-from ui.scan_page import PRINT_FAILED
+from ui.main_window import MainWindow
 from ui.services import DatabaseWatch, first_line
 from ui.sounds import BAD, GOOD, Sounds
 
@@ -224,7 +223,7 @@ def test_a_posting_whose_printing_raises_is_still_posted(
     keys.scan("CMD-SAVE")
     chooser = window.choose["receive"]
     qtbot.waitUntil(lambda: window.current_page() is chooser)
-    assert (chooser.banner.state, chooser.banner.code) == ("bad", PRINT_FAILED)
+    assert (chooser.banner.state, chooser.banner.code) == ("bad", Code.PRINT_FAILED)
     assert "Printing failed" in chooser.banner.text() and "printer on fire" in chooser.banner.text()
     assert "Printing failed" in window.statusBar().currentMessage()
 
@@ -294,7 +293,7 @@ def test_a_scan_while_a_dialog_is_open_is_refused(
 
     QTimer.singleShot(0, in_the_box)
     page.ask_rescan()
-    assert seen == [True, ("bad", DIALOG_OPEN)]
+    assert seen == [True, ("bad", Code.DIALOG_OPEN)]
     assert "Close the dialog first" in page.banner.text()
     assert window.services.sounds.played[-1] == BAD
     assert len(page.session.entries) == 1  # nothing cleared, nothing scanned
