@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from station.devices import labels
 from station.devices.errors import DeviceError
-from station.devices.print_queue import PrintQueue, PrintTicket
+from station.devices.print_queue import PrintQueue
 from station.devices.printers import open_printer
 from station.devices.printers.base import Printer
 from station.documents import Document
@@ -115,14 +115,10 @@ def print_jobs_now(
         except DeviceError as error:
             errors.append(str(error))
             continue
-        tickets: list[PrintTicket] = []
         with PrintQueue(printer, engine) as queue:
-            for job in batch:
-                tickets.append(
-                    queue.submit(
-                        job.document_kind, job.document_number, job.label, job.render(printer)
-                    )
-                )
+            tickets = queue.submit_all(
+                [(j.document_kind, j.document_number, j.label, j.render(printer)) for j in batch]
+            )
             for ticket in tickets:
                 ticket.wait(timeout)
         printed += sum(1 for t in tickets if t.status == "printed")

@@ -154,6 +154,7 @@ class Printing(QObject):
         urls = {"label_printer": self.label_url, "receipt_printer": self.receipt_url}
         labels_sent = labels_missing = 0
         slip_note = ""
+        batches: dict[str, list[tuple[str, str, str, bytes]]] = {}
         for job in jobs:
             queue = self.queues.get(urls[job.printer])
             is_label = isinstance(job.item, labels.SerialLabel)
@@ -163,11 +164,13 @@ class Printing(QObject):
                     "" if is_label else "No printer is set for the packing slip."
                 )
                 continue
-            queue.submit(
-                job.document_kind, job.document_number, job.label, job.render(queue.printer)
+            batches.setdefault(urls[job.printer], []).append(
+                (job.document_kind, job.document_number, job.label, job.render(queue.printer))
             )
             labels_sent += is_label
             slip_note = slip_note or ("" if is_label else "Packing slip sent to the printer.")
+        for url, documents in batches.items():  # each batch recorded in one transaction
+            self.queues[url].submit_all(documents)
         if labels_sent:
             return f"{labels_sent} labels sent to the label printer."
         if labels_missing:

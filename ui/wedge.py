@@ -84,7 +84,7 @@ class WedgeFilter(QObject):
         self.decoder.feed(text, float(event.timestamp()))
         self._last_key = time.monotonic()
         if self.decoder.pending and not self._timer.isActive():
-            self._timer.start(int(self.decoder.max_gap_ms) + 5)
+            self._timer.start(int(self.decoder.allowed_gap_ms) + 5)
         return True
 
     def _ours(self, receiver: QWidget) -> bool:
@@ -116,12 +116,13 @@ class WedgeFilter(QObject):
             self.decoder.expire(deadline)
 
     def _expire(self) -> None:
-        """Release held keys once no key came for max_gap_ms of wall time (the timer is
-        not restarted per key: it re-arms itself for the rest of the gap)."""
+        """Release held keys once no key came for the decoder's allowed gap of wall time
+        (longer after a first key, for scanners that start slowly; the timer is not
+        restarted per key: it re-arms itself for the rest of the gap)."""
         if not self.decoder.pending:
             return
         quiet_ms = (time.monotonic() - self._last_key) * 1000
-        rest = self.decoder.max_gap_ms + 5 - quiet_ms
+        rest = self.decoder.allowed_gap_ms + 5 - quiet_ms
         if rest > 0:
             self._timer.start(int(rest) + 1)
             return
