@@ -115,7 +115,7 @@ def print_jobs_now(
         except DeviceError as error:
             errors.append(str(error))
             continue
-        with PrintQueue(printer, engine) as queue:
+        with PrintQueue(printer, engine, station=station.name) as queue:
             tickets = queue.submit_all(
                 [(j.document_kind, j.document_number, j.label, j.render(printer)) for j in batch]
             )

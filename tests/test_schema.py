@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, insert, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -79,3 +81,30 @@ def test_events_are_append_only(engine: Engine) -> None:
         c.execute(text("DELETE FROM events"))
     with engine.connect() as c:
         assert c.execute(text("SELECT station FROM events")).scalar() == "D1"
+
+
+def test_an_old_ledger_is_migrated_with_its_data(engine: Engine) -> None:
+    from station.db.engine import downgrade, open_database, upgrade
+
+    downgrade(engine, "0001")
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO print_jobs (printer, document_kind, document_number, label,"
+                " payload, status, attempts, created_at)"
+                " VALUES ('zpl+tcp://p:9100', 'receipt', 'RCV-1', 'SN-1', :b, 'queued', 0,"
+                " CURRENT_TIMESTAMP)"
+            ),
+            {"b": b"^XA^XZ"},
+        )
+    assert current_revision(engine) == "0001"
+    if engine.dialect.name == "sqlite":  # the app upgrades a SQLite file by itself
+        upgraded = open_database(str(engine.url))
+        assert Path(f"{engine.url.database}.before-0001").exists()  # kept before migrating
+        upgraded.dispose()
+    else:
+        upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as c:
+        row = c.execute(text("SELECT document_number, station FROM print_jobs")).one()
+    assert tuple(row) == ("RCV-1", None)

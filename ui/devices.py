@@ -94,9 +94,13 @@ class Printing(QObject):
         self.receipt_url = ""
         self.problem = ""
         self.last: PrintTicket | None = None
+        self.station: str | None = None
         self.job_done.connect(self._remember)
 
-    def configure(self, label_url: str, receipt_url: str) -> None:
+    def configure(self, label_url: str, receipt_url: str, station: str | None = None) -> None:
+        if station != self.station:  # another station on this machine: its own queues
+            self.stop()
+            self.station = station
         self.label_url, self.receipt_url = label_url.strip(), receipt_url.strip()
         self.problem = ""
         for url in [url for url in self.queues if url not in (self.label_url, self.receipt_url)]:
@@ -114,7 +118,9 @@ class Printing(QObject):
         found = self.queues.get(url)
         if found is None:
             printer = open_printer(url, default_protocol=protocol)
-            found = PrintQueue(printer, self.engine, on_job=self.job_done.emit)
+            found = PrintQueue(
+                printer, self.engine, on_job=self.job_done.emit, station=self.station
+            )
             found.start()
             self.queues[url] = found
             if self.engine is not None:

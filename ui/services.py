@@ -122,7 +122,7 @@ class Services:
         self.sounds.enabled = bool(config["sounds"])
         if list(config["scanner"]) != self.scanners.settings or self.scanners.problem:
             self.scanners.configure(config["scanner"])
-        self.printing.configure(config["label_printer"], config["receipt_printer"])
+        self.printing.configure(config["label_printer"], config["receipt_printer"], config.name)
 
     def shutdown(self) -> None:
         self.database.stop()

@@ -85,12 +85,20 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine) -> None:
-    """Create or migrate the schema to the newest revision."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or migrate the schema to the newest revision (or the one named)."""
     config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision` (for a rollback of a release)."""
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
 
 
 def open_database(url: str | None = None, *, migrate: bool = True) -> Engine:

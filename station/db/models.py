@@ -328,6 +328,9 @@ class PrintJob(Base):
     __tablename__ = "print_jobs"
     id: Mapped[int] = mapped_column(primary_key=True)
     printer: Mapped[str] = mapped_column(String(200))
+    # The station that queued it: only that station resumes it after a restart, so two
+    # stations sharing a printer never print each other's jobs twice.
+    station: Mapped[str | None] = mapped_column(String(100), index=True)
     document_kind: Mapped[str] = mapped_column(String(24))
     document_number: Mapped[str] = mapped_column(String(64), index=True)
     label: Mapped[str] = mapped_column(String(64))  # serial_label | packing_slip | test

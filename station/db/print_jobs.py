@@ -20,6 +20,7 @@ class NewJob:
     document_number: str
     label: str
     payload: bytes
+    station: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ def add_jobs(engine: Engine, jobs: Sequence[NewJob]) -> list[int]:
         rows = [
             PrintJob(
                 printer=job.printer,
+                station=job.station,
                 document_kind=job.document_kind,
                 document_number=job.document_number,
                 label=job.label,
@@ -122,13 +124,16 @@ def jobs_for_number(
         return [_record(job) for job in session.scalars(query.order_by(PrintJob.id))]
 
 
-def queued_jobs(engine: Engine, printer: str) -> list[JobRecord]:
-    """Jobs recorded but never finished (the station stopped while printing)."""
+def queued_jobs(engine: Engine, printer: str, station: str | None = None) -> list[JobRecord]:
+    """Jobs recorded but never finished (the station stopped while printing); only the
+    named station's when one is named."""
     query = (
         select(PrintJob)
         .where(PrintJob.printer == printer, PrintJob.status == "queued")
         .order_by(PrintJob.id)
     )
+    if station is not None:
+        query = query.where(PrintJob.station == station)
     with Session(engine) as session:
         return [_record(job) for job in session.scalars(query)]
 

@@ -76,10 +76,13 @@ class PrintQueue:
         printer: Printer,
         engine: Engine | None = None,
         on_job: Callable[[PrintTicket], None] | None = None,
+        *,
+        station: str | None = None,
     ) -> None:
         self.printer = printer
         self.engine = engine
         self.on_job = on_job
+        self.station = station  # jobs are recorded as this station's; resume() takes only them
         self._queue: queue.Queue[object] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._abandoned = threading.Event()
@@ -163,7 +166,7 @@ class PrintQueue:
     def resume(self) -> list[PrintTicket]:
         """Send the jobs this printer still has queued in the ledger (left by a station
         that stopped or crashed); jobs this queue already holds are not sent twice."""
-        jobs = print_jobs.queued_jobs(self._engine(), self.printer.url)
+        jobs = print_jobs.queued_jobs(self._engine(), self.printer.url, self.station)
         with self._lock:
             mine = set(self._unfinished)
         return [self.retry(job.id) for job in jobs if job.id not in mine]
@@ -181,6 +184,7 @@ class PrintQueue:
             ticket.document_number,
             ticket.label,
             ticket.payload,
+            self.station,
         )
 
     def _engine(self) -> Engine:

@@ -217,3 +217,17 @@ def test_submit_all_records_a_batch_in_one_go(engine: Engine, printer_server: Fa
     assert printer_server.wait_for(300) == payloads
     records = print_jobs.jobs_for_document(engine, "receipt", "PO-24")
     assert [(r.id, r.status) for r in records] == [(t.job_id, "printed") for t in tickets]
+
+
+def test_a_station_resumes_only_its_own_jobs_on_a_shared_printer(engine: Engine) -> None:
+    url = "zpl+memory://shared"
+    dock = PrintQueue(open_printer(url), engine, station="DOCK-1")  # never started: it stops
+    dock.submit("receipt", "RCV-7", "serial_label", b"DOCK JOB")
+    with PrintQueue(open_printer(url), engine, station="PACK-1") as pack:
+        assert pack.resume() == []  # the packing bench does not print the dock's labels
+    with PrintQueue(open_printer(url), engine, station="DOCK-1") as again:
+        resumed = again.resume()
+        assert [t.payload for t in resumed] == [b"DOCK JOB"]
+        assert all(t.wait(TIMEOUT) for t in resumed)
+    (record,) = print_jobs.jobs_for_document(engine, "receipt", "RCV-7")
+    assert (record.status, record.attempts) == ("printed", 1)
