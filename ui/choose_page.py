@@ -11,13 +11,11 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QTableView, QVBoxLayout, QWidget
 from sqlalchemy.exc import OperationalError
 
-from station.codes import Code
 from station.db import ledger
-from station.scanning import read_scan, show
 from ui.models import DocumentsModel
 from ui.services import Services
 from ui.sounds import BAD
-from ui.widgets import VerdictBanner, button, label, setup_table
+from ui.widgets import VerdictBanner, button, label, read_number_scan, setup_table
 
 _NAVIGATION = {
     Qt.Key.Key_Up,
@@ -136,20 +134,14 @@ class ChoosePage(QWidget):
             self.chosen.emit(typed)
 
     def scan(self, raw: str | bytes) -> None:
-        read = read_scan(raw, command_prefix=self.services.command_prefix())
-        if read.kind == "command":
-            if read.command == "CANCEL":
-                self.cancelled.emit()
-                return
-            self.banner.show_bad(
-                f"{show(read.text)} is not used here: scan a document number.",
-                str(Code.UNKNOWN_COMMAND),
-            )
-            self.services.sounds.play(BAD)
-            return
-        if read.kind == "unreadable":
-            if read.text:
-                self.banner.show_bad(f"Scan not read: {read.problem}.", str(Code.SCAN_UNREADABLE))
-                self.services.sounds.play(BAD)
+        read = read_number_scan(
+            raw,
+            command_prefix=self.services.command_prefix(),
+            banner=self.banner,
+            refuse=lambda: self.services.sounds.play(BAD),
+            cancel=self.cancelled.emit,
+            wanted="scan a document number",
+        )
+        if read is None:
             return
         self.chosen.emit(read.text)

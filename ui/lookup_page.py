@@ -24,12 +24,11 @@ from sqlalchemy.exc import OperationalError
 from station.codes import Code, StationError
 from station.db import search
 from station.exports import write_rows_xlsx
-from station.scanning import read_scan, show
 from station.trace import UnitTrace, trace
 from ui.models import EventsModel, RowsModel
 from ui.services import Services
 from ui.sounds import BAD
-from ui.widgets import VerdictBanner, button, label, setup_table
+from ui.widgets import VerdictBanner, button, label, read_number_scan, setup_table
 
 
 class UnitsModel(RowsModel):
@@ -105,21 +104,15 @@ class LookupPage(QWidget):
         self.field.setFocus()
 
     def scan(self, raw: str | bytes) -> None:
-        read = read_scan(raw, command_prefix=self.services.command_prefix())
-        if read.kind == "command":
-            if read.command == "CANCEL":
-                self.closed.emit()
-                return
-            self.banner.show_bad(
-                f"{show(read.text)} is not used here: scan a serial or a document number.",
-                str(Code.UNKNOWN_COMMAND),
-            )
-            self.services.sounds.play(BAD)
-            return
-        if read.kind == "unreadable":
-            if read.text:
-                self.banner.show_bad(f"Scan not read: {read.problem}.", str(Code.SCAN_UNREADABLE))
-                self.services.sounds.play(BAD)
+        read = read_number_scan(
+            raw,
+            command_prefix=self.services.command_prefix(),
+            banner=self.banner,
+            refuse=lambda: self.services.sounds.play(BAD),
+            cancel=self.closed.emit,
+            wanted="scan a serial or a document number",
+        )
+        if read is None:
             return
         text = read.serial if read.kind == "gs1" and read.serial else read.text
         self.field.setText(text)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QPushButton, QTableView
 
-from station.codes import Verdict
+from station.codes import Code, Verdict
+from station.scanning import Scan, read_scan, show
 
 #: Banner colours: white text on these backgrounds passes WCAG AA for large text.
 GOOD = "#1b7f3b"
@@ -105,3 +108,31 @@ def label(text: str = "", name: str | None = None, *, wrap: bool = False) -> QLa
         widget.setObjectName(name)
     widget.setWordWrap(wrap)
     return widget
+
+
+def read_number_scan(
+    raw: str | bytes,
+    *,
+    command_prefix: str,
+    banner: VerdictBanner,
+    refuse: Callable[[], None],
+    cancel: Callable[[], None],
+    wanted: str,
+) -> Scan | None:
+    """A scan on a page that takes a number (choose, lookup): CMD-CANCEL leaves the
+    page, another command or an unreadable scan is refused in the banner (`refuse`
+    plays the bad sound); anything else comes back for the page to use."""
+    read = read_scan(raw, command_prefix=command_prefix)
+    if read.kind == "command":
+        if read.command == "CANCEL":
+            cancel()
+            return None
+        banner.show_bad(f"{show(read.text)} is not used here: {wanted}.", str(Code.UNKNOWN_COMMAND))
+        refuse()
+        return None
+    if read.kind == "unreadable":
+        if read.text:
+            banner.show_bad(f"Scan not read: {read.problem}.", str(Code.SCAN_UNREADABLE))
+            refuse()
+        return None
+    return read
