@@ -42,13 +42,16 @@ def _pattern(value: str) -> str | None:
     return None
 
 
-_SCANNER = re.compile(r"^(keyboard|serial:[^@\s]+(@\d{3,7})?)$")
+_SCANNER = re.compile(r"^(keyboard|serial:[^@?\s]+(@\d{3,7})?(\?\S*)?)$")
 
 
 def _scanners(value: list[str]) -> str | None:
     bad = [item for item in value if not _SCANNER.match(item)]
     if bad or not value:
-        return "must be 'keyboard' or 'serial:PORT[@BAUD]' (several separated by commas)"
+        return (
+            "must be 'keyboard' or 'serial:PORT[@BAUD][?term=…&prefix=…&suffix=…]'"
+            " (several separated by commas)"
+        )
     return None
 
 

@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qs, quote_from_bytes, unquote_to_bytes
 
 import serial
 
@@ -31,7 +32,8 @@ DEFAULT_BAUD = 9600
 MAX_PENDING = 4096
 TERMINATORS = {"any": None, "cr": b"\r", "lf": b"\n", "crlf": b"\r\n"}
 
-_SETTING = re.compile(r"^serial:(?P<port>[^@\s]+)(?:@(?P<baud>\d{3,7}))?$")
+_SETTING = re.compile(r"^serial:(?P<port>[^@?\s]+)(?:@(?P<baud>\d{3,7}))?(?:\?(?P<query>\S*))?$")
+_FRAMING = ("term", "prefix", "suffix")
 
 CONNECTED = "connected"
 DISCONNECTED = "disconnected"
@@ -57,19 +59,44 @@ class SerialScannerConfig:
 
     @property
     def setting(self) -> str:
-        return f"serial:{self.port}@{self.baudrate}"
+        framing = {
+            key: value
+            for key, value in (
+                ("term", "" if self.terminator == "any" else self.terminator),
+                ("prefix", quote_from_bytes(self.prefix)),
+                ("suffix", quote_from_bytes(self.suffix)),
+            )
+            if value
+        }
+        query = "?" + "&".join(f"{k}={v}" for k, v in framing.items()) if framing else ""
+        return f"serial:{self.port}@{self.baudrate}{query}"
 
 
 def parse_scanner_setting(text: str) -> SerialScannerConfig | None:
-    """`serial:PORT[@BAUD]` → its config; `keyboard` → None (the GUI reads the wedge)."""
+    """`serial:PORT[@BAUD][?term=cr|lf|crlf&prefix=…&suffix=…]` → its config (prefix and
+    suffix percent-encoded, e.g. `%02` for STX); `keyboard` → None (the GUI's wedge)."""
     text = text.strip()
     if text == "keyboard":
         return None
     match = _SETTING.match(text)
     if not match:
-        raise BadDeviceSetting(text, "a scanner is 'keyboard' or 'serial:PORT[@BAUD]'")
+        raise BadDeviceSetting(
+            text, "a scanner is 'keyboard' or 'serial:PORT[@BAUD][?term=…&prefix=…&suffix=…]'"
+        )
     baud = int(match["baud"]) if match["baud"] else DEFAULT_BAUD
-    return SerialScannerConfig(port=match["port"], baudrate=baud)
+    framing = {key: values[-1] for key, values in parse_qs(match["query"] or "").items()}
+    unknown = set(framing) - set(_FRAMING)
+    if unknown:
+        raise BadDeviceSetting(
+            text, f"unknown framing {', '.join(sorted(unknown))}; use term, prefix, suffix"
+        )
+    return SerialScannerConfig(
+        port=match["port"],
+        baudrate=baud,
+        terminator=framing.get("term", "any"),
+        prefix=unquote_to_bytes(framing.get("prefix", "")),
+        suffix=unquote_to_bytes(framing.get("suffix", "")),
+    )
 
 
 class ScanFramer:

@@ -16,6 +16,7 @@ from station.devices.serial_scanner import (
     CONNECTED,
     DISCONNECTED,
     STOPPED,
+    ScanFramer,
     SerialScanner,
     SerialScannerConfig,
     parse_scanner_setting,
@@ -207,3 +208,22 @@ def test_parse_scanner_setting() -> None:
         parse_scanner_setting("usb:1234")
     with pytest.raises(BadDeviceSetting):
         SerialScannerConfig("COM1", terminator="semicolon")
+
+
+def test_scanner_setting_with_framing() -> None:
+    config = parse_scanner_setting("serial:/dev/ttyUSB0@115200?term=crlf&prefix=%02&suffix=%03")
+    assert config == SerialScannerConfig("/dev/ttyUSB0", 115200, "crlf", b"\x02", b"\x03")
+    assert parse_scanner_setting(config.setting) == config  # the setting round-trips
+    framer = ScanFramer(config)
+    assert framer.feed(b"\x02SN-1\x03\r\n\x02SN") == [b"SN-1"]
+    assert framer.feed(b"-2\x03\r\n") == [b"SN-2"]
+    with pytest.raises(BadDeviceSetting):
+        parse_scanner_setting("serial:COM3?parity=E")
+    with pytest.raises(BadDeviceSetting):
+        parse_scanner_setting("serial:COM3?term=semicolon")
+    from station.options import parse_value
+
+    assert parse_value("scanner", "keyboard, serial:COM3@9600?term=cr") == [
+        "keyboard",
+        "serial:COM3@9600?term=cr",
+    ]
