@@ -6,7 +6,7 @@ Functions take a SQLAlchemy Connection, so the caller decides the transaction
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from station.db import bulk
-from station.db.lookup import unit_query
+from station.db.bulk import chunked
+from station.db.lookup import IN_CHUNK, unit_query
 from station.db.models import (
     AllocatedSerial,
     Barcode,
@@ -35,13 +36,6 @@ from station.db.models import (
 )
 from station.db.models import Product as ProductRow
 from station.documents import Document, DocumentLine, Product, UnitInfo
-
-CHUNK = 2000
-
-
-def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _upsert(connection: Connection, table: Any) -> Any:
@@ -103,11 +97,6 @@ def product_by_code(connection: Connection, code: str, gtin: str | None) -> Prod
     if product_id is None:
         return None
     return _products(connection, [product_id])[product_id]
-
-
-def product_by_sku(connection: Connection, sku: str) -> Product | None:
-    product_id = connection.scalar(select(ProductRow.id).where(ProductRow.sku == sku))
-    return None if product_id is None else _products(connection, [product_id])[product_id]
 
 
 # --- documents ----------------------------------------------------------------------
@@ -278,7 +267,7 @@ def units_with_serials(
     waiting for another posting's lock, the facts read include what it wrote."""
     keys = sorted(set(keys))
     if lock:
-        for part in chunks(keys):
+        for part in chunked(keys, IN_CHUNK):
             connection.execute(
                 select(Unit.id)
                 .where(Unit.serial_key.in_(part))
@@ -286,7 +275,7 @@ def units_with_serials(
                 .with_for_update()
             ).all()
     found: list[UnitInfo] = []
-    for part in chunks(keys):
+    for part in chunked(keys, IN_CHUNK):
         rows = connection.execute(_unit_query().where(Unit.serial_key.in_(part)))
         found.extend(UnitInfo(*row) for row in rows)
     return found
@@ -296,7 +285,7 @@ def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> s
     """Of (scope_id, serial_key) pairs, those a unit holds already."""
     found: set[tuple[int, str]] = set()
     keys = sorted({key for _, key in pairs})
-    for part in chunks(keys):
+    for part in chunked(keys, IN_CHUNK):
         query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key.in_(part))
         found.update((scope, key) for scope, key in connection.execute(query))
     wanted = set(pairs)
@@ -376,7 +365,7 @@ def ship_units(
 ) -> int:
     """Mark in-stock units shipped on an order line; returns how many rows changed."""
     changed = 0
-    for part in chunks(list(unit_ids)):
+    for part in chunked(unit_ids, IN_CHUNK):
         changed += connection.execute(
             update(Unit)
             .where(and_(Unit.id.in_(part), Unit.status == "in_stock"))

@@ -42,10 +42,3 @@ class ReceiveSession(ScanSession):
 
     def save(self) -> PostingResult:
         return self._posted(post_receipt(self.engine, self))
-
-    def missing_serials(self) -> int:
-        return sum(
-            1
-            for entry in self.entries
-            if entry.serial is None and self.document.lines[entry.line].product.serialized
-        )
