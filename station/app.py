@@ -15,6 +15,7 @@ from station.codes import Code, StationError
 from station.db import ledger
 from station.db.engine import open_database, reading
 from station.journal import Journal, journal_path
+from station.receive.rules import po_not_open
 from station.receive.session import ReceiveSession
 from station.session import ScanSession
 from station.ship.session import ShipSession
@@ -52,8 +53,9 @@ def open_session(
             document = ledger.purchase_order(connection, number)
             if document is None:
                 raise StationError(Code.PO_NOT_FOUND, f"No purchase order {number}.")
-            if document.status == "closed":
-                raise StationError(Code.PO_NOT_OPEN, f"PO {number} is closed.")
+            problem = po_not_open(document, config.options)
+            if problem is not None:
+                raise problem
             cls: type[ScanSession] = ReceiveSession
         elif kind == "ship":
             document = ledger.sales_order(connection, number)

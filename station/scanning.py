@@ -90,8 +90,11 @@ def read_scan(
     symbology = aim.group(0) if aim else None
     if symbology:
         text = text[3:]
-    if command_prefix and text.upper().startswith(command_prefix.upper()):
-        return Scan(raw, text, "command", command=text[len(command_prefix) :].upper())
+    if command_prefix:  # compared as NFKC, so a fullwidth or composed look-alike is one too
+        folded = unicodedata.normalize("NFKC", text).upper()
+        prefix_folded = unicodedata.normalize("NFKC", command_prefix).upper()
+        if folded.startswith(prefix_folded):
+            return Scan(raw, text, "command", command=folded[len(prefix_folded) :])
     if symbology in _AIM_GS1 or (GS in text) or _HRI.match(text):
         return _read_gs1(raw, text, symbology)
     if not text:

@@ -111,8 +111,12 @@ class ScanSession:
         self.entries: list[Entry] = []
         self._line_counts = [0] * len(document.lines)
         self._keys: Counter[tuple[int, str]] = Counter()
+        self._any_keys: Counter[str] = Counter()  # serial_scope = global
         self.current: int | None = None
         self.awaiting: int | None = None
+        #: A journaled mode the next scan is read in (ship: "not_found" after CMD-NOTFOUND);
+        #: the next scan or any command ends it.
+        self.mode: str | None = None
         self.journal = journal
         self._journal_started = False
         self._scope: str | None = None
@@ -146,6 +150,8 @@ class ScanSession:
 
     def prompt(self) -> str:
         """What to scan next, in words: "Scan serial for Widget One — 2 of 3"."""
+        if self.mode is not None:
+            return self.mode_prompt()
         if self.awaiting is not None:
             line = self.document.lines[self.awaiting]
             count = self._counts()[self.awaiting] + (0 if self.item_adds_unit else 1)
@@ -155,7 +161,12 @@ class ScanSession:
         if self.current is not None:
             line = self.document.lines[self.current]
             if line.product.serialized:
+                if line.done + self._counts()[self.current] >= line.qty:
+                    return f"{line.product.name} is complete — scan the next item"
                 return f"Scan the next serial or item ({line.product.name})"
+        return "Scan an item"
+
+    def mode_prompt(self) -> str:
         return "Scan an item"
 
     def complete(self) -> bool:
@@ -170,7 +181,13 @@ class ScanSession:
         scan = read_scan(raw, command_prefix=self.station["command_prefix"])
         try:
             if scan.kind == "command":
+                if self.mode is not None:
+                    self._set_mode(None, scan)
                 return self._command(scan)
+            if self.mode is not None:
+                mode = self.mode
+                self._set_mode(None, scan)
+                return self._mode_scan(mode, scan)
             before = (len(self.entries), self.current, self.awaiting)
             verdict = self._read(self._lookup_connection(), scan)
         except Problem as problem:
@@ -188,6 +205,14 @@ class ScanSession:
         if verdict.ok and (len(self.entries), self.current, self.awaiting) != before:
             self._log(scan, "scan")
         return verdict
+
+    def _set_mode(self, mode: str | None, scan: Scan) -> None:
+        self.mode = mode
+        self._log(scan, "mode")
+
+    def _mode_scan(self, mode: str, scan: Scan) -> Verdict:
+        """The scan that a mode was waiting for (a workflow with modes reads it)."""
+        raise NotImplementedError(mode)
 
     def _lookup_connection(self) -> Connection:
         """One autocommit connection kept for the session's look-ups: no pool checkout,
@@ -253,11 +278,20 @@ class ScanSession:
             if other is not None:
                 raise self._not_on_document(other)
             raise Problem(Code.UNKNOWN_ITEM, f"GTIN {scan.gtin} matches no product.")
-        index = self._line_for(index)
-        if scan.serial is None or not self.document.lines[index].product.serialized:
-            return self._item(index, scan, kind="gs1")
-        self._check_room(index)
-        return self._serial(connection, scan, index, scan.serial, kind="gs1", item_scan=True)
+        product = self.document.lines[index].product
+        if scan.serial is None or not product.serialized:
+            return self._item(self._line_for(index), scan, kind="gs1")
+        awaited = self.awaiting is not None and (
+            self.document.lines[self.awaiting].product.id == product.id
+        )
+        if awaited:  # item and serial at once, for the unit the session waits on
+            assert self.awaiting is not None
+            index = self.awaiting
+        else:
+            index = self._line_for(index)
+            if not self._filling(index):
+                self._check_room(index)
+        return self._serial(connection, scan, index, scan.serial, kind="gs1")
 
     def _item_counts_while_awaiting(self) -> bool:
         """Receive with generate_serials: an item scan counts one more unit to generate."""
@@ -301,10 +335,14 @@ class ScanSession:
     def _tally(self, entry: Entry, sign: int) -> None:
         self._line_counts[entry.line] += sign * entry.qty
         if entry.serial is not None:
-            key = (self.document.lines[entry.line].product.id, serial_key(entry.serial))
-            self._keys[key] += sign
-            if not self._keys[key]:
-                del self._keys[key]
+            key = serial_key(entry.serial)
+            pair = (self.document.lines[entry.line].product.id, key)
+            self._keys[pair] += sign
+            self._any_keys[key] += sign
+            if not self._keys[pair]:
+                del self._keys[pair]
+            if not self._any_keys[key]:
+                del self._any_keys[key]
 
     def _add(self, entry: Entry) -> None:
         self.entries.append(entry)
@@ -326,18 +364,19 @@ class ScanSession:
         self.entries.clear()
         self._line_counts = [0] * len(self.document.lines)
         self._keys.clear()
+        self._any_keys.clear()
 
     def _check_room(self, index: int, extra: int = 1) -> None:
         """The line still has `extra` units to receive or pack (OVER_RECEIPT / OVER_PACK)."""
         if self._allow_over():
             return
         line = self.document.lines[index]
-        problem = self.room_problem(line, line.done + self._counts()[index], extra)
+        problem = self.room_problem(line, self._counts()[index], extra)
         if problem is not None:
             raise problem
 
     @staticmethod
-    def room_problem(line: DocumentLine, taken: int, extra: int = 1) -> Problem | None:
+    def room_problem(line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
         raise NotImplementedError
 
     def _allow_over(self) -> bool:
@@ -392,33 +431,43 @@ class ScanSession:
         serial: str,
         *,
         kind: str = "serial",
-        item_scan: bool = False,
     ) -> Verdict:
         line = self.document.lines[index]
         check_serial_text(serial)
-        filling = (
-            self.item_adds_unit
-            and not item_scan
-            and self.awaiting == index
-            and self.entries
-            and self.entries[-1].line == index
-            and self.entries[-1].serial is None
-        )
+        filling = self._filling(index)
         key = serial_key(serial)
         unit_id = self._check_serial(connection, index, serial, key, room=not filling)
+        dropped = None if filling else self._drop_pending()
         if filling:
             self._fill(serial, unit_id)
         else:
             self._add(Entry(index, serial, unit_id=unit_id))
         self.current, self.awaiting = index, None
         count = self._counts()[index]
-        return self._accept(
-            scan,
-            kind,
-            line.product,
-            serial,
-            f"{line.product.name} serial {serial} — {count} of {line.qty - line.done}",
+        message = f"{line.product.name} serial {serial} — {count} of {line.qty - line.done}"
+        if dropped is not None:
+            message += f" (the {dropped} waiting for a serial was dropped)"
+        return self._accept(scan, kind, line.product, serial, message)
+
+    def _filling(self, index: int) -> bool:
+        """Receive: the unit at the end of the grid awaits its serial on this line."""
+        return (
+            self.item_adds_unit
+            and self.awaiting == index
+            and self._pending_last()
+            and self.entries[-1].line == index
         )
+
+    def _drop_pending(self) -> str | None:
+        """A serial for another line while a unit awaits its own (a GS1 scan of another
+        item): that unit is dropped, never left without a serial to block the save.
+        With generate_serials on, a unit without a serial is meant to be generated."""
+        if not (self.item_adds_unit and self.awaiting is not None and self._pending_last()):
+            return None
+        if self._item_counts_while_awaiting():
+            return None
+        entry = self._pop()
+        return f"{self.document.lines[entry.line].product.name} unit"
 
     def _check_serial(
         self, connection: Connection, index: int, serial: str, key: str, *, room: bool
@@ -427,11 +476,24 @@ class ScanSession:
         when the serial names an existing unit (ship)."""
         raise NotImplementedError
 
-    def _check_duplicate(self, index: int, serial: str, key: str) -> None:
+    def _check_duplicate(self, connection: Connection, index: int, serial: str, key: str) -> None:
+        """SERIAL_DUPLICATE_IN_SESSION: for this product, or for any product when
+        serial_scope is global."""
         if (self.document.lines[index].product.id, key) in self._keys:
             raise Problem(
                 Code.SERIAL_DUPLICATE_IN_SESSION,
                 f"{show(serial)} was already scanned in this session.",
+            )
+        if key in self._any_keys and self.serial_scope(connection) == "global":
+            other = next(
+                self.document.lines[e.line].product
+                for e in reversed(self.entries)
+                if e.serial is not None and serial_key(e.serial) == key
+            )
+            raise Problem(
+                Code.SERIAL_DUPLICATE_IN_SESSION,
+                f"{show(serial)} was already scanned in this session for {other.name}"
+                f" ({other.sku}); serials are unique across products (serial_scope = global).",
             )
 
     # --- commands (SPEC §5) -----------------------------------------------------------
@@ -500,7 +562,7 @@ class ScanSession:
     def rescan(self) -> None:
         """Clear the whole session (the GUI asks first)."""
         self._clear()
-        self.current = self.awaiting = None
+        self.current = self.awaiting = self.mode = None
         if self.journal is not None:
             self.journal.clear()
             self._journal_started = False
@@ -560,14 +622,14 @@ class ScanSession:
         elif op in ("scan", "qty") and self.entries:
             last = self.entries[-1]
             record["entry"] = [last.line, last.serial, last.qty, last.unit_id]
-        record["state"] = [len(self.entries), self.current, self.awaiting]
+        record["state"] = [len(self.entries), self.current, self.awaiting, self.mode]
         self.journal.append(record)
 
     def restore(self, records: list[dict[str, Any]]) -> int:
         """Rebuild the session from journal records; returns the number of scans restored."""
         for record in records:
             op = record.get("op")
-            size, current, awaiting = record["state"]
+            size, current, awaiting, *mode = record["state"]
             if op == "remove":
                 self._pop(record["index"])
             elif op in ("undo", "cancel") and len(self.entries) > size:
@@ -579,6 +641,7 @@ class ScanSession:
                 else:
                     self._add(Entry(line, serial, qty, unit_id))
             self.current, self.awaiting = current, awaiting
+            self.mode = mode[0] if mode else None
         if self.journal is not None and records:
             self.journal.start(self._header(), records)
             self._journal_started = True
@@ -613,3 +676,26 @@ def check_serial_text(serial: str) -> None:
             f"Serial {show(serial)} is {len(serial)} characters long"
             f" (at most {MAX_SERIAL_LENGTH}).",
         )
+
+
+def no_room(
+    line: DocumentLine, scanned: int, extra: int, code: Code, words: tuple[str, str, str]
+) -> Problem | None:
+    """OVER_RECEIPT / OVER_PACK when `extra` more units (at posting: 0) would take the
+    line past its quantity; the message states the facts: what was done before, what
+    this session holds. `words`: ("ordered", "received", "scanned") or the ship words."""
+    taken = line.done + scanned
+    if taken + extra <= line.qty:
+        return None
+    wanted, done, now = words
+    facts = f"{line.qty} {wanted}, {line.done or 'none'} {done} before"
+    if scanned:
+        facts += f", {scanned} {now} in this session"
+    left = line.qty - taken
+    if extra == 0:
+        tail = f"{taken - line.qty} more than {wanted}"
+    elif left <= 0:
+        tail = "no unit left on this line"
+    else:
+        tail = f"only {left} left, not {extra}"
+    return Problem(code, f"{line.product.name} ({line.product.sku}): {facts} — {tail}.")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from station import options as opts
@@ -72,17 +72,9 @@ def load(engine: Engine, name: str) -> StationConfig:
     try:
         station = register(engine, name)
         with engine.connect() as connection:
-            stored = admin.stored_options(connection, station)
-            values = opts.with_defaults(
-                {key: opts.decode(key, text) for key, text in stored.items() if key in opts.OPTIONS}
-            )
-            code = values["warehouse"]
-            found = ledger.warehouse_by_code(connection, code) if code else None
-            if found is None:
-                first = ledger.first_warehouse(connection)
-                found, code = first if first else (None, "")
-        _write_cache(name, values, (found, code))
-        return StationConfig(name, values, found, code)
+            config = _read(connection, station, name)
+        _write_cache(name, config.options, (config.warehouse_id, config.warehouse))
+        return config
     except OperationalError:
         path = _cache_path(name)
         if not path.exists():
@@ -90,6 +82,26 @@ def load(engine: Engine, name: str) -> StationConfig:
         cached = json.loads(path.read_text())
         warehouse_id, code = cached["warehouse"]
         return StationConfig(name, opts.with_defaults(cached["options"]), warehouse_id, code)
+
+
+def _read(connection: Connection, station: int, name: str) -> StationConfig:
+    stored = admin.stored_options(connection, station)
+    values = opts.with_defaults(
+        {key: opts.decode(key, text) for key, text in stored.items() if key in opts.OPTIONS}
+    )
+    code = values["warehouse"]
+    found = ledger.warehouse_by_code(connection, code) if code else None
+    if found is None:
+        first = ledger.first_warehouse(connection)
+        found, code = first if first else (None, "")
+    return StationConfig(name, values, found, code)
+
+
+def current(connection: Connection, config: StationConfig) -> StationConfig:
+    """The station's options as the database holds them now, in the caller's transaction
+    (a posting re-checks its rules against these, not those its session opened with)."""
+    station = admin.station_id(connection, config.name)
+    return config if station is None else _read(connection, station, config.name)
 
 
 def set_options(

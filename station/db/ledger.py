@@ -423,6 +423,17 @@ def set_unit_status(connection: Connection, unit_id: int, status: str) -> None:
     connection.execute(update(Unit).where(Unit.id == unit_id).values(status=status))
 
 
+def last_event(connection: Connection, unit_id: int) -> tuple[str, str, str | None] | None:
+    """The newest event of a unit: (kind, station, document number)."""
+    row = connection.execute(
+        select(Event.kind, Event.station, Event.document_number)
+        .where(Event.unit_id == unit_id)
+        .order_by(Event.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 def set_serial_scope(connection: Connection, scope: str) -> None:
     """Store the company's serial_scope and re-key every unit to it; the unique
     constraint on (scope_id, serial_key) refuses the change if duplicates would arise."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from station import stations
 from station.codes import Code
 from station.db import ledger
 from station.documents import Document, DocumentLine
@@ -44,17 +45,18 @@ def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
     po = ledger.purchase_order(connection, session.document.number, lock=True)
     if po is None:
         raise Problem(Code.PO_NOT_FOUND, f"PO {session.document.number} no longer exists.")
-    if po.status == "closed":
-        raise Problem(Code.PO_NOT_OPEN, f"PO {po.number} is closed.")
+    station = stations.current(connection, session.station)
+    options = station.options
+    problem = rules.po_not_open(po, options)
+    if problem is not None:
+        raise problem
     if not session.entries:
         raise Problem(Code.NOTHING_TO_POST, "Nothing scanned: nothing to post.")
-    station = session.station
-    options = station.options
     lines = {line.id: line for line in po.lines}
     session_lines = [lines[line.id] for line in session.document.lines]
-    _check_lines(session, po, session_lines)
-
     scope = ledger.serial_scope(connection)
+    _check_lines(session, po, session_lines, options, scope)
+
     pending = [e for e in session.entries if e.serial is None and _serialized(session, e.line)]
     if pending and options["require_serial"] and not options["generate_serials"]:
         raise Problem(
@@ -156,9 +158,15 @@ def _serialized(session: ReceiveSession, index: int) -> bool:
     return session.document.lines[index].product.serialized
 
 
-def _check_lines(session: ReceiveSession, po: Document, lines: list[DocumentLine]) -> None:
-    """Every scan-time rule again, against the PO as it is now."""
-    options = session.station.options
+def _check_lines(
+    session: ReceiveSession,
+    po: Document,
+    lines: list[DocumentLine],
+    options: dict[str, Any],
+    scope: str,
+) -> None:
+    """Every scan-time rule again, against the PO and the station's options as they are
+    now."""
     codes = frozenset(code for line in po.lines for code in line.product.codes)
     counts: Counter[int] = Counter()
     seen: set[tuple[int, str]] = set()
@@ -166,7 +174,7 @@ def _check_lines(session: ReceiveSession, po: Document, lines: list[DocumentLine
         line = lines[entry.line]
         if entry.serial is not None:
             rules.check_serial_rules(line.product, entry.serial, doc_codes=codes, options=options)
-            key = (line.product.id, serial_key(entry.serial))
+            key = (ledger.scope_id(scope, line.product.id), serial_key(entry.serial))
             if key in seen:
                 raise Problem(
                     Code.SERIAL_DUPLICATE_IN_SESSION,
@@ -177,7 +185,7 @@ def _check_lines(session: ReceiveSession, po: Document, lines: list[DocumentLine
         counts[line.id] += entry.qty
     if not options["allow_over_receipt"]:
         for line in lines:
-            problem = rules.room_problem(line, line.done, counts[line.id])
+            problem = rules.room_problem(line, counts[line.id], 0)
             if counts[line.id] and problem is not None:
                 raise problem
 

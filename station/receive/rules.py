@@ -4,9 +4,9 @@ same words, inside the posting transaction."""
 from __future__ import annotations
 
 from station.codes import Code
-from station.documents import DocumentLine, Product, UnitInfo
+from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.scanning import show
-from station.session import Problem, check_serial_text
+from station.session import Problem, check_serial_text, no_room
 
 
 def check_serial_rules(
@@ -50,15 +50,9 @@ def check_length(product: Product, serial: str, station_length: int) -> None:
         )
 
 
-def room_problem(line: DocumentLine, taken: int, extra: int = 1) -> Problem | None:
+def room_problem(line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
     """OVER_RECEIPT when `extra` more units would exceed the line's ordered quantity."""
-    if taken + extra <= line.qty:
-        return None
-    return Problem(
-        Code.OVER_RECEIPT,
-        f"{line.product.name} ({line.product.sku}): {line.qty} ordered, {taken} received"
-        " already — no unit left on this line.",
-    )
+    return no_room(line, scanned, extra, Code.OVER_RECEIPT, ("ordered", "received", "scanned"))
 
 
 def already_exists(serial: str, unit: UnitInfo) -> Problem:
@@ -71,3 +65,17 @@ def already_exists(serial: str, unit: UnitInfo) -> Problem:
         f"Serial {unit.serial} already exists: {unit.sku}, {unit.status} at"
         f" {unit.warehouse}/{unit.bin}, received {when}{source}{by}.",
     )
+
+
+def po_not_open(po: Document, options: dict[str, object]) -> Problem | None:
+    """PO_NOT_OPEN: a closed PO takes nothing; a fully received one takes more only
+    with allow_over_receipt."""
+    if po.status == "closed":
+        return Problem(Code.PO_NOT_OPEN, f"PO {po.number} is closed.", "document")
+    if po.status == "received" and not options["allow_over_receipt"]:
+        return Problem(
+            Code.PO_NOT_OPEN,
+            f"PO {po.number} is fully received (allow_over_receipt is off).",
+            "document",
+        )
+    return None

@@ -33,7 +33,7 @@ class ReceiveSession(ScanSession):
         )
         if room:
             self._check_room(index)
-        self._check_duplicate(index, serial, key)
+        self._check_duplicate(connection, index, serial, key)
         scope = self.serial_scope(connection)
         for unit in ledger.units_with_serial(connection, key):
             if scope == "global" or unit.product_id == line.product.id:

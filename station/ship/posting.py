@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from station.codes import Code, Verdict
+from station import stations
+from station.codes import Code
 from station.db import ledger
 from station.documents import Document, DocumentLine, UnitInfo
 from station.posting import (
@@ -19,9 +20,10 @@ from station.posting import (
     post_in_one_transaction,
     refused_by_database,
 )
-from station.scanning import read_scan, serial_key, show
+from station.scanning import serial_key
 from station.session import Problem
 from station.ship import rules
+from station.stations import StationConfig
 
 if TYPE_CHECKING:
     from station.ship.session import ShipSession
@@ -56,18 +58,20 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
         raise Problem(Code.ORDER_NOT_OPEN, f"Order {order.number} is {order.status}.")
     if not session.entries:
         raise Problem(Code.NOTHING_TO_POST, "Nothing scanned: nothing to ship.")
+    station = stations.current(connection, session.station)
     by_id = {line.id: line for line in order.lines}
     lines = [by_id[line.id] for line in session.document.lines]
     counts: Counter[int] = Counter()
     for entry in session.entries:
         counts[lines[entry.line].id] += entry.qty
-    _check_quantities(session, order, counts)
+    _check_quantities(station, order, counts)
+    scope = ledger.serial_scope(connection)
 
     keys = [serial_key(e.serial) for e in session.entries if e.serial is not None]
     found: dict[str, list[UnitInfo]] = defaultdict(list)
     for unit in ledger.units_with_serials(connection, keys, lock=True):
         found[unit.serial_key].append(unit)
-    warehouse_id, warehouse = session.warehouse
+    warehouse_id, warehouse = rules.ship_warehouse(station, order)
     shipping: dict[int, list[int]] = defaultdict(list)
     unvalidated: list[tuple[DocumentLine, str]] = []
     seen: set[tuple[int, str]] = set()
@@ -82,7 +86,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
                 entry.serial,
                 key,
                 found.get(key, []),
-                options=session.station.options,
+                options=station.options,
                 warehouse_id=warehouse_id,
                 warehouse=warehouse,
             )
@@ -90,13 +94,14 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
             problem.message = f"Nothing shipped: {problem.message}"
             problem.serials = [entry.serial]
             raise
-        if (line.product.id, key) in seen:
+        pair = (ledger.scope_id(scope, line.product.id), key)
+        if pair in seen:
             raise Problem(
                 Code.SERIAL_DUPLICATE_IN_SESSION,
                 f"Serial {entry.serial} is in this session twice.",
                 serials=[entry.serial],
             )
-        seen.add((line.product.id, key))
+        seen.add(pair)
         if unit is None:
             unvalidated.append((line, entry.serial))
         else:
@@ -110,7 +115,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
         number=number,
         session_id=session.session_id,
         order_id=order.id,
-        station=session.station.name,
+        station=station.name,
         user_name=session.user,
         units=total,
         posted_at=now,
@@ -123,7 +128,6 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
         if changed != len(ids):  # cannot happen under the row locks; refuse rather than guess
             raise Problem(Code.POSTING_FAILED, "Units changed while locked; nothing shipped.")
         unit_ids.extend(ids)
-    scope = ledger.serial_scope(connection)
     unit_ids += ledger.add_units(
         connection,
         [
@@ -152,7 +156,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
                 "unit_id": unit_id,
                 "kind": "shipped",
                 "at": now,
-                "station": session.station.name,
+                "station": station.name,
                 "user_name": session.user,
                 "from_warehouse_id": warehouse_id,
                 "from_bin": bins.get(unit_id),
@@ -179,12 +183,12 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
     )
 
 
-def _check_quantities(session: ShipSession, order: Document, counts: Counter[int]) -> None:
+def _check_quantities(station: StationConfig, order: Document, counts: Counter[int]) -> None:
     for line in order.lines:
-        problem = rules.room_problem(line, line.done, counts[line.id])
+        problem = rules.room_problem(line, counts[line.id], 0)
         if counts[line.id] and problem is not None:
             raise problem
-    if session.station["allow_partial_ship"]:
+    if station["allow_partial_ship"]:
         return
     short = [
         f"{line.product.sku} {line.done + counts[line.id]} of {line.qty}"
@@ -199,53 +203,64 @@ def _check_quantities(session: ShipSession, order: Document, counts: Counter[int
         )
 
 
-def mark_not_found(session: ShipSession, raw: str | bytes) -> Verdict:
-    """A packer marks a unit not found while picking: it leaves available stock at once."""
-    scan = read_scan(raw, command_prefix=session.station["command_prefix"])
-    product_ids = {line.product.id for line in session.document.lines}
-    shown = scan.raw if isinstance(scan.raw, str) else ""
-    try:
-        with session.engine.begin() as connection:
-            key = serial_key(scan.serial or scan.text)
-            units = [
-                u
-                for u in ledger.units_with_serials(connection, [key], lock=True)
-                if u.product_id in product_ids
-            ]
-            if not units or scan.kind in ("unreadable", "command", "gs1_invalid"):
-                raise Problem(
-                    Code.SERIAL_UNKNOWN, f"No unit of this order's items has serial {show(key)}."
-                )
-            unit = units[0]
-            if unit.status != "in_stock":
-                raise Problem(
-                    Code.SERIAL_NOT_IN_STOCK,
-                    f"Serial {unit.serial} is {unit.status}, not in stock.",
-                )
-            ledger.set_unit_status(connection, unit.id, "not_found")
-            ledger.add_events(connection, [_event(session, unit, "not_found")])
-    except Problem as problem:
-        return Verdict(shown, False, problem.code, "serial", problem.message)
-    return Verdict(
-        shown,
+def mark_not_found(
+    engine: Engine,
+    *,
+    station: StationConfig,
+    order: Document,
+    user: str | None,
+    serial: str,
+) -> PostingResult:
+    """CMD-NOTFOUND: a packer marks a unit not found while picking; it leaves available
+    stock at once, in one transaction of its own. A retry after a lost answer (the unit
+    is already not found, marked by this station on this order) posts nothing again."""
+    key = serial_key(serial)
+
+    def post(connection: Connection) -> PostingResult:
+        config = stations.current(connection, station)
+        warehouse_id, warehouse = rules.ship_warehouse(config, order)
+        units = ledger.units_with_serials(connection, [key], lock=True)
+        product_ids = {line.product.id for line in order.lines}
+        mine = [u for u in units if u.product_id in product_ids]
+        if mine and mine[0].status == "not_found":
+            earlier = ledger.last_event(connection, mine[0].id)
+            if earlier == ("not_found", config.name, order.number):
+                again = f"Serial {mine[0].serial} was already marked not found here."
+                return _marked(order, mine[0], again, again=True)
+        unit = rules.check_not_found_target(
+            units, serial, product_ids=product_ids, warehouse_id=warehouse_id, warehouse=warehouse
+        )
+        ledger.set_unit_status(connection, unit.id, "not_found")
+        ledger.add_events(
+            connection,
+            [
+                {
+                    "unit_id": unit.id,
+                    "kind": "not_found",
+                    "at": datetime.now(UTC),
+                    "station": config.name,
+                    "user_name": user,
+                    "from_warehouse_id": unit.warehouse_id,
+                    "from_bin": unit.bin,
+                    "document_kind": "order",
+                    "document_number": order.number,
+                }
+            ],
+        )
+        return _marked(order, unit, f"Serial {unit.serial} marked not found.")
+
+    return post_in_one_transaction(engine, post, refused_by_database)
+
+
+def _marked(order: Document, unit: UnitInfo, message: str, *, again: bool = False) -> PostingResult:
+    index = next(i for i, line in enumerate(order.lines) if line.product.id == unit.product_id)
+    return PostingResult(
         True,
         Code.OK,
-        "serial",
-        f"Serial {unit.serial} marked not found.",
-        unit.sku,
-        unit.serial,
+        message,
+        document=order.number,
+        units=1,
+        already_posted=again,
+        serials=[unit.serial],
+        posted_units=[(index, unit.serial, 1)],
     )
-
-
-def _event(session: ShipSession, unit: UnitInfo, kind: str) -> dict[str, Any]:
-    return {
-        "unit_id": unit.id,
-        "kind": kind,
-        "at": datetime.now(UTC),
-        "station": session.station.name,
-        "user_name": session.user,
-        "from_warehouse_id": unit.warehouse_id,
-        "from_bin": unit.bin,
-        "document_kind": "order",
-        "document_number": session.document.number,
-    }

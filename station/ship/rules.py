@@ -4,20 +4,15 @@ posting transaction, on the units as they are locked there."""
 from __future__ import annotations
 
 from station.codes import Code
-from station.documents import DocumentLine, UnitInfo
+from station.documents import Document, DocumentLine, UnitInfo
 from station.scanning import show
-from station.session import Problem
+from station.session import Problem, no_room
+from station.stations import StationConfig
 
 
-def room_problem(line: DocumentLine, taken: int, extra: int = 1) -> Problem | None:
+def room_problem(line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
     """OVER_PACK when `extra` more units would exceed the line's quantity."""
-    if taken + extra <= line.qty:
-        return None
-    return Problem(
-        Code.OVER_PACK,
-        f"{line.product.name} ({line.product.sku}): {line.qty} on the order, {taken} packed"
-        " already — no unit left to pack on this line.",
-    )
+    return no_room(line, scanned, extra, Code.OVER_PACK, ("on the order", "shipped", "packed"))
 
 
 def check_unit(
@@ -69,5 +64,50 @@ def check_unit(
         raise Problem(
             Code.SERIAL_NOT_ALLOCATED,
             f"Serial {unit.serial} is not allocated to this order line; allocated: {allowed}.",
+        )
+    return unit
+
+
+def ship_warehouse(station: StationConfig, order: Document) -> tuple[int, str]:
+    """Where a ship station takes units from: its own warehouse, else the order's."""
+    if station.warehouse_id is not None:
+        return station.warehouse_id, station.warehouse
+    return order.warehouse_id, order.warehouse
+
+
+def check_not_found_target(
+    units: list[UnitInfo],
+    serial: str,
+    *,
+    product_ids: set[int],
+    warehouse_id: int,
+    warehouse: str,
+) -> UnitInfo:
+    """CMD-NOTFOUND's target: a unit of one of the order's products that this station
+    may take — in stock, in its warehouse."""
+    unit = next((u for u in units if u.product_id in product_ids), None)
+    if unit is None:
+        if units:
+            other = units[0]
+            raise Problem(
+                Code.SERIAL_WRONG_PRODUCT,
+                f"Serial {other.serial} is a {other.sku}, not an item of this order:"
+                " nothing marked not found.",
+            )
+        raise Problem(
+            Code.SERIAL_UNKNOWN,
+            f"No unit of this order's items has serial {show(serial)}: nothing marked not found.",
+        )
+    if unit.status != "in_stock":
+        raise Problem(
+            Code.SERIAL_NOT_IN_STOCK,
+            f"Serial {unit.serial} is {unit.status.replace('_', ' ')}, not in stock:"
+            " nothing marked not found.",
+        )
+    if unit.warehouse_id != warehouse_id:
+        raise Problem(
+            Code.SERIAL_WRONG_WAREHOUSE,
+            f"Serial {unit.serial} is in warehouse {unit.warehouse} ({unit.bin}), not in"
+            f" {warehouse}: nothing marked not found.",
         )
     return unit

@@ -7,8 +7,8 @@ from sqlalchemy import Connection
 from station.codes import Code, Verdict
 from station.db import ledger
 from station.posting import PostingResult
-from station.scanning import Scan
-from station.session import ScanSession
+from station.scanning import Scan, serial_key
+from station.session import Problem, ScanSession, check_serial_text
 from station.ship import rules
 from station.ship.posting import mark_not_found, post_shipment
 
@@ -17,14 +17,10 @@ class ShipSession(ScanSession):
     kind = "ship"
     item_not_on_document = Code.ITEM_NOT_ON_ORDER
     room_problem = staticmethod(rules.room_problem)
-    #: CMD-NOTFOUND was scanned: the next serial is marked not found.
-    not_found_armed = False
 
     @property
     def warehouse(self) -> tuple[int, str]:
-        if self.station.warehouse_id is not None:
-            return self.station.warehouse_id, self.station.warehouse
-        return self.document.warehouse_id, self.document.warehouse
+        return rules.ship_warehouse(self.station, self.document)
 
     def _check_serial(
         self, connection: Connection, index: int, serial: str, key: str, *, room: bool
@@ -42,26 +38,45 @@ class ShipSession(ScanSession):
             warehouse_id=warehouse_id,
             warehouse=warehouse,
         )
-        self._check_duplicate(index, serial, key)
+        self._check_duplicate(connection, index, serial, key)
         return None if unit is None else unit.id
 
     def _other_command(self, scan: Scan, command: str) -> Verdict:
         if command == "NOTFOUND":
-            return self.arm_not_found(scan)
+            self._set_mode("not_found", scan)
+            return Verdict(scan.raw, True, Code.OK, "command", self.mode_prompt())
         return super()._other_command(scan, command)
 
-    def arm_not_found(self, scan: Scan) -> Verdict:
-        """CMD-NOTFOUND: the next serial scanned is marked not found at once."""
-        self.not_found_armed = True
-        return Verdict(
-            scan.raw, True, Code.OK, "command", "Scan the serial of the unit that is not there."
-        )
+    def mode_prompt(self) -> str:
+        return "Not found: scan the serial of the unit that is not there (any command cancels)"
 
-    def scan(self, raw: str | bytes) -> Verdict:
-        if self.not_found_armed:
-            self.not_found_armed = False
-            return mark_not_found(self, raw)
-        return super().scan(raw)
+    def _mode_scan(self, mode: str, scan: Scan) -> Verdict:
+        """The scan after CMD-NOTFOUND: the serial of a unit to mark not found."""
+        if scan.kind == "gs1_invalid":
+            raise Problem(Code.GS1_INVALID, f"Unreadable GS1 data: {scan.problem}.", "gs1")
+        if scan.kind == "unreadable":
+            raise Problem(Code.SERIAL_INVALID, f"Scan refused: {scan.problem}.", "serial")
+        serial = scan.serial if scan.kind == "gs1" else scan.text
+        if serial is None:
+            raise Problem(
+                Code.SERIAL_INVALID, "The GS1 scan carries no serial (21): nothing marked.", "gs1"
+            )
+        check_serial_text(serial)
+        result = mark_not_found(
+            self.engine, station=self.station, order=self.document, user=self.user, serial=serial
+        )
+        if not result.posted:
+            raise Problem(result.code, result.message, "serial")
+        key = serial_key(serial)
+        left = [i for i, e in enumerate(self.entries) if e.key == key]
+        for index in reversed(left):
+            self.remove(index)
+        message = result.message
+        if left:
+            message += f" It left this session ({len(left)} scan removed)."
+        kind = "gs1" if scan.kind == "gs1" else "serial"
+        line = self.document.lines[result.posted_units[0][0]]
+        return Verdict(scan.raw, True, Code.OK, kind, message, line.product.sku, result.serials[0])
 
     def save(self) -> PostingResult:
         return self._posted(post_shipment(self.engine, self))
