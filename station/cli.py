@@ -85,10 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("stations", help="list stations and when each was last seen")
 
-    settings = commands.add_parser("settings", help="company-wide settings (serial_scope)")
+    settings = commands.add_parser(
+        "settings", help="company-wide settings (serial_scope, serial_charset)"
+    )
     settings.add_argument("action", choices=["show", "set"])
     settings.add_argument("--user", metavar="SUPERVISOR")
-    settings.add_argument("values", nargs="*", metavar="serial_scope=product|global")
+    settings.add_argument(
+        "values", nargs="*", metavar="serial_scope=product|global serial_charset=ascii|unicode"
+    )
 
     users = commands.add_parser("users", help="user accounts").add_subparsers(
         dest="action", required=True
@@ -296,14 +300,21 @@ def cmd_settings(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if args.action == "show":
         print(f"serial_scope = {company.serial_scope(engine)}")
+        print(f"serial_charset = {company.serial_charset(engine)}")
         return EXIT_OK
+    setters = {
+        "serial_scope": company.set_serial_scope,
+        "serial_charset": company.set_serial_charset,
+    }
     for item in args.values:
-        key, _, value = item.partition("=")
-        if key.strip() != "serial_scope":
-            raise StationError(Code.UNKNOWN_OPTION, f"Unknown setting '{key}' (serial_scope).")
+        key, _, value = (part.strip() for part in item.partition("="))
+        if key not in setters:
+            raise StationError(
+                Code.UNKNOWN_OPTION, f"Unknown setting '{key}' ({', '.join(setters)})."
+            )
         pin = _pin("STATION_PIN", f"PIN for {args.user}: ") if args.user else None
-        company.set_serial_scope(engine, value.strip(), user=args.user, pin=pin)
-        print(f"serial_scope = {value.strip()}")
+        setters[key](engine, value, user=args.user, pin=pin)
+        print(f"{key} = {value}")
     return EXIT_OK
 
 

@@ -52,7 +52,7 @@ def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
     options = station.options
     lines = {line.id: line for line in po.lines}
     session_lines = [lines[line.id] for line in session.document.lines]
-    _check_lines(session, po, session_lines)
+    _check_lines(session, po, session_lines, ledger.serial_charset(connection))
 
     scope = ledger.serial_scope(connection)
     pending = [e for e in session.entries if e.serial is None and _serialized(session, e.line)]
@@ -156,8 +156,11 @@ def _serialized(session: ReceiveSession, index: int) -> bool:
     return session.document.lines[index].product.serialized
 
 
-def _check_lines(session: ReceiveSession, po: Document, lines: list[DocumentLine]) -> None:
-    """Every scan-time rule again, against the PO as it is now."""
+def _check_lines(
+    session: ReceiveSession, po: Document, lines: list[DocumentLine], charset: str
+) -> None:
+    """Every scan-time rule again, against the PO and the company's serial_charset as they
+    are now."""
     options = session.station.options
     codes = frozenset(code for line in po.lines for code in line.product.codes)
     counts: Counter[int] = Counter()
@@ -165,7 +168,9 @@ def _check_lines(session: ReceiveSession, po: Document, lines: list[DocumentLine
     for entry in session.entries:
         line = lines[entry.line]
         if entry.serial is not None:
-            rules.check_serial_rules(line.product, entry.serial, doc_codes=codes, options=options)
+            rules.check_serial_rules(
+                line.product, entry.serial, doc_codes=codes, options=options, charset=charset
+            )
             key = (line.product.id, serial_key(entry.serial))
             if key in seen:
                 raise Problem(

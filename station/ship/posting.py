@@ -20,7 +20,7 @@ from station.posting import (
     refused_by_database,
 )
 from station.scanning import read_scan, serial_key, show
-from station.session import Problem
+from station.session import Problem, check_serial_text
 from station.ship import rules
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
     for unit in ledger.units_with_serials(connection, keys, lock=True):
         found[unit.serial_key].append(unit)
     warehouse_id, warehouse = session.warehouse
+    charset = ledger.serial_charset(connection)
     shipping: dict[int, list[int]] = defaultdict(list)
     unvalidated: list[tuple[DocumentLine, str]] = []
     seen: set[tuple[int, str]] = set()
@@ -77,6 +78,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
             continue
         key = serial_key(entry.serial)
         try:
+            check_serial_text(entry.serial, charset)
             unit = rules.check_unit(
                 line,
                 entry.serial,
