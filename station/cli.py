@@ -21,6 +21,8 @@ from station import __version__
 from station.codes import DESCRIPTIONS, Code, StationError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3
+#: At most this many serial key conflicts are listed by `station db upgrade|rekey`.
+SHOWN_CONFLICTS = 50
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     db.add_parser("upgrade", help="create or migrate the schema (Alembic)")
+    db.add_parser(
+        "rekey", help="recompute every serial key; list units whose serial reads as another's"
+    )
 
     commands.add_parser("demo", help="load a demo catalog, POs, orders and stock")
     commands.add_parser("codes", help="list every verdict code and its meaning")
@@ -177,11 +182,28 @@ def _devices_command(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    from station.db import rekey
     from station.db.engine import head_revision, make_engine, upgrade
 
     engine = make_engine(args.db)
     upgrade(engine)
-    print(f"Schema is at revision {head_revision()}.")
+    if args.action == "rekey":
+        with engine.begin() as connection:
+            done = rekey.rekey(connection)
+        print(f"{done.units} unit key(s) and {done.allocated} allocated serial(s) re-keyed.")
+    else:
+        print(f"Schema is at revision {head_revision()}.")
+    with engine.connect() as connection:
+        conflicts = rekey.conflicts(connection)
+    if conflicts:
+        print(
+            f"{len(conflicts)} unit(s) keep their old serial key: their serial now reads as"
+            " another unit's (never merged; see README, 'Serial key conflicts'):"
+        )
+        for conflict in conflicts[:SHOWN_CONFLICTS]:
+            print(f"  {conflict.as_text()}")
+        if len(conflicts) > SHOWN_CONFLICTS:
+            print(f"  … and {len(conflicts) - SHOWN_CONFLICTS} more")
     return EXIT_OK
 
 
