@@ -5,8 +5,10 @@ the session object and through `station scan`, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from station.cli import main
 from station.codes import Code
 from station.db import ledger
 from station.db.models import POLine, PurchaseOrder, Unit
+from station.imports import ImportInvalid, import_stock
 from station.scanning import serial_key
 from station.serials import describe, serial_problem
 from tests.seed import put, seed
@@ -373,3 +376,59 @@ def test_look_alike_pairs_make_one_unit_or_a_refusal_never_two(
             assert len(units) == 1, (way, first, second, verdicts)  # one key: one unit
 
     one_label_one_unit()
+
+
+# --- GS1, imports and trace use the same key ----------------------------------------------
+
+
+def test_a_gs1_serial_is_keyed_like_any_other(drive: Driver, engine: Engine) -> None:
+    ok, code, message, serial = drive("ship", "SO-1", ["]C1010001234567890521ws-1", "CMD-SAVE"])[0]
+    assert (ok, code, serial) == (True, Code.OK, "ws-1"), message
+    assert _units(engine, "WS-1") == [("WS-1", "shipped")]
+
+
+@pytest.mark.parametrize("charset", ["ascii", "unicode"])
+def test_the_stock_import_keys_and_checks_serials_with_the_line(
+    engine: Engine, tmp_path: Path, charset: str
+) -> None:
+    seed(engine)
+    _set_charset(engine, charset)
+    path = tmp_path / "stock.csv"
+    path.write_text(
+        "sku,serial,warehouse,bin,unit_cost\n"
+        "W1,ＡB-1,MAIN,,\n"
+        "W1,sn 9,MAIN,,\n"
+        "W1,SN  9,MAIN,,\n"
+        "W1,ｗｓ-1,MAIN,,\n"
+        "W1,AВC-1,MAIN,,\n"
+        "W1,ab-1,MAIN,,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportInvalid) as caught:
+        import_stock(engine, path)
+    got = {error.line: error.reason for error in caught.value.errors}
+    assert got[4] == "serial 'SN  9' for W1 is also on line 3"
+    if charset == "ascii":
+        assert got[2] == (
+            "serial ＡB-1 has 'Ａ' (U+FF21 FULLWIDTH LATIN CAPITAL LETTER A):"
+            " serials are printable ASCII (serial_charset = ascii)"
+        )
+        assert got[5].startswith("serial ｗｓ-1 has 'ｗ' (U+FF57 FULLWIDTH LATIN SMALL LETTER W)")
+        assert got[6].startswith("serial AВC-1 has 'В' (U+0412 CYRILLIC CAPITAL LETTER VE)")
+        assert set(got) == {2, 4, 5, 6}
+    else:
+        assert got[5].startswith("serial 'ｗｓ-1' exists already: W1, in_stock at MAIN/A-01")
+        assert got[6].startswith("serial AВC-1 mixes look-alike scripts (Cyrillic, Latin)")
+        assert got[7] == "serial 'ab-1' for W1 is also on line 2"
+        assert set(got) == {4, 5, 6, 7}
+    assert _units(engine, "AB-1", "SN 9") == []
+
+
+def test_trace_finds_a_unit_by_any_spelling_of_its_serial(
+    db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(engine)
+    assert main(["--db", db_url, "trace", "ｗｓ-1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["serial"] == "WS-1"
+    assert main(["--db", db_url, "trace", "ws  gone"]) == 1
+    assert "SERIAL_UNKNOWN" in capsys.readouterr().err
