@@ -21,6 +21,8 @@ from station import __version__
 from station.codes import DESCRIPTIONS, Code, StationError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3
+#: At most this many serial key conflicts are listed by `station db upgrade|rekey`.
+SHOWN_CONFLICTS = 50
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     db.add_parser("upgrade", help="create or migrate the schema (Alembic)")
+    db.add_parser(
+        "rekey", help="recompute every serial key; list units whose serial reads as another's"
+    )
 
     commands.add_parser("demo", help="load a demo catalog, POs, orders and stock")
     commands.add_parser("codes", help="list every verdict code and its meaning")
@@ -85,10 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("stations", help="list stations and when each was last seen")
 
-    settings = commands.add_parser("settings", help="company-wide settings (serial_scope)")
+    settings = commands.add_parser(
+        "settings", help="company-wide settings (serial_scope, serial_charset)"
+    )
     settings.add_argument("action", choices=["show", "set"])
     settings.add_argument("--user", metavar="SUPERVISOR")
-    settings.add_argument("values", nargs="*", metavar="serial_scope=product|global")
+    settings.add_argument(
+        "values", nargs="*", metavar="serial_scope=product|global serial_charset=ascii|unicode"
+    )
 
     users = commands.add_parser("users", help="user accounts").add_subparsers(
         dest="action", required=True
@@ -173,11 +182,28 @@ def _devices_command(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    from station.db import rekey
     from station.db.engine import head_revision, make_engine, upgrade
 
     engine = make_engine(args.db)
     upgrade(engine)
-    print(f"Schema is at revision {head_revision()}.")
+    if args.action == "rekey":
+        with engine.begin() as connection:
+            done = rekey.rekey(connection)
+        print(f"{done.units} unit key(s) and {done.allocated} allocated serial(s) re-keyed.")
+    else:
+        print(f"Schema is at revision {head_revision()}.")
+    with engine.connect() as connection:
+        conflicts = rekey.conflicts(connection)
+    if conflicts:
+        print(
+            f"{len(conflicts)} unit(s) keep their old serial key: their serial now reads as"
+            " another unit's (never merged; see README, 'Serial key conflicts'):"
+        )
+        for conflict in conflicts[:SHOWN_CONFLICTS]:
+            print(f"  {conflict.as_text()}")
+        if len(conflicts) > SHOWN_CONFLICTS:
+            print(f"  … and {len(conflicts) - SHOWN_CONFLICTS} more")
     return EXIT_OK
 
 
@@ -296,14 +322,21 @@ def cmd_settings(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if args.action == "show":
         print(f"serial_scope = {company.serial_scope(engine)}")
+        print(f"serial_charset = {company.serial_charset(engine)}")
         return EXIT_OK
+    setters = {
+        "serial_scope": company.set_serial_scope,
+        "serial_charset": company.set_serial_charset,
+    }
     for item in args.values:
-        key, _, value = item.partition("=")
-        if key.strip() != "serial_scope":
-            raise StationError(Code.UNKNOWN_OPTION, f"Unknown setting '{key}' (serial_scope).")
+        key, _, value = (part.strip() for part in item.partition("="))
+        if key not in setters:
+            raise StationError(
+                Code.UNKNOWN_OPTION, f"Unknown setting '{key}' ({', '.join(setters)})."
+            )
         pin = _pin("STATION_PIN", f"PIN for {args.user}: ") if args.user else None
-        company.set_serial_scope(engine, value.strip(), user=args.user, pin=pin)
-        print(f"serial_scope = {value.strip()}")
+        setters[key](engine, value, user=args.user, pin=pin)
+        print(f"{key} = {value}")
     return EXIT_OK
 
 

@@ -71,7 +71,10 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.NOTHING_TO_UNDO: "Undo with nothing scanned in this session.",
     Code.ITEM_NOT_ON_PO: "The product is not on this purchase order.",
     Code.OVER_RECEIPT: "The line has no unit left to receive (allow_over_receipt is off).",
-    Code.SERIAL_INVALID: "The serial is empty, not printable, or longer than 64 characters.",
+    Code.SERIAL_INVALID: (
+        "The serial is empty, longer than 64 characters, not printable ASCII"
+        " (serial_charset = ascii) or mixing look-alike scripts (unicode)."
+    ),
     Code.SERIAL_EQUALS_ITEM_CODE: "The serial equals a barcode or SKU on the document.",
     Code.SERIAL_BAD_LENGTH: "The serial breaks the product's or station's length rule.",
     Code.SERIAL_BAD_FORMAT: "The serial does not match the product's serial pattern.",

@@ -27,9 +27,10 @@ from sqlalchemy.exc import IntegrityError
 
 from station.codes import Code, StationError
 from station.db import bulk, lookup
-from station.db.ledger import scope_id, serial_scope
+from station.db.ledger import scope_id, serial_charset, serial_scope
 from station.db.models import Barcode, OrderLine, POLine, Product, PurchaseOrder, SalesOrder
 from station.scanning import gtin14, serial_key, show
+from station.serials import serial_problem
 
 #: The exact header of each import (SPEC §7); columns may come in any order.
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -591,11 +592,14 @@ def import_orders(engine: Engine, path: str | Path) -> ImportSummary:
 
 
 class _StockRules:
-    """Per-product serial rules, compiled once."""
+    """Per-product serial rules, compiled once, and the company's serial_charset."""
 
-    def __init__(self, products: dict[str, lookup.CatalogProduct], scope: str) -> None:
+    def __init__(
+        self, products: dict[str, lookup.CatalogProduct], scope: str, charset: str
+    ) -> None:
         self.products = products
         self.scope = scope
+        self.charset = charset
         self.patterns = {
             p.sku: re.compile(p.serial_pattern) for p in products.values() if p.serial_pattern
         }
@@ -622,9 +626,9 @@ class _StockRules:
         if not serial:
             problems.append(f"{sku} is serialized; serial is empty")
             return product, "", cost
-        before = len(problems)
-        _text(problems, "serial", serial, 64)
-        if len(problems) > before:
+        reason = serial_problem(serial, self.charset)
+        if reason is not None:
+            problems.append(reason[0].lower() + reason[1:].rstrip("."))
             return product, "", cost
         size = len(serial)
         exact = product.serial_length
@@ -686,7 +690,7 @@ def import_stock(
     path = Path(path)
     with engine.connect() as connection:
         scope = serial_scope(connection)
-        rules = _StockRules(lookup.catalog(connection), scope)
+        rules = _StockRules(lookup.catalog(connection), scope, serial_charset(connection))
     rows = _Rows(path)
     seen: dict[tuple[int, str], int] = {}
     pending: list[tuple[int, int, str, str]] = []

@@ -45,8 +45,15 @@ class Scan:
 
 
 def serial_key(serial: str) -> str:
-    """The normalized serial the uniqueness rule is checked on: trimmed, upper-case."""
-    return serial.strip().upper()
+    """The one key a serial is stored, checked and looked up by (SPEC §2), whatever the
+    company's serial_charset: Unicode NFKC, case-folded then upper-cased (so "ß" and "SS",
+    "ﬁ" and "FI" are one key), NFKC again, whitespace runs collapsed to one space and
+    trimmed. For printable ASCII that is the text trimmed and upper-cased, its inner
+    whitespace runs collapsed. Idempotent: serial_key(serial_key(s)) == serial_key(s)."""
+    if serial.isascii():  # the same result, without the Unicode tables
+        return " ".join(serial.upper().split())
+    folded = unicodedata.normalize("NFKC", serial).casefold().upper()
+    return " ".join(unicodedata.normalize("NFKC", folded).split())
 
 
 def printable(text: str) -> bool:

@@ -23,10 +23,9 @@ from station.db.engine import looking_up, reading
 from station.documents import Document, DocumentLine, Product
 from station.journal import Journal
 from station.posting import PostingResult
-from station.scanning import Scan, gtin14, printable, read_scan, serial_key, show
+from station.scanning import Scan, gtin14, read_scan, serial_key, show
+from station.serials import serial_problem
 from station.stations import StationConfig
-
-MAX_SERIAL_LENGTH = 64
 
 
 @dataclass(slots=True)
@@ -120,6 +119,7 @@ class ScanSession:
         self.journal = journal
         self._journal_started = False
         self._scope: str | None = None
+        self._charset: str | None = None
         self.started = datetime.now(UTC)
         self._codes: dict[str, int] = {}
         for index, line in enumerate(document.lines):
@@ -306,6 +306,12 @@ class ScanSession:
             self._scope = ledger.serial_scope(connection)
         return self._scope
 
+    def serial_charset(self, connection: Connection) -> str:
+        """The company's serial_charset, read once per session (posting reads it again)."""
+        if self._charset is None:
+            self._charset = ledger.serial_charset(connection)
+        return self._charset
+
     def _not_on_document(self, product: Product) -> Problem:
         what = "PO" if self.document.kind == "po" else "order"
         return Problem(
@@ -433,7 +439,7 @@ class ScanSession:
         kind: str = "serial",
     ) -> Verdict:
         line = self.document.lines[index]
-        check_serial_text(serial)
+        check_serial_text(serial, self.serial_charset(connection))
         filling = self._filling(index)
         key = serial_key(serial)
         unit_id = self._check_serial(connection, index, serial, key, room=not filling)
@@ -662,20 +668,13 @@ class ScanSession:
         return Verdict(shown, False, problem.code, kind, problem.message, sku, None)
 
 
-def check_serial_text(serial: str) -> None:
-    """SERIAL_INVALID: a serial is non-empty, printable, at most 64 characters."""
-    if not serial.strip():
-        raise Problem(Code.SERIAL_INVALID, "The serial is empty.")
-    if not printable(serial):
-        raise Problem(
-            Code.SERIAL_INVALID, f"Serial {show(serial)} has characters that cannot be printed."
-        )
-    if len(serial) > MAX_SERIAL_LENGTH:
-        raise Problem(
-            Code.SERIAL_INVALID,
-            f"Serial {show(serial)} is {len(serial)} characters long"
-            f" (at most {MAX_SERIAL_LENGTH}).",
-        )
+def check_serial_text(serial: str, charset: str) -> None:
+    """SERIAL_INVALID: a serial is non-empty, at most 64 characters, printable ASCII
+    (serial_charset = ascii) or printable text of one look-alike-free script (unicode);
+    the message names the offending character (station.serials)."""
+    problem = serial_problem(serial, charset)
+    if problem is not None:
+        raise Problem(Code.SERIAL_INVALID, problem)
 
 
 def no_room(

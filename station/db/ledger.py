@@ -36,6 +36,7 @@ from station.db.models import (
 )
 from station.db.models import Product as ProductRow
 from station.documents import Document, DocumentLine, Product, UnitInfo
+from station.serials import DEFAULT_CHARSET
 
 
 def _upsert(connection: Connection, table: Any) -> Any:
@@ -46,9 +47,25 @@ def _upsert(connection: Connection, table: Any) -> Any:
 # --- company settings ---------------------------------------------------------------
 
 
+def _setting(connection: Connection, key: str, default: str) -> str:
+    return connection.scalar(select(Setting.value).where(Setting.key == key)) or default
+
+
+def _store_setting(connection: Connection, key: str, value: str) -> None:
+    connection.execute(
+        _upsert(connection, Setting)
+        .values(key=key, value=value)
+        .on_conflict_do_update(index_elements=["key"], set_={"value": value})
+    )
+
+
 def serial_scope(connection: Connection) -> str:
-    value = connection.scalar(select(Setting.value).where(Setting.key == "serial_scope"))
-    return value or "product"
+    return _setting(connection, "serial_scope", "product")
+
+
+def serial_charset(connection: Connection) -> str:
+    """`ascii` (default) or `unicode`: which text may be a serial (station.serials)."""
+    return _setting(connection, "serial_charset", DEFAULT_CHARSET)
 
 
 def scope_id(scope: str, product_id: int) -> int:
@@ -437,11 +454,7 @@ def last_event(connection: Connection, unit_id: int) -> tuple[str, str, str | No
 def set_serial_scope(connection: Connection, scope: str) -> None:
     """Store the company's serial_scope and re-key every unit to it; the unique
     constraint on (scope_id, serial_key) refuses the change if duplicates would arise."""
-    connection.execute(
-        _upsert(connection, Setting)
-        .values(key="serial_scope", value=scope)
-        .on_conflict_do_update(index_elements=["key"], set_={"value": scope})
-    )
+    _store_setting(connection, "serial_scope", scope)
     connection.execute(update(Unit).values(scope_id=0 if scope == "global" else Unit.product_id))
 
 
@@ -451,6 +464,21 @@ def duplicate_serials(connection: Connection, limit: int = 10) -> list[str]:
         select(Unit.serial_key)
         .group_by(Unit.serial_key)
         .having(func.count() > 1)
+        .order_by(Unit.serial_key)
+        .limit(limit)
+    )
+    return list(connection.execute(query).scalars())
+
+
+def set_serial_charset(connection: Connection, charset: str) -> None:
+    _store_setting(connection, "serial_charset", charset)
+
+
+def non_ascii_serials(connection: Connection, limit: int = 10) -> list[str]:
+    """Serials holding a character outside printable ASCII (they block serial_charset=ascii)."""
+    query = (
+        select(Unit.serial)
+        .where(Unit.serial.regexp_match("[^ -~]"))
         .order_by(Unit.serial_key)
         .limit(limit)
     )

@@ -285,6 +285,21 @@ class Unit(Base):
     shipped_at: Mapped[datetime | None]
 
 
+class SerialKeyConflict(Base):
+    """A unit whose serial, keyed by today's `serial_key`, reads as another unit's serial
+    (found by migration 0003 or `station db rekey`). It is never merged: it keeps its old
+    key until a supervisor resolves it (README, "Serial key conflicts")."""
+
+    __tablename__ = "serial_key_conflicts"
+    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("units.id"), primary_key=True)
+    serial: Mapped[str] = mapped_column(String(64))
+    old_key: Mapped[str] = mapped_column(String(64))
+    new_key: Mapped[str] = mapped_column(Text)
+    # The unit whose key the new key is; None when the new key cannot be a key (too long).
+    other_unit_id: Mapped[int | None] = mapped_column(BigId)
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class StockLevel(Base):
     """Quantity on hand of a non-serialized product per warehouse."""
 

@@ -55,7 +55,7 @@ def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
     lines = {line.id: line for line in po.lines}
     session_lines = [lines[line.id] for line in session.document.lines]
     scope = ledger.serial_scope(connection)
-    _check_lines(session, po, session_lines, options, scope)
+    _check_lines(session, po, session_lines, options, scope, ledger.serial_charset(connection))
 
     pending = [e for e in session.entries if e.serial is None and _serialized(session, e.line)]
     if pending and options["require_serial"] and not options["generate_serials"]:
@@ -164,16 +164,19 @@ def _check_lines(
     lines: list[DocumentLine],
     options: dict[str, Any],
     scope: str,
+    charset: str,
 ) -> None:
-    """Every scan-time rule again, against the PO and the station's options as they are
-    now."""
+    """Every scan-time rule again, against the PO, the station's options and the
+    company's settings as they are now."""
     codes = frozenset(code for line in po.lines for code in line.product.codes)
     counts: Counter[int] = Counter()
     seen: set[tuple[int, str]] = set()
     for entry in session.entries:
         line = lines[entry.line]
         if entry.serial is not None:
-            rules.check_serial_rules(line.product, entry.serial, doc_codes=codes, options=options)
+            rules.check_serial_rules(
+                line.product, entry.serial, doc_codes=codes, options=options, charset=charset
+            )
             key = (ledger.scope_id(scope, line.product.id), serial_key(entry.serial))
             if key in seen:
                 raise Problem(

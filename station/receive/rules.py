@@ -10,10 +10,16 @@ from station.session import Problem, check_serial_text, no_room
 
 
 def check_serial_rules(
-    product: Product, serial: str, *, doc_codes: frozenset[str], options: dict[str, object]
+    product: Product,
+    serial: str,
+    *,
+    doc_codes: frozenset[str],
+    options: dict[str, object],
+    charset: str,
 ) -> None:
-    """SERIAL_INVALID, SERIAL_EQUALS_ITEM_CODE, SERIAL_BAD_LENGTH, SERIAL_BAD_FORMAT."""
-    check_serial_text(serial)
+    """SERIAL_INVALID (under the company's serial_charset), SERIAL_EQUALS_ITEM_CODE,
+    SERIAL_BAD_LENGTH, SERIAL_BAD_FORMAT."""
+    check_serial_text(serial, charset)
     if options["require_unique_serial"] and serial in doc_codes:
         raise Problem(
             Code.SERIAL_EQUALS_ITEM_CODE,

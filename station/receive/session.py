@@ -29,7 +29,11 @@ class ReceiveSession(ScanSession):
     ) -> int | None:
         line = self.document.lines[index]
         rules.check_serial_rules(
-            line.product, serial, doc_codes=self._doc_codes, options=self.station.options
+            line.product,
+            serial,
+            doc_codes=self._doc_codes,
+            options=self.station.options,
+            charset=self.serial_charset(connection),
         )
         if room:
             self._check_room(index)

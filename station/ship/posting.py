@@ -21,7 +21,7 @@ from station.posting import (
     refused_by_database,
 )
 from station.scanning import serial_key
-from station.session import Problem
+from station.session import Problem, check_serial_text
 from station.ship import rules
 from station.stations import StationConfig
 
@@ -72,6 +72,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
     for unit in ledger.units_with_serials(connection, keys, lock=True):
         found[unit.serial_key].append(unit)
     warehouse_id, warehouse = rules.ship_warehouse(station, order)
+    charset = ledger.serial_charset(connection)
     shipping: dict[int, list[int]] = defaultdict(list)
     unvalidated: list[tuple[DocumentLine, str]] = []
     seen: set[tuple[int, str]] = set()
@@ -81,6 +82,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
             continue
         key = serial_key(entry.serial)
         try:
+            check_serial_text(entry.serial, charset)
             unit = rules.check_unit(
                 line,
                 entry.serial,

@@ -61,7 +61,7 @@ class ShipSession(ScanSession):
             raise Problem(
                 Code.SERIAL_INVALID, "The GS1 scan carries no serial (21): nothing marked.", "gs1"
             )
-        check_serial_text(serial)
+        check_serial_text(serial, self.serial_charset(self._lookup_connection()))
         result = mark_not_found(
             self.engine, station=self.station, order=self.document, user=self.user, serial=serial
         )

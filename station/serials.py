@@ -1,0 +1,136 @@
+"""Serial identity (SPEC §2): which text may be a serial, under the company setting
+`serial_charset`, and how it is named in a message.
+
+The key a serial is stored, checked and looked up by is `station.scanning.serial_key`,
+one function for every charset. This module only says whether a text may be a serial:
+
+- `ascii` (default): every character is printable ASCII (space to tilde), as barcodes
+  carry;
+- `unicode`: every character is printable (a space separator counts: the key collapses
+  whitespace), and the text does not mix look-alike scripts ("AВC" with a Cyrillic В) nor
+  is it written wholly in letters of another script that look like Latin ones ("АВС123" in
+  Cyrillic). The look-alike data is Unicode's confusables table (UTS #39) and its script
+  table, as shipped by the `confusable-homoglyphs` package; as in UTS #39, Han mixed with
+  Hiragana and Katakana (Japanese), Hangul (Korean) or Bopomofo is one writing.
+
+In both, the text and its key are at most 64 characters long (the key can grow: "㎏"
+keys as "KG").
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+
+from station.scanning import serial_key, show
+
+CHARSETS = ("ascii", "unicode")
+DEFAULT_CHARSET = "ascii"
+MAX_SERIAL_LENGTH = 64
+
+_NEUTRAL = frozenset({"COMMON", "INHERITED", "Unknown"})
+#: Scripts written together, so never "mixed" (UTS #39 Jpan, Kore, Hanb).
+_WRITINGS = (
+    frozenset({"HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"HAN", "HANGUL"}),
+    frozenset({"HAN", "BOPOMOFO"}),
+)
+
+
+def describe(char: str) -> str:
+    """One character as a message names it: 'Ａ' (U+FF21 FULLWIDTH LATIN CAPITAL LETTER A)."""
+    name = unicodedata.name(char, "unnamed character")
+    return f"'{show(char)}' (U+{ord(char):04X} {name})"
+
+
+def serial_problem(serial: str, charset: str) -> str | None:
+    """Why `serial` cannot be a serial under `charset`, or None when it can. The reason
+    names the serial and the first offending character."""
+    if not serial.strip():
+        return "The serial is empty."
+    if serial.isascii() and serial.isprintable():  # the common case, at C speed
+        if len(serial) > MAX_SERIAL_LENGTH:
+            return _too_long(serial, len(serial))
+        return None
+    if charset == "unicode":
+        bad = next((c for c in serial if not _printable(c)), None)
+    else:
+        bad = next((c for c in serial if not " " <= c <= "~"), None)
+    if bad is not None:
+        rule = (
+            "serials are printable"
+            if charset == "unicode"
+            else "serials are printable ASCII (serial_charset = ascii)"
+        )
+        return f"Serial {show(serial)} has {describe(bad)}: {rule}."
+    if len(serial) > MAX_SERIAL_LENGTH:
+        return _too_long(serial, len(serial))
+    key = serial_key(serial)
+    if len(key) > MAX_SERIAL_LENGTH:
+        return _too_long(serial, len(key), " once normalized")
+    return _look_alike_problem(serial)
+
+
+def _too_long(serial: str, size: int, how: str = "") -> str:
+    return f"Serial {show(serial)} is {size} characters long{how} (at most {MAX_SERIAL_LENGTH})."
+
+
+def _printable(char: str) -> bool:
+    return char.isprintable() or unicodedata.category(char) == "Zs"
+
+
+def _look_alike_problem(serial: str) -> str | None:
+    # Each character with the scripts of its decomposition: an accented letter has its
+    # base letter's script (Cyrillic Ӓ is А and a diaeresis).
+    chars = [(c, _scripts(c)) for c in dict.fromkeys(serial)]
+    chars = [(c, scripts) for c, scripts in chars if scripts]
+    scripts = {s for _, own in chars for s in own}
+    if len(scripts) == 1 and scripts != {"LATIN"}:
+        if all(_look_alike(c, {"LATIN"}) for c, _ in chars):
+            return (
+                f"Serial {show(serial)} is written in {next(iter(scripts)).title()} letters"
+                " that look like Latin ones: scan the label's Latin serial."
+            )
+        return None
+    if _one_writing(scripts):
+        return None
+    for char, own in sorted(chars, key=lambda pair: "LATIN" in pair[1]):
+        others = {s for s in scripts | {"LATIN"} if not any(_one_writing({o, s}) for o in own)}
+        like = _look_alike(char, others)
+        if like is not None:
+            return (
+                f"Serial {show(serial)} mixes look-alike scripts"
+                f" ({', '.join(sorted(s.title() for s in scripts))}): {describe(char)}"
+                f" looks like a {like.title()} letter."
+            )
+    return None
+
+
+@cache
+def _scripts(char: str) -> frozenset[str]:
+    """The scripts of a character's compatibility decomposition, neutral ones left out."""
+    from confusable_homoglyphs import categories
+
+    parts = unicodedata.normalize("NFKD", char)
+    return frozenset(categories.alias(part) for part in parts) - _NEUTRAL
+
+
+def _one_writing(scripts: set[str]) -> bool:
+    return len(scripts) <= 1 or any(scripts <= writing for writing in _WRITINGS)
+
+
+def _look_alike(char: str, scripts: set[str]) -> str | None:
+    """The first of `scripts` (Latin first) holding a look-alike of `char` (a UTS #39
+    confusable), or None."""
+    for script in sorted(scripts, key=lambda s: (s != "LATIN", s)):
+        if _confusable_with(char, script):
+            return script
+    return None
+
+
+@cache
+def _confusable_with(char: str, script: str) -> bool:
+    from confusable_homoglyphs import confusables
+
+    parts = unicodedata.normalize("NFKD", char)
+    return any(confusables.is_confusable(part, preferred_aliases=[script]) for part in parts)
