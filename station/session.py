@@ -126,6 +126,11 @@ class ScanSession:
             for code in line.product.codes:
                 self._codes.setdefault(code, index)
         self._doc_codes = frozenset(self._codes)
+        #: The item codes by serial key: a serial that reads as one is SERIAL_EQUALS_ITEM_CODE.
+        self._code_keys: dict[str, int] = {}
+        for code, index in self._codes.items():
+            self._code_keys.setdefault(serial_key(code), index)
+        self._doc_keys = frozenset(self._code_keys)
 
     # --- what the wizard shows ------------------------------------------------------
 
@@ -247,8 +252,9 @@ class ScanSession:
         if self.awaiting is not None and not (
             text in self._doc_codes and self._item_counts_while_awaiting()
         ):
-            if self.station["require_unique_serial"] and text in self._doc_codes:
-                product = self.document.lines[self._codes[text]].product
+            same = self._code_keys.get(serial_key(text))
+            if self.station["require_unique_serial"] and same is not None:
+                product = self.document.lines[same].product
                 raise Problem(
                     Code.SERIAL_EQUALS_ITEM_CODE,
                     f"{text} is the item code of {product.name} ({product.sku}), not a serial"

@@ -413,3 +413,16 @@ def test_not_found_through_station_scan(
         ("WS-2", "shipped"),
         ("WS-EAST", "in_stock"),
     ]
+
+
+def test_a_serial_that_reads_as_an_item_code_is_refused(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(engine)
+    session = _open(engine, "receive", "PO-1")
+    assert session.scan("W1").ok
+    verdict = session.scan("w1-box")  # the box barcode W1-BOX, read in lower case
+    assert verdict.code == Code.SERIAL_EQUALS_ITEM_CODE and "Widget One" in verdict.message
+    args = ["--station", "PACK-1", "--ship", "SO-1"]
+    status, out = run_scan(monkeypatch, capsys, db_url, args, ["W1", "w1-box"])
+    assert status == 0 and out[1]["code"] == "SERIAL_EQUALS_ITEM_CODE", out

@@ -168,14 +168,14 @@ def _check_lines(
 ) -> None:
     """Every scan-time rule again, against the PO, the station's options and the
     company's settings as they are now."""
-    codes = frozenset(code for line in po.lines for code in line.product.codes)
+    codes = frozenset(serial_key(code) for line in po.lines for code in line.product.codes)
     counts: Counter[int] = Counter()
     seen: set[tuple[int, str]] = set()
     for entry in session.entries:
         line = lines[entry.line]
         if entry.serial is not None:
             rules.check_serial_rules(
-                line.product, entry.serial, doc_codes=codes, options=options, charset=charset
+                line.product, entry.serial, doc_keys=codes, options=options, charset=charset
             )
             key = (ledger.scope_id(scope, line.product.id), serial_key(entry.serial))
             if key in seen:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from station.codes import Code
 from station.documents import Document, DocumentLine, Product, UnitInfo
-from station.scanning import show
+from station.scanning import serial_key, show
 from station.session import Problem, check_serial_text, no_room
 
 
@@ -13,14 +13,14 @@ def check_serial_rules(
     product: Product,
     serial: str,
     *,
-    doc_codes: frozenset[str],
+    doc_keys: frozenset[str],
     options: dict[str, object],
     charset: str,
 ) -> None:
     """SERIAL_INVALID (under the company's serial_charset), SERIAL_EQUALS_ITEM_CODE,
     SERIAL_BAD_LENGTH, SERIAL_BAD_FORMAT."""
     check_serial_text(serial, charset)
-    if options["require_unique_serial"] and serial in doc_codes:
+    if options["require_unique_serial"] and serial_key(serial) in doc_keys:
         raise Problem(
             Code.SERIAL_EQUALS_ITEM_CODE,
             f"{serial} is a barcode or SKU on this PO, not a serial"

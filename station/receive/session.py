@@ -31,7 +31,7 @@ class ReceiveSession(ScanSession):
         rules.check_serial_rules(
             line.product,
             serial,
-            doc_codes=self._doc_codes,
+            doc_keys=self._doc_keys,
             options=self.station.options,
             charset=self.serial_charset(connection),
         )
