@@ -47,6 +47,10 @@ class Code(StrEnum):
     NOTHING_TO_POST = "NOTHING_TO_POST"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     POSTING_FAILED = "POSTING_FAILED"
+    # the session journal (SPEC §8)
+    JOURNAL_DAMAGED = "JOURNAL_DAMAGED"
+    JOURNAL_UNAVAILABLE = "JOURNAL_UNAVAILABLE"
+    SESSION_OTHER_USER = "SESSION_OTHER_USER"
     # administration
     UNKNOWN_OPTION = "UNKNOWN_OPTION"
     BAD_OPTION_VALUE = "BAD_OPTION_VALUE"
@@ -94,6 +98,9 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.NOTHING_TO_POST: "Save with nothing scanned.",
     Code.DATABASE_UNAVAILABLE: "The database cannot be reached; the session stays journaled.",
     Code.POSTING_FAILED: "The database refused the posting; nothing was written.",
+    Code.JOURNAL_DAMAGED: "Damaged journal: kept aside; the scans before the damage were restored.",
+    Code.JOURNAL_UNAVAILABLE: "The journal cannot be written (disk full, no permission): refused.",
+    Code.SESSION_OTHER_USER: "The document has unsaved scans by another user: continue as them.",
     Code.UNKNOWN_OPTION: "No station option has this name.",
     Code.BAD_OPTION_VALUE: "The value does not fit the option.",
     Code.NOT_AUTHORIZED: "A supervisor's name and PIN are needed and were not given or wrong.",
