@@ -47,10 +47,6 @@ class Code(StrEnum):
     NOTHING_TO_POST = "NOTHING_TO_POST"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     POSTING_FAILED = "POSTING_FAILED"
-    # the session journal (SPEC §8)
-    JOURNAL_DAMAGED = "JOURNAL_DAMAGED"
-    JOURNAL_UNAVAILABLE = "JOURNAL_UNAVAILABLE"
-    SESSION_OTHER_USER = "SESSION_OTHER_USER"
     # administration
     UNKNOWN_OPTION = "UNKNOWN_OPTION"
     BAD_OPTION_VALUE = "BAD_OPTION_VALUE"
@@ -62,6 +58,10 @@ class Code(StrEnum):
     EXPORT_FAILED = "EXPORT_FAILED"
     PRINT_FAILED = "PRINT_FAILED"
     DIALOG_OPEN = "DIALOG_OPEN"
+    # the session journal (SPEC §8)
+    JOURNAL_DAMAGED = "JOURNAL_DAMAGED"
+    JOURNAL_UNAVAILABLE = "JOURNAL_UNAVAILABLE"
+    SESSION_OTHER_USER = "SESSION_OTHER_USER"
 
 
 #: What each code means, in one line: shown in `station codes` and the README.
@@ -98,9 +98,6 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.NOTHING_TO_POST: "Save with nothing scanned.",
     Code.DATABASE_UNAVAILABLE: "The database cannot be reached; the session stays journaled.",
     Code.POSTING_FAILED: "The database refused the posting; nothing was written.",
-    Code.JOURNAL_DAMAGED: "Damaged journal: kept aside; the scans before the damage were restored.",
-    Code.JOURNAL_UNAVAILABLE: "The journal cannot be written (disk full, no permission): refused.",
-    Code.SESSION_OTHER_USER: "The document has unsaved scans by another user: continue as them.",
     Code.UNKNOWN_OPTION: "No station option has this name.",
     Code.BAD_OPTION_VALUE: "The value does not fit the option.",
     Code.NOT_AUTHORIZED: "A supervisor's name and PIN are needed and were not given or wrong.",
@@ -111,6 +108,9 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.EXPORT_FAILED: "The export file cannot be written (open in another program?).",
     Code.PRINT_FAILED: "Posted, but its labels or slip could not be printed.",
     Code.DIALOG_OPEN: "A scan arrived while a dialog was open; it was not taken.",
+    Code.JOURNAL_DAMAGED: "Damaged journal: kept aside; the scans before the damage were restored.",
+    Code.JOURNAL_UNAVAILABLE: "The journal cannot be written (disk full, no permission): refused.",
+    Code.SESSION_OTHER_USER: "The document has unsaved scans by another user: continue as them.",
 }
 
 

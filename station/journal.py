@@ -17,6 +17,7 @@ and kept aside (`Journal.keep_damaged`) for a person to look at.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ from station.db.engine import data_dir
 BLOCK = 64 * 1024
 _sync = getattr(os, "fdatasync", os.fsync)  # the data, not the timestamps (Linux)
 _SLUG = 40  # characters of each name kept readable in the file name
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def journal_path(kind: str, station: str, document: str) -> Path:
@@ -83,6 +85,16 @@ def parse(data: bytes) -> Contents:
             pass
     after = _lines(rest)  # anything past the zero padding should not be there
     contents = Contents()
+    if lines and not after:  # the usual case, whole: one call of the C decoder
+        try:
+            values = json.loads(b"[" + b",".join(lines) + b"]")
+        except ValueError:
+            pass  # found line by line below
+        else:
+            if all(isinstance(v, dict) for v in values) and isinstance(
+                values[0].get("header"), dict
+            ):
+                return Contents(values[0]["header"], values[1:])
     for number, line in enumerate(lines):
         try:
             value = json.loads(line)
@@ -118,6 +130,9 @@ class Journal:
         self._fd: int | None = None
         self._end = 0  # where the next record goes
         self._size = 0  # bytes laid out on disk
+        #: A failed append may have left part of a line on disk: write the file whole
+        #: (`start`) before appending again.
+        self.torn = False
 
     def read(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """The header and the scan records (none when the file cannot be read)."""
@@ -146,7 +161,7 @@ class Journal:
         self.close()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lines = [{"header": header}, *(records or [])]
-        data = b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in lines)
+        data = "".join([_encode(r) + "\n" for r in lines]).encode()
         size = BLOCK * (len(data) // BLOCK + 1)
         tmp = self.path.with_suffix(".new")
         try:
@@ -155,15 +170,17 @@ class Journal:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
+            self.torn = False
         except OSError:
-            if not tmp.is_dir():
+            with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
             raise
         self._sync_directory()
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record and sync it. Raises OSError (disk full, file too large, I/O
-        error) when it is not on disk; the bytes it may have written are wiped first."""
+        error) when it is not on disk; what it may have written is wiped, or else the
+        journal is `torn`."""
         line = json.dumps(record, ensure_ascii=False).encode() + b"\n"
         if self._fd is None:
             self._open()
@@ -177,8 +194,9 @@ class Journal:
             self._write(line, self._end)
             if self.sync:
                 _sync(self._fd)
-        except OSError:
-            self._wipe(len(line))
+        except OSError as error:
+            # After a failed sync what reached the disk is unknown (fsyncgate).
+            self.torn = error.errno == errno.EIO or not self._wipe(len(line))
             raise
         self._end += len(line)
 
@@ -190,12 +208,16 @@ class Journal:
                 raise OSError(28, "No space left on device")
             data, offset = data[written:], offset + written
 
-    def _wipe(self, length: int) -> None:
-        """Zero what a failed append may have left after the last record (best effort:
-        a refused scan must not come back after a crash)."""
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.pwrite(self._fd, bytes(length), self._end)
+    def _wipe(self, length: int) -> bool:
+        """Zero what a failed append may have left after the last record, so that a
+        refused scan never comes back after a crash; False when that failed too."""
+        try:
+            self._write(bytes(length), self._end)
+            if self.sync:
+                _sync(self._fd)
+        except OSError:
+            return False
+        return True
 
     def _open(self) -> None:
         data = self.path.read_bytes()
@@ -212,7 +234,10 @@ class Journal:
     def clear(self) -> None:
         """Remove the journal (raises OSError when it cannot be removed)."""
         self.close()
-        self.path.unlink(missing_ok=True)
+        try:
+            self.path.unlink()
+        except (FileNotFoundError, NotADirectoryError):  # no journal there
+            return
         self._sync_directory()
 
     def keep_damaged(self) -> Path | None:

@@ -524,9 +524,13 @@ class ScanSession:
                 self.journal.clear()
             except OSError as error:
                 raise self._journal_problem(error, "rescan") from error
-            self._journal_started, self._journal_whole = False, True
+        self._start_over()
+
+    def _start_over(self) -> None:
+        """An empty grid; the next scan starts a new journal (replacing any left)."""
         self._clear()
         self.current = self.awaiting = None
+        self._journal_started, self._journal_whole = False, True
         self._journaled = (0, None, None, None)
 
     # --- posting --------------------------------------------------------------------
@@ -557,10 +561,8 @@ class ScanSession:
         if result.posted:
             try:
                 self.rescan()
-            except Problem:  # posted all the same; restored later, the session posts once
-                self._clear()
-                self.current = self.awaiting = None
-                self._journaled = (0, None, None, None)
+            except Problem:  # posted all the same; restored, the old journal posts once
+                self._start_over()
             self.session_id = uuid.uuid4().hex  # what is scanned next is a new posting
         return result
 
@@ -603,7 +605,8 @@ class ScanSession:
                 self.journal.append(record)
                 self._journal_records += 1
         except OSError as error:
-            self._journal_whole = False
+            if self._journal_started and self.journal.torn:
+                self._journal_whole = False
             self._take_back(op, index, removed)
             raise self._journal_problem(error, op) from error
         self._journaled = self._state()

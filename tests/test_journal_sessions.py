@@ -304,6 +304,21 @@ def test_a_ship_scan_that_cannot_be_journaled_is_refused(engine: Engine) -> None
     assert grid(open_session(engine, "PACK-1", "ship", "SO-1").session) == grid(session)
 
 
+def test_after_a_posting_whose_journal_cannot_be_removed_the_next_scan_starts_anew(
+    engine: Engine,
+) -> None:
+    seed(engine)
+    session = open_session(engine, "DOCK-1", "receive", "PO-1").session
+    assert session.scan("W1").ok and session.scan("P-1").ok
+    posted_id = session.session_id
+    broken = Broken(session)
+    assert session.save().posted  # the posting stands; its journal could not be removed
+    broken.repair()  # the posted session's journal is back in its place
+    assert session.scan("G2").ok and session.session_id != posted_id
+    again = open_session(engine, "DOCK-1", "receive", "PO-1")
+    assert again.restored == 1 and again.session.session_id == session.session_id
+
+
 def test_station_scan_refuses_scans_when_the_journal_folder_cannot_be_made(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], engine: Engine, db_url: str
 ) -> None:
