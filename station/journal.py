@@ -91,9 +91,8 @@ def parse(data: bytes) -> Contents:
         except ValueError:
             pass  # found line by line below
         else:
-            if all(isinstance(v, dict) for v in values) and isinstance(
-                values[0].get("header"), dict
-            ):
+            whole = len(values) == len(lines) and all(isinstance(v, dict) for v in values)
+            if whole and isinstance(values[0].get("header"), dict):
                 return Contents(values[0]["header"], values[1:])
     for number, line in enumerate(lines):
         try:

@@ -86,6 +86,9 @@ def test_a_torn_last_record_is_not_damage_but_a_damaged_line_is() -> None:
     assert middle.damage == "line 3 cannot be read" and middle.lost == 3
     assert [r["scan"] for r in middle.records] == ["A"]
 
+    two_on_a_line = parse(_journal_bytes(HEADER, A, B + b", " + C, A))
+    assert two_on_a_line.damage == "line 3 cannot be read" and two_on_a_line.lost == 2
+
     not_an_object = parse(_journal_bytes(HEADER, A, b"[1, 2, 3]", C))
     assert not_an_object.damage == "line 3 cannot be read" and not_an_object.lost == 2
 
