@@ -3,9 +3,10 @@ demand:
 
     python -m benchmarks.bench_journal [--records 1000000]
 
-1. restoring N records of additions only, and N records of additions, undos and removals
-   at random rows (an uncompacted worst case), with `ScanSession.restore` — against the
-   same records replayed on a Python list with `pop(index)` (the quadratic way);
+1. restoring N records of additions only, N records of additions, undos and removals at
+   random rows (uncompacted), and min(N, 200,000) records that add rows then remove each
+   from the top, with `ScanSession.restore` — against the same records replayed on a
+   Python list with `pop(index)` (quadratic: every removal shifts the rows after it);
 2. reading and parsing the journal file of N records (`Journal.contents`);
 3. compaction: rewriting the journal as one record per row with 100,000 and N rows (the
    pause of the one scan that triggers it).
@@ -63,6 +64,20 @@ def _records(count: int, edits: bool) -> list[dict[str, Any]]:
     return records
 
 
+def _first_row_removals(count: int) -> list[dict[str, Any]]:
+    """count/2 additions, then every row removed from the top: the worst case for a list."""
+    half = count // 2
+    adds = [
+        {"scan": "C3", "op": "scan", "entry": [0, None, 1, None], "state": [n, 0, None]}
+        for n in range(1, half + 1)
+    ]
+    removals = [
+        {"scan": "", "op": "remove", "index": 0, "state": [n, 0, None]}
+        for n in range(half - 1, -1, -1)
+    ]
+    return adds + removals
+
+
 def _list_replay(records: list[dict[str, Any]]) -> int:
     rows: list[list[Any]] = []
     for record in records:
@@ -94,6 +109,14 @@ def main() -> None:
         rows.append((f"restore {count:,} records ({what})", f"{seconds:.2f} s"))
         seconds, _ = _timed(lambda records=records: _list_replay(records))
         rows.append((f"same records on a list with pop(index) ({what})", f"{seconds:.2f} s"))
+    worst = min(count, 200_000)
+    records = _first_row_removals(worst)
+    seconds, restored = _timed(lambda: _session().restore(records))
+    assert restored == worst
+    what = f"{worst // 2:,} additions, then each row removed from the top"
+    rows.append((f"restore {worst:,} records ({what})", f"{seconds:.2f} s"))
+    seconds, _ = _timed(lambda: _list_replay(records))
+    rows.append((f"same records on a list with pop(index) ({what})", f"{seconds:.2f} s"))
     with tempfile.TemporaryDirectory() as folder:
         journal = Journal(Path(folder) / "bench.jsonl")
         journal.start({"session_id": "bench"}, _records(count, False))

@@ -625,7 +625,10 @@ class ScanSession:
         self._journal_records = len(records)
 
     def _compact_limit(self) -> int:
-        return 2 * len(self.entries) + 64
+        """Records the journal may hold before it is rewritten one per row: a unit scanned
+        as item then serial takes two records, so 3 per row leaves every such session
+        alone and compacts one whose undos, removals and cancels outweigh its rows."""
+        return 3 * len(self.entries) + 64
 
     def compacted(self) -> list[dict[str, Any]]:
         """The session as journal records: one per row, the last carrying the state."""
@@ -733,12 +736,8 @@ def check_serial_text(serial: str) -> None:
 
 
 def _number(value: object, low: int = 0, high: int | None = None) -> bool:
-    return (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and value >= low
-        and (high is None or value < high)
-    )
+    """An int (not a bool) in [low, high)."""
+    return type(value) is int and value >= low and (high is None or value < high)
 
 
 class _Replay:
@@ -767,7 +766,9 @@ class _Replay:
         if not (isinstance(state, list) and len(state) == 3 and _number(state[0])):
             return False
         size, current, awaiting = state
-        if not all(v is None or _number(v, 0, self.lines) for v in (current, awaiting)):
+        if not (current is None or _number(current, 0, self.lines)):
+            return False
+        if not (awaiting is None or _number(awaiting, 0, self.lines)):
             return False
         if op == "remove":
             index = record.get("index")
