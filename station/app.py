@@ -131,10 +131,16 @@ def _journal_of(
         if found.header is not None and _names(found.header) == (kind, station, number):
             return legacy, found
         return None, Contents()
-    if contents.header is not None and _names(contents.header) != (kind, station, number):
-        names = " ".join(str(name) for name in _names(contents.header))
-        lost = len(contents.records) + (contents.lost or 0)
+    header = contents.header
+    if header is None:
+        return log, contents
+    lost = len(contents.records) + (contents.lost or 0)
+    if _names(header) != (kind, station, number):
+        names = " ".join(str(name) for name in _names(header))
         return log, Contents(damage=f"it belongs to another session ({names})", lost=lost)
+    user = header.get("user")
+    if not isinstance(header.get("session_id"), str) or not (user is None or isinstance(user, str)):
+        return log, Contents(damage="its header is not a session's", lost=lost)
     return log, contents
 
 

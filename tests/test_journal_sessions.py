@@ -129,6 +129,25 @@ def test_a_journal_whose_header_names_another_session_is_not_restored_into_this_
     assert open_session(engine, "DOCK-2", "receive", "PO-1").restored == len(RECEIVE)
 
 
+def test_a_header_of_the_wrong_shape_is_damage(engine: Engine) -> None:
+    seed(engine)
+    first = open_session(engine, "DOCK-1", "receive", "PO-1").session
+    assert all(first.scan(s).ok for s in RECEIVE)
+    path = journal_of()
+    data = path.read_bytes()
+    path.write_bytes(
+        data.replace(b'"session_id": "', b'"session_id": ["', 1).replace(
+            b'", "kind"', b'"], "kind"', 1
+        )
+    )
+    opened = open_session(engine, "DOCK-1", "receive", "PO-1")
+    assert opened.restored == 0 and opened.damaged is not None
+    assert "(its header is not a session's): 0 scans restored, 6 could not be" in (
+        opened.damaged.message
+    )
+    assert opened.session.scan("W1").ok
+
+
 def test_a_journal_named_the_old_way_is_adopted_by_its_own_session_only(
     engine: Engine,
 ) -> None:
