@@ -6,7 +6,10 @@ functions with the settings they were given.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -14,7 +17,8 @@ from station import stations
 from station.codes import Code, StationError
 from station.db import ledger
 from station.db.engine import open_database, reading
-from station.journal import Journal, journal_path
+from station.documents import Document
+from station.journal import Contents, Journal, journal_path, legacy_journal_path
 from station.receive.rules import po_not_open
 from station.receive.session import ReceiveSession
 from station.session import ScanSession
@@ -23,9 +27,26 @@ from station.stations import StationConfig
 
 
 @dataclass(slots=True)
+class JournalDamage:
+    """A journal that could not be restored whole: how many records were not (None when
+    they cannot be counted), the operator's message and where the file was kept."""
+
+    unrestored: int | None
+    message: str
+    kept: Path | None
+
+    code = Code.JOURNAL_DAMAGED
+
+    def as_dict(self) -> dict[str, object]:
+        unrestored = "unknown" if self.unrestored is None else self.unrestored
+        return {"code": str(self.code), "unrestored": unrestored, "message": self.message}
+
+
+@dataclass(slots=True)
 class Opened:
     session: ScanSession
     restored: int
+    damaged: JournalDamage | None = None
 
 
 def connect(url: str | None = None) -> Engine:
@@ -66,22 +87,106 @@ def open_session(
             cls = ShipSession
         else:
             raise ValueError(f"unknown session kind {kind!r}")
-    log = Journal(journal_path(kind, config.name, number), sync=sync) if journal else None
-    header, records = log.read() if log is not None else (None, [])
+    names = (kind, config.name, document.number)
+    log = Journal(journal_path(*names), sync=sync) if journal else None
+    source, contents = _journal_of(log, *names)
+    _check_user(contents, document, config.name, user)
+    header = contents.header
     session = cls(
         engine,
         config,
         document,
-        user=user if header is None else header.get("user") or user,
+        user=user,
         journal=log,
         session_id=header.get("session_id") if header else None,
     )
+    if source is None:
+        return Opened(session, 0)
+    records = contents.records
     restored = session.restore(records) if records else 0
-    return Opened(session, restored)
+    damaged = contents.damage is not None or restored < len(records)
+    kept = source.keep_damaged() if damaged else None
+    if restored:
+        session.rewrite_journal(records[:restored])
+    stale = kept is not None and not restored  # kept aside, and nothing to carry on
+    adopted = log is not None and source is not log and log.path.exists()  # renamed
+    if stale or adopted:
+        with contextlib.suppress(OSError):  # else found again next time, nothing lost
+            source.clear()
+    if not damaged:
+        return Opened(session, restored)
+    return Opened(session, restored, _damage(contents, restored, kept, document, config.name))
+
+
+def _journal_of(
+    log: Journal | None, kind: str, station: str, number: str
+) -> tuple[Journal | None, Contents]:
+    """The journal to restore and what it holds: this session's own, or one that a
+    version before the hashed names kept under the sanitized names, adopted only when its
+    header names exactly this session. A header naming another session is damage."""
+    if log is None:
+        return None, Contents()
+    contents = log.contents()
+    if contents.header is None and contents.damage is None:
+        legacy = Journal(legacy_journal_path(kind, station, number), sync=log.sync)
+        found = legacy.contents()
+        if found.header is not None and _names(found.header) == (kind, station, number):
+            return legacy, found
+        return None, Contents()
+    header = contents.header
+    if header is None:
+        return log, contents
+    lost = len(contents.records) + (contents.lost or 0)
+    if _names(header) != (kind, station, number):
+        names = " ".join(str(name) for name in _names(header))
+        return log, Contents(damage=f"it belongs to another session ({names})", lost=lost)
+    user = header.get("user")
+    if not isinstance(header.get("session_id"), str) or not (user is None or isinstance(user, str)):
+        return log, Contents(damage="its header is not a session's", lost=lost)
+    return log, contents
+
+
+def _names(header: dict[str, Any]) -> tuple[object, object, object]:
+    return header.get("kind"), header.get("station"), header.get("document")
+
+
+def _check_user(contents: Contents, document: Document, station: str, user: str | None) -> None:
+    """SESSION_OTHER_USER: a session journaled by one user is continued by that user only,
+    so every scan of a posting is the posting user's."""
+    header = contents.header
+    if header is None or not (contents.records or contents.lost):
+        return
+    started_by = header.get("user")
+    if started_by == user:
+        return
+    who = started_by or "no user named"
+    raise StationError(
+        Code.SESSION_OTHER_USER,
+        f"{document.number} on station {station} has {len(contents.records)} unsaved scans"
+        f" by {who}: continue as {who}, or have {who} open it and clear it (CMD-RESCAN)"
+        " first. A session is finished by the user who started it.",
+    )
+
+
+def _damage(
+    contents: Contents, restored: int, kept: Path | None, document: Document, station: str
+) -> JournalDamage:
+    reason = contents.damage or f"record {restored + 1} does not fit the session"
+    lost = None if contents.lost is None else contents.lost + len(contents.records) - restored
+    count = "an unknown number" if lost is None else str(lost)
+    where = f"kept as {kept}" if kept else "could not be kept aside"
+    return JournalDamage(
+        lost,
+        f"The journal of {document.number} on station {station} was damaged ({reason}):"
+        f" {restored} scans restored, {count} could not be — check the scanned rows against"
+        f" the goods. The damaged file {where}.",
+        kept,
+    )
 
 
 def pending_journals(kind: str | None = None) -> list[dict[str, object]]:
-    """Sessions left in progress on this machine (for the GUI's "Resume …?")."""
+    """Sessions left in progress on this machine (for the GUI's "Resume …?"); a file
+    that cannot be read is left to the session it belongs to."""
     from station.db.engine import data_dir
 
     found = []

@@ -381,8 +381,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
         out.write(json.dumps(data, ensure_ascii=False) + "\n")
         out.flush()
 
-    if opened.restored:
-        emit({"restored": opened.restored})
+    if opened.restored or opened.damaged:
+        damaged = opened.damaged.as_dict() if opened.damaged else {}
+        emit({"restored": opened.restored, **damaged})
     failed = False
     for line in source:
         raw = line.rstrip(b"\r\n") if isinstance(line, bytes) else line.rstrip("\r\n")

@@ -58,6 +58,10 @@ class Code(StrEnum):
     EXPORT_FAILED = "EXPORT_FAILED"
     PRINT_FAILED = "PRINT_FAILED"
     DIALOG_OPEN = "DIALOG_OPEN"
+    # the session journal (SPEC §8)
+    JOURNAL_DAMAGED = "JOURNAL_DAMAGED"
+    JOURNAL_UNAVAILABLE = "JOURNAL_UNAVAILABLE"
+    SESSION_OTHER_USER = "SESSION_OTHER_USER"
 
 
 #: What each code means, in one line: shown in `station codes` and the README.
@@ -107,6 +111,9 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.EXPORT_FAILED: "The export file cannot be written (open in another program?).",
     Code.PRINT_FAILED: "Posted, but its labels or slip could not be printed.",
     Code.DIALOG_OPEN: "A scan arrived while a dialog was open; it was not taken.",
+    Code.JOURNAL_DAMAGED: "Damaged journal: kept aside; the scans before the damage were restored.",
+    Code.JOURNAL_UNAVAILABLE: "The journal cannot be written (disk full, no permission): refused.",
+    Code.SESSION_OTHER_USER: "The document has unsaved scans by another user: continue as them.",
 }
 
 

@@ -76,6 +76,10 @@ class SessionLine:
         return max(self.ordered - self.before - self.session, 0)
 
 
+#: The grid as last journaled: rows, current line, awaited line, the last row.
+_State = tuple[int, int | None, int | None, tuple[int, str | None, int, int | None] | None]
+
+
 @dataclass(slots=True)
 class _Undo:
     entries: list[Entry] = field(default_factory=list)
@@ -118,6 +122,11 @@ class ScanSession:
         self.mode: str | None = None
         self.journal = journal
         self._journal_started = False
+        self._journal_whole = True  # False after a failed write: the next rewrites it whole
+        self._journal_records = 0  # records in the file, to know when to compact it
+        self._compact_at = 0
+        self._journaled: _State = (0, None, None, None)  # the grid as last journaled
+        self._journaled_mode: str | None = None
         self._scope: str | None = None
         self._charset: str | None = None
         self.started = datetime.now(UTC)
@@ -195,6 +204,8 @@ class ScanSession:
                 return self._mode_scan(mode, scan)
             before = (len(self.entries), self.current, self.awaiting)
             verdict = self._read(self._lookup_connection(), scan)
+            if verdict.ok and (len(self.entries), self.current, self.awaiting) != before:
+                self._log(scan, "scan")
         except Problem as problem:
             return self._refuse(scan, problem, problem.kind or self._read_as(scan))
         except OperationalError:
@@ -207,8 +218,6 @@ class ScanSession:
                 ),
                 "document",
             )
-        if verdict.ok and (len(self.entries), self.current, self.awaiting) != before:
-            self._log(scan, "scan")
         return verdict
 
     def _set_mode(self, mode: str | None, scan: Scan) -> None:
@@ -430,7 +439,10 @@ class ScanSession:
         except Problem as problem:
             return self._refuse(scan, problem, "item")
         self._add(Entry(self.current, qty=qty))
-        self._log(scan, "qty")
+        try:
+            self._log(scan, "qty")
+        except Problem as problem:
+            return self._refuse(scan, problem, "item")
         return self._accept(scan, "item", line.product, None, f"{qty} × {line.product.name}")
 
     # --- serials --------------------------------------------------------------------
@@ -542,16 +554,22 @@ class ScanSession:
     def undo(self, scan: Scan | None = None) -> Verdict:
         scan = scan or Scan("CMD-UNDO", "CMD-UNDO", "command", command="UNDO")
         if not self.entries:
-            if self.awaiting is not None:
-                self.current = self.awaiting = None
+            if self.awaiting is None:
+                return Verdict(scan.raw, False, Code.NOTHING_TO_UNDO, "command", "Nothing to undo.")
+            self.current = self.awaiting = None
+            try:
                 self._log(scan, "undo")
-                return Verdict(scan.raw, True, Code.OK, "command", "Item scan undone.")
-            return Verdict(scan.raw, False, Code.NOTHING_TO_UNDO, "command", "Nothing to undo.")
+            except Problem as problem:
+                return self._refuse(scan, problem, "command")
+            return Verdict(scan.raw, True, Code.OK, "command", "Item scan undone.")
         entry = self._pop()
         line = self.document.lines[entry.line]
         self.current = self.entries[-1].line if self.entries else None
         self.awaiting = None
-        self._log(scan, "undo")
+        try:
+            self._log(scan, "undo")
+        except Problem as problem:
+            return self._refuse(scan, problem, "command")
         what = f"serial {entry.serial}" if entry.serial else f"{entry.qty} × {line.product.sku}"
         return Verdict(
             scan.raw,
@@ -564,20 +582,31 @@ class ScanSession:
         )
 
     def remove(self, index: int) -> Entry:
-        """Remove one row of the session grid (a selected row in the GUI)."""
+        """Remove one row of the session grid (a selected row in the GUI); Problem
+        (JOURNAL_UNAVAILABLE, the row kept) when the journal cannot record it."""
         entry = self._pop(index)
         if self.awaiting is not None and entry.serial is None:
             self.awaiting = None
-        self._log(Scan(f"remove {index}", "", "command"), "remove", index)
+        self._log(Scan(f"remove {index}", "", "command"), "remove", index, entry)
         return entry
 
     def rescan(self) -> None:
-        """Clear the whole session (the GUI asks first)."""
+        """Clear the whole session (the GUI asks first): its journal first, so a crash
+        never brings back a cleared session; Problem (JOURNAL_UNAVAILABLE, the session
+        kept) when the journal cannot be removed."""
+        if self.journal is not None:
+            try:
+                self.journal.clear()
+            except OSError as error:
+                raise self._journal_problem(error, "rescan") from error
+        self._start_over()
+
+    def _start_over(self) -> None:
+        """An empty grid; the next scan starts a new journal (replacing any left)."""
         self._clear()
         self.current = self.awaiting = self.mode = None
-        if self.journal is not None:
-            self.journal.clear()
-            self._journal_started = False
+        self._journal_started, self._journal_whole = False, True
+        self._journaled, self._journaled_mode = (0, None, None, None), None
 
     # --- posting --------------------------------------------------------------------
 
@@ -605,7 +634,10 @@ class ScanSession:
     def _posted(self, result: PostingResult) -> PostingResult:
         """After a successful posting: the session starts empty and the journal is gone."""
         if result.posted:
-            self.rescan()
+            try:
+                self.rescan()
+            except Problem:  # posted all the same; restored, the old journal posts once
+                self._start_over()
             self.session_id = uuid.uuid4().hex  # what is scanned next is a new posting
         return result
 
@@ -621,43 +653,136 @@ class ScanSession:
             "started": self.started.isoformat(),
         }
 
-    def _log(self, scan: Scan, op: str, index: int | None = None) -> None:
-        """Journal the state after an accepted scan: enough to rebuild the session."""
+    def _log(
+        self, scan: Scan, op: str, index: int | None = None, removed: Entry | None = None
+    ) -> None:
+        """Journal the state after an accepted scan: enough to rebuild the session.
+
+        Nothing is acknowledged that is not on disk: when the journal cannot be written
+        the change is taken back (the grid is as before it) and Problem
+        (JOURNAL_UNAVAILABLE) raised. A journal that holds many more records than the
+        session has rows is rewritten as one record per row."""
         if self.journal is None:
             return
-        if not self._journal_started:
-            self.journal.start(self._header())
-            self._journal_started = True
         record: dict[str, Any] = {"scan": scan.raw if isinstance(scan.raw, str) else "", "op": op}
         if op == "remove":
             record["index"] = index
         elif op in ("scan", "qty") and self.entries:
             last = self.entries[-1]
             record["entry"] = [last.line, last.serial, last.qty, last.unit_id]
-        record["state"] = [len(self.entries), self.current, self.awaiting, self.mode]
-        self.journal.append(record)
+        record["state"] = self._journal_state()
+        try:
+            if not self._journal_started:
+                self._rewrite([record])
+            elif not self._journal_whole:  # a write failed: what it left is replaced
+                self._rewrite(self.compacted())
+            else:
+                self.journal.append(record)
+                self._journal_records += 1
+        except OSError as error:
+            if self._journal_started and self.journal.torn:
+                self._journal_whole = False
+            self._take_back(op, index, removed)
+            raise self._journal_problem(error, op) from error
+        self._journaled, self._journaled_mode = self._state(), self.mode
+        if self._journal_records > self._compact_limit() and (
+            self._journal_records >= self._compact_at
+        ):
+            try:
+                self._rewrite(self.compacted())
+            except OSError:  # the journal is whole as it is: compact it later
+                self._compact_at = 2 * self._journal_records
+
+    def _rewrite(self, records: list[dict[str, Any]]) -> None:
+        assert self.journal is not None
+        self.journal.start(self._header(), records)
+        self._journal_started, self._journal_whole = True, True
+        self._journal_records = len(records)
+
+    def _compact_limit(self) -> int:
+        """Records the journal may hold before it is rewritten one per row: a unit scanned
+        as item then serial takes two records, so 3 per row leaves every such session
+        alone and compacts one whose undos, removals and cancels outweigh its rows."""
+        return 3 * len(self.entries) + 64
+
+    def compacted(self) -> list[dict[str, Any]]:
+        """The session as journal records: one per row, the last carrying the state."""
+        records: list[dict[str, Any]] = [
+            {
+                "scan": entry.serial or "",
+                "op": "scan",
+                "entry": [entry.line, entry.serial, entry.qty, entry.unit_id],
+                "state": [number, entry.line, None],
+            }
+            for number, entry in enumerate(self.entries, 1)
+        ]
+        state = self._journal_state()
+        if records:
+            records[-1]["state"] = state
+        elif state != [0, None, None]:
+            records.append({"scan": "", "op": "scan", "state": state})
+        return records
+
+    def _journal_state(self) -> list[Any]:
+        """[rows, current line, awaited line] and, while a mode is on, the mode."""
+        state: list[Any] = [len(self.entries), self.current, self.awaiting]
+        return [*state, self.mode] if self.mode is not None else state
+
+    def _state(self) -> _State:
+        last = self.entries[-1] if self.entries else None
+        row = None if last is None else (last.line, last.serial, last.qty, last.unit_id)
+        return len(self.entries), self.current, self.awaiting, row
+
+    def _take_back(self, op: str, index: int | None, removed: Entry | None) -> None:
+        """Undo the one change since the grid was last journaled."""
+        size, current, awaiting, row = self._journaled
+        if op == "remove" and removed is not None and index is not None:
+            self.entries.insert(index, removed)
+            self._tally(removed, 1)
+        elif len(self.entries) > size:
+            self._pop()
+        elif len(self.entries) < size and row is not None:
+            self._add(Entry(*row))
+        elif row is not None and self._state()[3] != row:
+            self._fill(row[1], row[3])  # a pending unit gets its serial back off
+        self.current, self.awaiting, self.mode = current, awaiting, self._journaled_mode
+
+    def _journal_problem(self, error: OSError, op: str) -> Problem:
+        what = {"qty": "quantity", "remove": "removal"}.get(op, op)
+        folder = self.journal.path.parent if self.journal is not None else "the data folder"
+        return Problem(
+            Code.JOURNAL_UNAVAILABLE,
+            f"The journal cannot be written ({error.strerror or error}): {what} refused,"
+            f" the session is as it was. Free disk space or fix {folder}, then scan again.",
+            None if op == "scan" else "item" if op == "qty" else "command",
+        )
 
     def restore(self, records: list[dict[str, Any]]) -> int:
-        """Rebuild the session from journal records; returns the number of scans restored."""
+        """Rebuild the session from journal records, in one pass; returns the number of
+        records restored: all, or those before the first that does not fit the session
+        (a damaged journal). `rewrite_journal` then writes the journal again whole."""
+        replay = _Replay(len(records), len(self.document.lines))
+        restored = 0
         for record in records:
-            op = record.get("op")
-            size, current, awaiting, *mode = record["state"]
-            if op == "remove":
-                self._pop(record["index"])
-            elif op in ("undo", "cancel") and len(self.entries) > size:
-                self._pop()
-            elif "entry" in record:
-                line, serial, qty, unit_id = record["entry"]
-                if len(self.entries) == size:  # a pending unit got its serial
-                    self._fill(serial, unit_id)
-                else:
-                    self._add(Entry(line, serial, qty, unit_id))
-            self.current, self.awaiting = current, awaiting
-            self.mode = mode[0] if mode else None
-        if self.journal is not None and records:
-            self.journal.start(self._header(), records)
-            self._journal_started = True
-        return len(records)
+            if not replay.apply(record):
+                break
+            restored += 1
+        for entry in replay.rows():
+            self._add(entry)
+        self.current, self.awaiting, self.mode = replay.current, replay.awaiting, replay.mode
+        self._journaled, self._journaled_mode = self._state(), self.mode
+        return restored
+
+    def rewrite_journal(self, records: list[dict[str, Any]]) -> None:
+        """After a restore: the journal written again whole (no torn line stays in it),
+        one record per row when it holds many more records than rows. When it cannot be
+        written, the next scan tries again, or is refused."""
+        if self.journal is None:
+            return
+        try:
+            self._rewrite(records if len(records) <= self._compact_limit() else self.compacted())
+        except OSError:
+            self._journal_started, self._journal_whole = True, False
 
     # --- verdicts -------------------------------------------------------------------
 
@@ -704,3 +829,111 @@ def no_room(
     else:
         tail = f"only {left} left, not {extra}"
     return Problem(code, f"{line.product.name} ({line.product.sku}): {facts} — {tail}.")
+
+
+def _number(value: object, low: int = 0, high: int | None = None) -> bool:
+    """An int (not a bool) in [low, high)."""
+    return type(value) is int and value >= low and (high is None or value < high)
+
+
+class _Replay:
+    """Journal records replayed into rows in time linear in the records (a removal by
+    index costs O(log n), never a shift of the rows behind it).
+
+    Every row added takes the next slot; a removed row leaves its slot empty. A Fenwick
+    tree counts the empty slots, so the row at an index is found without moving any."""
+
+    def __init__(self, capacity: int, lines: int) -> None:
+        self.slots: list[Entry] = []
+        self.gone = bytearray(capacity)
+        self.tree = [0] * (capacity + 1)
+        self.capacity = capacity
+        self.lines = lines
+        self.live = 0
+        self.last = -1  # slot of the last row
+        self.current: int | None = None
+        self.awaiting: int | None = None
+        self.mode: str | None = None
+
+    def apply(self, record: Any) -> bool:
+        """Apply one record; False (nothing changed) when it does not fit."""
+        if not isinstance(record, dict):
+            return False
+        state, op = record.get("state"), record.get("op")
+        if not (isinstance(state, list) and len(state) in (3, 4) and _number(state[0])):
+            return False
+        size, current, awaiting, *mode = state
+        if mode and not isinstance(mode[0], str):
+            return False
+        if not (current is None or _number(current, 0, self.lines)):
+            return False
+        if not (awaiting is None or _number(awaiting, 0, self.lines)):
+            return False
+        if op == "remove":
+            index = record.get("index")
+            if not (_number(index, 0, self.live) and size == self.live - 1):
+                return False
+            self._drop(self._slot(index))
+        elif op in ("undo", "cancel"):
+            if not self.live - 1 <= size <= self.live:
+                return False
+            if size < self.live:
+                self._drop(self.last)
+        elif op in ("scan", "qty", "mode"):
+            if "entry" in record:
+                entry = self._entry(record["entry"])
+                if entry is None:
+                    return False
+                if size == self.live and self.live:  # a pending unit got its serial
+                    row = self.slots[self.last]
+                    row.serial, row.unit_id = entry.serial, entry.unit_id
+                elif size == self.live + 1:
+                    self.slots.append(entry)
+                    self.live += 1
+                    self.last = len(self.slots) - 1
+                else:
+                    return False
+            elif size != self.live:
+                return False
+        else:
+            return False
+        self.current, self.awaiting = current, awaiting
+        self.mode = mode[0] if mode else None
+        return True
+
+    def _entry(self, value: Any) -> Entry | None:
+        if not (isinstance(value, list) and len(value) == 4):
+            return None
+        line, serial, qty, unit_id = value
+        if not (_number(line, 0, self.lines) and _number(qty, 1)):
+            return None
+        if not (serial is None or isinstance(serial, str)):
+            return None
+        if not (unit_id is None or _number(unit_id)):
+            return None
+        return Entry(line, serial, qty, unit_id)
+
+    def _slot(self, index: int) -> int:
+        """The slot of the row at `index` (binary lifting on the Fenwick tree)."""
+        position, left = 0, index + 1
+        step = 1 << self.capacity.bit_length()
+        while step:
+            following = position + step
+            if following <= self.capacity and step - self.tree[following] < left:
+                position = following
+                left -= step - self.tree[following]
+            step >>= 1
+        return position
+
+    def _drop(self, slot: int) -> None:
+        self.gone[slot] = 1
+        node = slot + 1
+        while node <= self.capacity:
+            self.tree[node] += 1
+            node += node & -node
+        self.live -= 1
+        if slot == self.last:
+            self.last = self._slot(self.live - 1) if self.live else -1
+
+    def rows(self) -> list[Entry]:
+        return [row for row, gone in zip(self.slots, self.gone, strict=False) if not gone]

@@ -426,3 +426,13 @@ def test_a_serial_that_reads_as_an_item_code_is_refused(
     args = ["--station", "PACK-1", "--ship", "SO-1"]
     status, out = run_scan(monkeypatch, capsys, db_url, args, ["W1", "w1-box"])
     assert status == 0 and out[1]["code"] == "SERIAL_EQUALS_ITEM_CODE", out
+
+
+def test_not_found_mode_survives_a_compacted_journal(engine: Engine) -> None:
+    seed(engine)
+    session = _open(engine, "ship", "SO-1")
+    assert session.scan("W1").ok and session.scan("WS-1").ok and session.scan("CMD-NOTFOUND").ok
+    records = session.compacted()
+    fresh = _open(engine, "ship", "SO-1")
+    assert fresh.restore(records) == len(records)
+    assert fresh.mode == "not_found" and [e.serial for e in fresh.entries] == ["WS-1"]

@@ -81,7 +81,11 @@ class HomePage(QWidget):
             first = offers[0]
             verb = "receiving" if first["kind"] == "receive" else "shipping"
             more = f" (and {len(offers) - 1} more)" if len(offers) > 1 else ""
-            self.offer.setText(f"Resume {verb} {first['document']}: {first['scans']} scans?{more}")
+            user = first.get("user")
+            by = f" by {user}" if user and user != self.services.settings.user else ""
+            self.offer.setText(
+                f"Resume {verb} {first['document']}: {first['scans']} scans{by}?{more}"
+            )
         self.offer_box.setVisible(bool(offers))
         try:
             with self.services.engine.connect() as connection:

@@ -198,7 +198,7 @@ class MainWindow(QMainWindow):
             return error
         self.services.apply_station(config)
         self._close_scan_page()
-        page = ScanPage(self.services, opened.session, opened.restored)
+        page = ScanPage(self.services, opened.session, opened.restored, opened.damaged)
         page.closed.connect(lambda: self._leave(kind))
         page.posted.connect(lambda result, note: self._posted(kind, result, note))
         self.scan_page = page

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from station import printing
+from station.app import JournalDamage
 from station.codes import DESCRIPTIONS, Code, StationError, Verdict
 from station.devices import labels
 from station.devices.errors import DeviceError
@@ -42,7 +43,13 @@ class ScanPage(QWidget):
     closed = Signal()
     posted = Signal(object, str)
 
-    def __init__(self, services: Services, session: ScanSession, restored: int = 0) -> None:
+    def __init__(
+        self,
+        services: Services,
+        session: ScanSession,
+        restored: int = 0,
+        damaged: JournalDamage | None = None,
+    ) -> None:
         super().__init__()
         self.services = services
         self.session = session
@@ -156,7 +163,9 @@ class ScanPage(QWidget):
 
         self.entries_model.reset_to(session.entries)
         self._refresh(scroll=True)
-        if restored:
+        if damaged is not None:
+            self.banner.show_bad(damaged.message, str(damaged.code))
+        elif restored:
             self.banner.show_info(
                 f"Resumed {document.number}: {restored} scans restored from the journal."
             )
@@ -278,7 +287,11 @@ class ScanPage(QWidget):
             self.banner.show_info("Select a row of scanned units first (Tab, arrows), then Del.")
             return
         index = rows[0].row()
-        entry = self.session.remove(index)
+        try:
+            entry = self.session.remove(index)
+        except StationError as refused:  # the journal cannot record it: the row stays
+            self.show(Verdict("", False, refused.code, "command", refused.message))
+            return
         self.entries_model.remove(index)
         product = self.session.document.lines[entry.line].product
         what = f"serial {entry.serial}" if entry.serial else f"{entry.qty} × {product.sku}"
@@ -318,7 +331,12 @@ class ScanPage(QWidget):
 
     def rescan(self, raw: str = "CMD-RESCAN") -> Verdict:
         self._rescan_armed = False
-        self.session.rescan()
+        try:
+            self.session.rescan()
+        except StationError as refused:  # the journal cannot be cleared: the rows stay
+            verdict = Verdict(raw, False, refused.code, "command", refused.message)
+            self.show(verdict)
+            return verdict
         self.entries_model.reset_to(self.session.entries)
         verdict = Verdict(raw, True, Code.OK, "command", "Session cleared: start again.")
         self.show(verdict)
