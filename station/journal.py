@@ -36,14 +36,19 @@ _SLUG = 40  # characters of each name kept readable in the file name
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def journal_path(kind: str, station: str, document: str) -> Path:
-    """`receive-DOCK-1-PO-1-<16 hex>.jsonl`: readable names, and a hash of the exact
-    (kind, station, document) that keeps every session in a file of its own."""
-    key = json.dumps([kind, station, document], ensure_ascii=False)
+def local_name(*parts: str) -> str:
+    """A file name for this machine's files of one station or session: readable slugs,
+    and a hash of the exact parts, so names that differ only in punctuation or case
+    (`A-7`, `A_7`, `a-7`) never share a file."""
+    key = json.dumps(list(parts), ensure_ascii=False)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    slug = "-".join(re.sub(r"[^A-Za-z0-9_.-]", "_", part)[:_SLUG] for part in (kind, station))
-    document_slug = re.sub(r"[^A-Za-z0-9_.-]", "_", document)[:_SLUG]
-    return data_dir() / "journal" / f"{slug}-{document_slug}-{digest}.jsonl"
+    slug = "-".join(re.sub(r"[^A-Za-z0-9_.-]", "_", part)[:_SLUG] for part in parts)
+    return f"{slug}-{digest}"
+
+
+def journal_path(kind: str, station: str, document: str) -> Path:
+    """`receive-DOCK-1-PO-1-<16 hex>.jsonl`: one file per (kind, station, document)."""
+    return data_dir() / "journal" / f"{local_name(kind, station, document)}.jsonl"
 
 
 def legacy_journal_path(kind: str, station: str, document: str) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from station import options as opts
 from station.codes import Code, StationError
 from station.db import admin, ledger
 from station.db.engine import data_dir
+from station.journal import local_name
 from station.users import authorize_supervisor
 
 
@@ -34,8 +34,7 @@ class StationConfig:
 
 
 def _cache_path(name: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-    return data_dir() / "stations" / f"{safe}.json"
+    return data_dir() / "stations" / f"{local_name(name)}.json"
 
 
 def _write_cache(name: str, values: dict[str, Any], warehouse: tuple[int | None, str]) -> None:

@@ -179,3 +179,19 @@ def test_station_options_come_from_the_local_cache_when_the_database_is_down(
     assert offline.options == online.options
     assert offline["serial_length"] == 12 and offline["receiving_bin"] == "DOCK-IN"
     assert (offline.warehouse_id, offline.warehouse) == (online.warehouse_id, online.warehouse)
+
+
+def test_two_stations_whose_names_differ_in_punctuation_keep_their_own_cache(
+    engine: Engine,
+) -> None:
+    from station import stations
+    from tests.workflow import configure
+
+    seed(engine)
+    configure(engine, "A 7", receiving_bin="SPACE-BIN")
+    configure(engine, "A_7", receiving_bin="UNDERSCORE-BIN")
+    stations.load(engine, "A 7")
+    stations.load(engine, "A_7")
+    dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
+    assert stations.load(dead, "A 7")["receiving_bin"] == "SPACE-BIN"
+    assert stations.load(dead, "A_7")["receiving_bin"] == "UNDERSCORE-BIN"
