@@ -6,7 +6,7 @@ Functions take a SQLAlchemy Connection, so the caller decides the transaction
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -86,6 +86,25 @@ def _products(connection: Connection, ids: Iterable[int]) -> dict[int, Product]:
         )
         for row in rows
     }
+
+
+def serialized_products(connection: Connection) -> list[Product]:
+    """Every serialized product with its serial rules (no barcodes), in SKU order."""
+    rows = connection.execute(
+        select(
+            ProductRow.id,
+            ProductRow.sku,
+            ProductRow.name,
+            ProductRow.serialized,
+            ProductRow.serial_length,
+            ProductRow.serial_min_length,
+            ProductRow.serial_max_length,
+            ProductRow.serial_pattern,
+        )
+        .where(ProductRow.serialized)
+        .order_by(ProductRow.sku)
+    )
+    return [Product(*row) for row in rows]
 
 
 def product_by_code(connection: Connection, code: str, gtin: str | None) -> Product | None:
@@ -297,18 +316,28 @@ def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> s
 
 def next_values(connection: Connection, name: str, count: int) -> range:
     """Reserve `count` numbers of the named sequence; never repeats, even across stations."""
-    connection.execute(
-        _upsert(connection, SerialSequence)
-        .values(name=name, last_value=0)
-        .on_conflict_do_nothing(index_elements=["name"])
+    return reserve_numbers(connection, {name: count})[name]
+
+
+def reserve_numbers(connection: Connection, counts: Mapping[str, int]) -> dict[str, range]:
+    """Reserve `counts[name]` numbers of each named sequence in ONE statement (an upsert
+    that adds to every counter and returns where each ends); never repeats, even across
+    stations. Counters are touched in name order, so concurrent reservations never
+    deadlock; the caller commits soon (the counter rows stay locked until then)."""
+    names = sorted(name for name, count in counts.items() if count > 0)
+    if not names:
+        return {}
+    statement = _upsert(connection, SerialSequence).values(
+        [{"name": name, "last_value": counts[name]} for name in names]
     )
-    last = connection.execute(
-        update(SerialSequence)
-        .where(SerialSequence.name == name)
-        .values(last_value=SerialSequence.last_value + count)
-        .returning(SerialSequence.last_value)
-    ).scalar_one()
-    return range(last - count + 1, last + 1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"last_value": SerialSequence.last_value + statement.excluded.last_value},
+    ).returning(SerialSequence.name, SerialSequence.last_value)
+    return {
+        name: range(last - counts[name] + 1, last + 1)
+        for name, last in connection.execute(statement)
+    }
 
 
 # --- posting ------------------------------------------------------------------------
