@@ -34,14 +34,9 @@ def _length(value: int) -> str | None:
     return None if 0 <= value <= 64 else "must be between 0 (off) and 64"
 
 
-#: The fields a serial_pattern may name (SPEC §4), with what they stand for.
-PATTERN_FIELDS = {
-    "sku": "the product's SKU",
-    "yymmdd": "the date, 6 digits",
-    "yyyymmdd": "the date, 8 digits",
-    "station": "the station's name",
-    "seq": "the sequence number",
-}
+#: The fields a serial_pattern may name (SPEC §4): the product's SKU, the date (6 or 8
+#: digits), the station's name and the sequence number.
+PATTERN_FIELDS = ("sku", "yymmdd", "yyyymmdd", "station", "seq")
 #: The largest sequence number a pattern must have room for (its digits count in the
 #: worst-case length of a generated serial).
 SEQ_MAX = 10**12
@@ -103,13 +98,7 @@ def parse_pattern(value: str) -> SerialPattern:
         if name is None:
             parts.append((literal, None))
             continue
-        shown = (
-            "{"
-            + name
-            + (f"!{conversion}" if conversion else "")
-            + (f":{spec}" if spec else "")
-            + "}"
-        )
+        shown = f"{{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
         if not name or name.isdigit():
             raise ValueError(f"has a positional field {shown}; name a field: {_FIELDS}")
         if "." in name or "[" in name:
@@ -166,7 +155,7 @@ def pattern_fields(sku: str, station: str, when: datetime) -> dict[str, str]:
 
 
 #: Field values of the shortest kind, for checking a pattern without a catalog.
-_SHORTEST = {"sku": "", "yymmdd": "261125", "yyyymmdd": "20261125", "station": ""}
+_SHORTEST = pattern_fields("", "", datetime(2000, 1, 1))
 
 
 def _pattern(value: str) -> str | None:

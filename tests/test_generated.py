@@ -203,12 +203,13 @@ def test_generation_gives_up_after_its_rounds_and_writes_nothing(
     assert result["posted"] is False
     assert result["code"] == "SERIAL_GENERATION_FAILED"
     assert result["message"] == (
-        "Nothing posted: 1 generated serial(s) still exist in the ledger after"
-        f" {generated.MAX_ROUNDS} rounds of new numbers (e.g. W1-{crossed:06d}) — change"
-        f" the station's serial_pattern ({PATTERN}) and save again."
+        "Nothing posted: 1 unit(s) got no serial — every serial generated for them in"
+        f" {generated.MAX_ROUNDS} rounds of new numbers exists already or is scanned in this"
+        f" session (the last: W1-{crossed:06d}). Change the station's serial_pattern"
+        f" ({PATTERN}) and save again."
     )
     assert _ledger(engine) == before
-    assert _counter(engine, "serial:W1-000000") == crossed  # bounded: no number beyond
+    assert _counter(engine, "serial:W1-000000") == 0  # the numbers are given back
 
 
 # --- product rules at posting time (a product changed after the pattern was set) ----
@@ -480,3 +481,19 @@ def test_a_pattern_that_breaks_a_products_rule_is_refused_when_set(
     assert status == EXIT_FAILED
     assert "makes serials that CD refuses (Serial CD00000001 has 10 characters; CD serials" in err
     assert _shown(capsys, db_url) == "{sku}{seq:08}"
+
+
+def test_numbers_go_back_only_while_nobody_took_one_since(engine: Engine) -> None:
+    from station.db import ledger
+
+    with engine.begin() as c:
+        first = ledger.reserve_numbers(c, {"serial:A": 5, "serial:B": 2})
+    with engine.begin() as c:
+        other = ledger.reserve_numbers(c, {"serial:A": 3})  # another station, meanwhile
+    assert (first["serial:A"], other["serial:A"]) == (range(1, 6), range(6, 9))
+    with engine.begin() as c:
+        ledger.release_numbers(c, [first])
+    assert (_counter(engine, "serial:A"), _counter(engine, "serial:B")) == (8, 0)
+    with engine.begin() as c:
+        ledger.release_numbers(c, [first, other])  # newest first: both blocks go back
+    assert _counter(engine, "serial:A") == 0

@@ -340,6 +340,24 @@ def reserve_numbers(connection: Connection, counts: Mapping[str, int]) -> dict[s
     }
 
 
+def release_numbers(connection: Connection, blocks: Sequence[Mapping[str, range]]) -> None:
+    """Give back blocks reserve_numbers handed out and nobody used, newest first: a
+    counter moves back over a block only while it still ends there (no station took a
+    number after it), so a number given to anyone else is never handed out again."""
+    stopped: set[str] = set()
+    for block in reversed(blocks):
+        for name, numbers in sorted(block.items()):
+            if name in stopped or not numbers:
+                continue
+            moved = connection.execute(
+                update(SerialSequence)
+                .where(SerialSequence.name == name, SerialSequence.last_value == numbers[-1])
+                .values(last_value=numbers[0] - 1)
+            ).rowcount
+            if not moved:
+                stopped.add(name)
+
+
 # --- posting ------------------------------------------------------------------------
 
 

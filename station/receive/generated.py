@@ -4,10 +4,11 @@ A serial is the station's `serial_pattern` rendered with the product, the day an
 number of a shared sequence that never repeats, even across stations. The numbers for
 every pending unit are reserved in one statement, in a short transaction of its own
 before the posting (a failed posting leaves a gap: numbers never repeat, they need not
-be dense). The serials are then checked against the ledger in one look-up, without any
-lock; the few that exist already (say, imported serials that fit the pattern) get new
-numbers, in at most MAX_ROUNDS rounds. The posting's unique constraint stays the last
-line against another station inserting the same serial meanwhile.
+be dense; a refused generation gives its numbers back while nobody took one since).
+The serials are then checked against the ledger in one look-up, without any lock; the
+few that exist already (say, imported serials that fit the pattern) get new numbers, in
+at most MAX_ROUNDS rounds. The posting's unique constraint stays the last line against
+another station inserting the same serial meanwhile.
 """
 
 from __future__ import annotations
@@ -53,17 +54,23 @@ def generate(engine: Engine, session: ReceiveSession, now: datetime) -> dict[int
     with reading(engine).connect() as connection:
         scope = ledger.serial_scope(connection)
     serials = _Serials(session, scope, now)
-    for round_ in range(MAX_ROUNDS):
-        waiting = serials.round(engine, waiting, 1 << round_)
-        if not waiting:
-            serials.check_rules(int(session.station["serial_length"]))
-            return serials.made
-    raise Problem(
-        Code.SERIAL_GENERATION_FAILED,
-        f"Nothing posted: {len(waiting)} generated serial(s) still exist in the ledger after"
-        f" {MAX_ROUNDS} rounds of new numbers (e.g. {serials.clash}) — change the station's"
-        f" serial_pattern ({serials.pattern.text}) and save again.",
-    )
+    try:
+        for round_ in range(MAX_ROUNDS):
+            waiting = serials.round(engine, waiting, 1 << round_)
+            if not waiting:
+                serials.check_rules(int(session.station["serial_length"]))
+                return serials.made
+        raise Problem(
+            Code.SERIAL_GENERATION_FAILED,
+            f"Nothing posted: {len(waiting)} unit(s) got no serial — every serial generated"
+            f" for them in {MAX_ROUNDS} rounds of new numbers exists already or is scanned in"
+            f" this session (the last: {serials.clash}). Change the station's serial_pattern"
+            f" ({serials.pattern.text}) and save again.",
+        )
+    except Problem:
+        with engine.begin() as connection:  # a refusal leaves the counters as it found them
+            ledger.release_numbers(connection, serials.reserved)
+        raise
 
 
 class _Serials:
@@ -89,6 +96,7 @@ class _Serials:
             if e.serial is not None and self.products[e.line].serialized
         }
         self.made: dict[int, str] = {}
+        self.reserved: list[dict[str, range]] = []  # the blocks of each round
         self.numbers: dict[int, list[int]] = {}  # product id -> the numbers its units got
         self.clash = ""  # the last serial found to exist already
 
@@ -112,6 +120,7 @@ class _Serials:
         }
         with engine.begin() as connection:
             blocks = ledger.reserve_numbers(connection, wanted)
+        self.reserved.append(blocks)
         candidates = [
             (name, product_id, number, self._serial(product_id, number))
             for name, group in groups.items()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from station.codes import Code, StationError
 from station.db import ledger
@@ -37,6 +37,10 @@ def post_receipt(engine: Engine, session: ReceiveSession) -> PostingResult:
         made = _generate(engine, session, now)
     except StationError as refusal:
         return PostingResult.refused(refusal.code, refusal.message, refusal.serials)
+    except OperationalError:
+        raise  # the database cannot be reached: the session keeps its scans
+    except DBAPIError as error:
+        return refused_by_database(error)
     return post_in_one_transaction(
         engine,
         lambda connection: _post(connection, session, made, now),
