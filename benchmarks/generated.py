@@ -42,6 +42,8 @@ GENERATING = "BENCH-GEN"
 SCANNING = "BENCH-SCN"
 GENERATED_PO = "PO-GEN"  # BENCH-04, open for any number of receipts
 SCANNED_PO = "PO-SCN"  # BENCH-05
+#: A database of its own, so this runs beside benchmarks.run without dropping its one.
+GENERATED_PG_URL = PG_URL.replace("/station_bench", "/station_bench_generated")
 
 
 @dataclass
@@ -190,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--units", type=int, default=50_000, help="units in the ledger")
     parser.add_argument("--post", type=int, default=10_000, help="units per receipt")
     parser.add_argument("--repeat", type=int, default=3, help="receipts of each kind")
-    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL database to (re)create")
+    parser.add_argument(
+        "--pg-url", default=GENERATED_PG_URL, help="PostgreSQL database to (re)create"
+    )
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args(argv)
     results: dict[str, Generated] = {}

@@ -10,7 +10,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, union_all, update
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -301,14 +314,22 @@ def units_with_serials(
 
 
 def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Of (scope_id, serial_key) pairs, those a unit holds already."""
+    """Of (scope_id, serial_key) pairs, those a unit holds already: one query on
+    PostgreSQL (the keys bound as one array), chunks of IN_CHUNK keys on SQLite."""
     found: set[tuple[int, str]] = set()
     keys = sorted({key for _, key in pairs})
-    for part in chunked(keys, IN_CHUNK):
-        query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key.in_(part))
-        found.update((scope, key) for scope, key in connection.execute(query))
+    if connection.dialect.name == "postgresql" and keys:
+        query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key == any_(_KEYS))
+        found.update(tuple(row) for row in connection.execute(query, {"keys": keys}))
+    else:
+        for part in chunked(keys, IN_CHUNK):
+            query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key.in_(part))
+            found.update(tuple(row) for row in connection.execute(query))
     wanted = set(pairs)
     return {pair for pair in found if pair in wanted}
+
+
+_KEYS = bindparam("keys", type_=ARRAY(String))
 
 
 # --- numbering ----------------------------------------------------------------------
