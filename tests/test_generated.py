@@ -109,27 +109,30 @@ def _ledger(engine: Engine) -> tuple[int, ...]:
 # --- one block, its own transaction -------------------------------------------------
 
 
+@pytest.mark.parametrize("receive", VIA, indirect=True)
 def test_numbers_are_reserved_in_one_statement_committed_before_the_posting(
-    engine: Engine,
+    engine: Engine, receive: Receive
 ) -> None:
     _generating(engine)
-    log: list[tuple[str, Any]] = []
+    log: list[tuple[str, str, list[Any]]] = []
 
-    @event.listens_for(engine, "before_cursor_execute")
     def statement(_c: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
         values = params.values() if isinstance(params, dict) else params or ()
         log.append((sql.split()[0].upper(), sql, list(values)))
 
-    @event.listens_for(engine, "commit")
     def commit(_c: Any) -> None:
         log.append(("COMMIT", "", []))
 
-    session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
-    assert all(session.scan("W1").ok for _ in range(25))
-    log.clear()
-    result = session.save()
-    assert result.posted, result.message
-    assert result.generated == [f"W1-{n:06d}" for n in range(1, 26)]
+    # On every engine: `station scan` makes its own.
+    event.listen(Engine, "before_cursor_execute", statement)
+    event.listen(Engine, "commit", commit)
+    try:
+        result = receive(["W1"] * 25)
+    finally:
+        event.remove(Engine, "before_cursor_execute", statement)
+        event.remove(Engine, "commit", commit)
+    assert result["posted"], result
+    assert result["generated"] == [f"W1-{n:06d}" for n in range(1, 26)]
 
     def on_counters(entry: tuple[str, str, list[Any]]) -> bool:
         return "serial_sequences" in entry[1] and any(
@@ -142,9 +145,7 @@ def test_numbers_are_reserved_in_one_statement_committed_before_the_posting(
     assert any(log[i][0] == "COMMIT" for i in range(reserving[0], posting))
     assert _counter(engine, "serial:W1-000000") == 25  # advanced by 25 in one go
 
-    session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
-    assert all(session.scan("W1").ok for _ in range(3))
-    assert session.save().generated == ["W1-000026", "W1-000027", "W1-000028"]
+    assert receive(["W1"] * 3)["generated"] == ["W1-000026", "W1-000027", "W1-000028"]
     assert _counter(engine, "serial:W1-000000") == 28
 
 
@@ -254,8 +255,9 @@ def test_a_sequence_that_outgrows_the_length_rule_is_refused_at_posting(
 # --- another station inserts a generated serial meanwhile ---------------------------
 
 
+@pytest.mark.parametrize("receive", VIA, indirect=True)
 def test_a_generated_serial_taken_before_the_posting_is_explained(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, receive: Receive, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _generating(engine)
     make = generated.generate
@@ -266,20 +268,17 @@ def test_a_generated_serial_taken_before_the_posting_is_explained(
         return made
 
     monkeypatch.setattr(generated, "generate", raced)
-    session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
-    assert session.scan("W1").ok and session.scan("W1").ok
     before = _ledger(engine)
-    result = session.save()
-    before = (before[0] + 1, *before[1:])  # the unit the other station received
-    assert (result.posted, result.code) == (False, "SERIAL_ALREADY_EXISTS")
-    assert result.message.startswith(
+    result = receive(["W1", "W1"])
+    assert (result["posted"], result["code"]) == (False, "SERIAL_ALREADY_EXISTS")
+    assert result["message"].startswith(
         "Nothing posted: 1 serial(s) generated for this receipt were received elsewhere"
         " meanwhile — save again (new serials are generated). Serial W1-000001 already exists"
     )
-    assert _ledger(engine) == before
+    assert _ledger(engine) == (before[0] + 1, *before[1:])  # only the other station's unit
     monkeypatch.setattr(generated, "generate", make)
-    result = session.save()
-    assert result.posted and result.generated == ["W1-000003", "W1-000004"]
+    result = receive(["W1", "W1"])
+    assert result["posted"] and result["generated"] == ["W1-000003", "W1-000004"]
 
 
 # --- two stations at once -----------------------------------------------------------
