@@ -3,8 +3,9 @@
 
 Per database, in one run: build a ledger of N in-stock units (benchmarks.ledger), then
 measure scan → verdict latency in-process, posting a 10,000-unit receipt and shipment
-against the same rows through raw Core executemany, an Excel export of every serial
-against bare openpyxl, and a stock import of N rows. Prints a markdown table and
+against the same rows through raw Core executemany, receipts of generated against
+scanned serials (benchmarks.generated, median of --repeat each), an Excel export of
+every serial against bare openpyxl, and a stock import of N rows. Prints a markdown table and
 writes it to benchmarks/RESULTS.md. See benchmarks/README.md for what each number means.
 """
 
@@ -28,6 +29,8 @@ from typing import Any
 from openpyxl import Workbook
 from sqlalchemy import Engine, bindparam, insert, text, update
 
+from benchmarks.generated import Generated, bench_generated, load_average
+from benchmarks.generated import rows as generated_rows
 from benchmarks.ledger import (
     PG_URL,
     LedgerInfo,
@@ -84,6 +87,7 @@ class DbResult:
     bare_export_s: float | None = None
     import_s: float | None = None
     import_rows: int = 0
+    generated: Generated | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -404,6 +408,8 @@ def bench_db(
         stations.load(engine, STATION)
         bench_scans(engine, info, args.scans, result)
         bench_postings(engine, info, result)
+        if args.repeat:
+            result.generated = bench_generated(engine, info, args.post, args.repeat)
         if args.export:
             bare = bench_export(engine, work_dir, result, bare)
         if args.import_rows:
@@ -461,6 +467,7 @@ def render(results: list[DbResult], args: argparse.Namespace, total_s: float) ->
         f" postings of {args.post:,} units",
         "- command: `python -m benchmarks.run " + " ".join(sys.argv[1:]) + "`"
         f" at commit {args.commit}",
+        f"- load average at the end (other work on the machine): {load_average()}",
         "",
         head,
         sep,
@@ -521,6 +528,11 @@ def render(results: list[DbResult], args: argparse.Namespace, total_s: float) ->
                 for r in results
             ],
         )
+    if all(r.generated is not None for r in results):
+        for name, target, cells in generated_rows(
+            [r.generated for r in results if r.generated], args.repeat
+        ):
+            row(name, target, cells)
     if any(r.export_s is not None for r in results):
         row("Excel export of every serial: rows", "", [f"{r.export_rows:,}" for r in results])
         row("station export serials (s)", "", [_s(r.export_s) for r in results])
@@ -558,6 +570,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--units", type=int, default=1_000_000, help="units in the ledger")
     parser.add_argument("--scans", type=int, default=1500, help="timed scans per series")
     parser.add_argument("--post", type=int, default=10_000, help="units per posting")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="receipts of generated and of scanned serials, for their medians (0 skips)",
+    )
     parser.add_argument(
         "--import-rows",
         type=int,

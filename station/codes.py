@@ -29,6 +29,7 @@ class Code(StrEnum):
     SERIAL_DUPLICATE_IN_SESSION = "SERIAL_DUPLICATE_IN_SESSION"
     SERIAL_ALREADY_EXISTS = "SERIAL_ALREADY_EXISTS"
     SERIAL_REQUIRED = "SERIAL_REQUIRED"
+    SERIAL_GENERATION_FAILED = "SERIAL_GENERATION_FAILED"
     # ship (SPEC §3.2)
     ITEM_NOT_ON_ORDER = "ITEM_NOT_ON_ORDER"
     OVER_PACK = "OVER_PACK"
@@ -85,6 +86,7 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.SERIAL_DUPLICATE_IN_SESSION: "The serial was already scanned in this session.",
     Code.SERIAL_ALREADY_EXISTS: "A unit with this serial already exists.",
     Code.SERIAL_REQUIRED: "A serialized unit has no serial while require_serial is on.",
+    Code.SERIAL_GENERATION_FAILED: "Every serial generated for a unit exists already.",
     Code.ITEM_NOT_ON_ORDER: "The product is not on this sales order.",
     Code.OVER_PACK: "The line has no unit left to pack.",
     Code.SERIAL_UNKNOWN: "No unit has this serial (require_serial_validation is on).",

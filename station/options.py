@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from station.codes import Code, StationError
@@ -32,14 +34,137 @@ def _length(value: int) -> str | None:
     return None if 0 <= value <= 64 else "must be between 0 (off) and 64"
 
 
-def _pattern(value: str) -> str | None:
-    if "{seq" not in value:
-        return "must contain {seq} (or {seq:06}) so generated serials never repeat"
+#: The fields a serial_pattern may name (SPEC §4): the product's SKU, the date (6 or 8
+#: digits), the station's name and the sequence number.
+PATTERN_FIELDS = ("sku", "yymmdd", "yyyymmdd", "station", "seq")
+#: The largest sequence number a pattern must have room for (its digits count in the
+#: worst-case length of a generated serial).
+SEQ_MAX = 10**12
+#: The longest serial Station accepts (SPEC §2).
+SERIAL_MAX = 64
+#: An integer format for {seq}: nothing, `d`, or a zero-padded width (`06`, `06d`).
+_SEQ_FORMAT = re.compile(r"(0[1-9][0-9]?)?d?")
+_FIELDS = " ".join(f"{{{name}}}" for name in PATTERN_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class SerialPattern:
+    """A checked serial_pattern: the text around its one {seq} field and that field's
+    format. Build it with `parse_pattern`."""
+
+    text: str
+    parts: tuple[tuple[str, str | None], ...]  # (literal text, field name or None)
+    seq_format: str
+
+    def around(self, fields: Mapping[str, str]) -> tuple[str, str]:
+        """The text before and after {seq}; `fields` holds every other field's value."""
+        out: list[str] = []
+        head = ""
+        for literal, name in self.parts:
+            out.append(literal)
+            if name == "seq":
+                head, out = "".join(out), []
+            elif name is not None:
+                out.append(fields[name])
+        return head, "".join(out)
+
+    def render(self, seq: int, fields: Mapping[str, str]) -> str:
+        """The serial for sequence number `seq`."""
+        head, tail = self.around(fields)
+        return head + format(seq, self.seq_format) + tail
+
+    def longest(self, fields: Mapping[str, str]) -> int:
+        """The length of the longest serial it can make with these fields."""
+        return len(self.render(SEQ_MAX, fields))
+
+
+def parse_pattern(value: str) -> SerialPattern:
+    """Parse a serial_pattern with string.Formatter; a ValueError names what is wrong:
+    exactly one {seq} with an integer format, only the documented fields, no attribute
+    or index access, no conversion, literal text of printable ASCII."""
     try:
-        value.format(sku="SKU", yymmdd="261125", yyyymmdd="20261125", seq=1, station="S")
-    except (KeyError, ValueError, IndexError) as error:
-        return f"is not a valid pattern ({error}); fields: {{sku}} {{yymmdd}} {{seq:06}}"
-    return None
+        parsed = list(string.Formatter().parse(value))
+    except ValueError as error:
+        raise ValueError(f"is not a valid pattern ({error}); fields: {_FIELDS}") from None
+    parts: list[tuple[str, str | None]] = []
+    seq_formats: list[str] = []
+    for literal, name, spec, conversion in parsed:
+        bad = next((ch for ch in literal if not " " <= ch <= "~"), None)
+        if bad is not None:
+            raise ValueError(
+                f"has the character {bad!r}; a serial is printable ASCII"
+                " (letters, digits, punctuation, spaces)"
+            )
+        if name is None:
+            parts.append((literal, None))
+            continue
+        shown = f"{{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
+        if not name or name.isdigit():
+            raise ValueError(f"has a positional field {shown}; name a field: {_FIELDS}")
+        if "." in name or "[" in name:
+            raise ValueError(
+                f"uses attribute or index access in {shown}; fields are plain names: {_FIELDS}"
+            )
+        if name not in PATTERN_FIELDS:
+            raise ValueError(f"has an unknown field {shown}; fields: {_FIELDS}")
+        if conversion is not None:
+            raise ValueError(f"converts a field ({shown}); fields take no !r, !s or !a")
+        if "{" in spec or "}" in spec:
+            raise ValueError(f"nests a field in a format ({shown})")
+        if name == "seq":
+            if not _SEQ_FORMAT.fullmatch(spec):
+                raise ValueError(
+                    f"formats {{seq}} as {shown}; use an integer format:"
+                    " {seq}, {seq:06} or {seq:06d}"
+                )
+            seq_formats.append(spec)
+        elif spec:
+            raise ValueError(f"formats {{{name}}} as {shown}; only {{seq}} takes a format")
+        parts.append((literal, name))
+    if not seq_formats:
+        raise ValueError("must contain {seq} (or {seq:06}) so generated serials never repeat")
+    if len(seq_formats) > 1:
+        raise ValueError(f"has {{seq}} {len(seq_formats)} times; it must appear exactly once")
+    if value != value.strip():
+        raise ValueError("starts or ends with a space; a serial is compared without them")
+    return SerialPattern(value, tuple(parts), seq_formats[0])
+
+
+def pattern_length_problem(
+    pattern: SerialPattern, fields: Mapping[str, str], where: str = ""
+) -> str | None:
+    """Why serials of `pattern` can be too long with these field values, or None."""
+    longest = pattern.longest(fields)
+    if longest <= SERIAL_MAX:
+        return None
+    return (
+        f"makes serials of up to {longest} characters{where} ({{seq}} up to"
+        f" {len(format(SEQ_MAX, pattern.seq_format))} digits); a serial has at most"
+        f" {SERIAL_MAX}"
+    )
+
+
+def pattern_fields(sku: str, station: str, when: datetime) -> dict[str, str]:
+    """The values of a pattern's fields other than {seq}, for one product and day."""
+    return {
+        "sku": sku,
+        "yymmdd": when.strftime("%y%m%d"),
+        "yyyymmdd": when.strftime("%Y%m%d"),
+        "station": station,
+    }
+
+
+#: Field values of the shortest kind, for checking a pattern without a catalog.
+_SHORTEST = pattern_fields("", "", datetime(2000, 1, 1))
+
+
+def _pattern(value: str) -> str | None:
+    """The checks that need no database; `stations.set_options` adds the catalog's."""
+    try:
+        pattern = parse_pattern(value)
+    except ValueError as error:
+        return str(error)
+    return pattern_length_problem(pattern, _SHORTEST, " even with no SKU and station name")
 
 
 _SCANNER = re.compile(r"^(keyboard|serial:[^@?\s]+(@\d{3,7})?(\?\S*)?)$")
@@ -119,13 +244,13 @@ def parse_value(key: str, text: str) -> Any:
     if option.kind is bool:
         word = text.strip().lower()
         if word not in _TRUE | _FALSE:
-            raise _bad(key, text, "must be true or false")
+            raise bad_value(key, text, "must be true or false")
         value = word in _TRUE
     elif option.kind is int:
         try:
             value = int(text.strip())
         except ValueError:
-            raise _bad(key, text, "must be a whole number") from None
+            raise bad_value(key, text, "must be a whole number") from None
     elif option.kind is list:
         value = [item.strip() for item in text.split(",") if item.strip()]
     else:
@@ -138,10 +263,10 @@ def check_value(key: str, value: Any) -> Any:
     if option is None:
         raise _unknown(key)
     if (option.kind is int and isinstance(value, bool)) or not isinstance(value, option.kind):
-        raise _bad(key, value, f"must be a {option.kind.__name__}")
+        raise bad_value(key, value, f"must be a {option.kind.__name__}")
     problem = option.check(value)
     if problem:
-        raise _bad(key, value, problem)
+        raise bad_value(key, value, problem)
     return value
 
 
@@ -150,7 +275,8 @@ def _unknown(key: str) -> OptionError:
     return OptionError(Code.UNKNOWN_OPTION, f"Unknown option '{key}'. Options: {known}.")
 
 
-def _bad(key: str, value: Any, problem: str) -> OptionError:
+def bad_value(key: str, value: Any, problem: str) -> OptionError:
+    """BAD_OPTION_VALUE: `Option KEY=VALUE {problem}.`"""
     return OptionError(Code.BAD_OPTION_VALUE, f"Option {key}={value!r} {problem}.")
 
 

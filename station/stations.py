@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,12 +119,37 @@ def set_options(
         if wanted and ledger.warehouse_by_code(connection, wanted) is None:
             raise StationError(Code.BAD_OPTION_VALUE, f"No warehouse with code '{wanted}'.")
         stored = admin.stored_options(connection, station)
+        _check_generation(connection, name, stored, parsed)
         for key, value in parsed.items():
             old_text = stored.get(key)
-            old = opts.decode(key, old_text) if old_text is not None else opts.OPTIONS[key].default
+            old = _stored(stored, key)
             if old_text is not None and old == value:
                 continue
             admin.write_option(connection, station, key, old_text, opts.encode(value), who)
             done.append((key, old, value))
     load(engine, name)  # refresh the local cache
     return done
+
+
+def _stored(stored: dict[str, str], key: str) -> Any:
+    text = stored.get(key)
+    return opts.decode(key, text) if text is not None else opts.OPTIONS[key].default
+
+
+def _check_generation(
+    connection: Connection, name: str, stored: dict[str, str], parsed: dict[str, Any]
+) -> None:
+    """BAD_OPTION_VALUE when a serial_pattern being set makes serials that a serialized
+    product's own rule (or the station's serial_length) refuses, or longer than 64
+    characters with the catalog's SKUs: refused now, not discovered at a posting."""
+    pattern = parsed.get("serial_pattern")
+    if pattern is None:
+        return
+    from station.receive.generated import pattern_problem  # the receive workflow's rules
+
+    length = (
+        parsed["serial_length"] if "serial_length" in parsed else _stored(stored, "serial_length")
+    )
+    problem = pattern_problem(connection, pattern, name, length, datetime.now(UTC))
+    if problem is not None:
+        raise opts.bad_value("serial_pattern", pattern, problem)

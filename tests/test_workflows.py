@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from station import stations
 from station.app import open_session
 from station.codes import Code
+from station.receive.generated import MAX_ROUNDS
 from tests.seed import UPC_OTHER, seed
 from tests.workflow import configure, run_scan
 
@@ -42,6 +43,14 @@ CASES = [
     Case(Code.SERIAL_DUPLICATE_IN_SESSION, "receive", "PO-1", ["W1", "SN-A", "sn-a"]),
     Case(Code.SERIAL_ALREADY_EXISTS, "receive", "PO-1", ["W1", "ws-1"]),
     Case(Code.SERIAL_REQUIRED, "receive", "PO-1", ["W1", "SN-1", "W1", "CMD-SAVE"]),
+    # Every number the bounded rounds reserve (1, 2-3, 4-7, …) is a serial scanned here.
+    Case(
+        Code.SERIAL_GENERATION_FAILED,
+        "receive",
+        "PO-1",
+        ["W1", *(f"W1-{n}" for n in range(1, 2**MAX_ROUNDS)), "W1", "CMD-SAVE"],
+        {"generate_serials": True, "allow_over_receipt": True, "serial_pattern": "{sku}-{seq}"},
+    ),
     Case(Code.SCAN_UNREADABLE, "receive", "PO-1", [b"\xff\xfe\xfa"]),
     Case(Code.GS1_INVALID, "receive", "PO-1", ["]C1019501"]),
     Case(Code.NOTHING_TO_UNDO, "receive", "PO-1", ["CMD-UNDO"]),

@@ -6,11 +6,24 @@ Functions take a SQLAlchemy Connection, so the caller decides the transaction
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, union_all, update
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -103,6 +116,25 @@ def _products(connection: Connection, ids: Iterable[int]) -> dict[int, Product]:
         )
         for row in rows
     }
+
+
+def serialized_products(connection: Connection) -> list[Product]:
+    """Every serialized product with its serial rules (no barcodes), in SKU order."""
+    rows = connection.execute(
+        select(
+            ProductRow.id,
+            ProductRow.sku,
+            ProductRow.name,
+            ProductRow.serialized,
+            ProductRow.serial_length,
+            ProductRow.serial_min_length,
+            ProductRow.serial_max_length,
+            ProductRow.serial_pattern,
+        )
+        .where(ProductRow.serialized)
+        .order_by(ProductRow.sku)
+    )
+    return [Product(*row) for row in rows]
 
 
 def product_by_code(connection: Connection, code: str, gtin: str | None) -> Product | None:
@@ -299,14 +331,22 @@ def units_with_serials(
 
 
 def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Of (scope_id, serial_key) pairs, those a unit holds already."""
+    """Of (scope_id, serial_key) pairs, those a unit holds already: one query on
+    PostgreSQL (the keys bound as one array), chunks of IN_CHUNK keys on SQLite."""
     found: set[tuple[int, str]] = set()
     keys = sorted({key for _, key in pairs})
-    for part in chunked(keys, IN_CHUNK):
-        query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key.in_(part))
-        found.update((scope, key) for scope, key in connection.execute(query))
+    if connection.dialect.name == "postgresql" and keys:
+        query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key == any_(_KEYS))
+        found.update(tuple(row) for row in connection.execute(query, {"keys": keys}))
+    else:
+        for part in chunked(keys, IN_CHUNK):
+            query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key.in_(part))
+            found.update(tuple(row) for row in connection.execute(query))
     wanted = set(pairs)
     return {pair for pair in found if pair in wanted}
+
+
+_KEYS = bindparam("keys", type_=ARRAY(String))
 
 
 # --- numbering ----------------------------------------------------------------------
@@ -314,18 +354,46 @@ def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> s
 
 def next_values(connection: Connection, name: str, count: int) -> range:
     """Reserve `count` numbers of the named sequence; never repeats, even across stations."""
-    connection.execute(
-        _upsert(connection, SerialSequence)
-        .values(name=name, last_value=0)
-        .on_conflict_do_nothing(index_elements=["name"])
+    return reserve_numbers(connection, {name: count})[name]
+
+
+def reserve_numbers(connection: Connection, counts: Mapping[str, int]) -> dict[str, range]:
+    """Reserve `counts[name]` numbers of each named sequence in ONE statement (an upsert
+    that adds to every counter and returns where each ends); never repeats, even across
+    stations. Counters are touched in name order, so concurrent reservations never
+    deadlock; the caller commits soon (the counter rows stay locked until then)."""
+    names = sorted(name for name, count in counts.items() if count > 0)
+    if not names:
+        return {}
+    statement = _upsert(connection, SerialSequence).values(
+        [{"name": name, "last_value": counts[name]} for name in names]
     )
-    last = connection.execute(
-        update(SerialSequence)
-        .where(SerialSequence.name == name)
-        .values(last_value=SerialSequence.last_value + count)
-        .returning(SerialSequence.last_value)
-    ).scalar_one()
-    return range(last - count + 1, last + 1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"last_value": SerialSequence.last_value + statement.excluded.last_value},
+    ).returning(SerialSequence.name, SerialSequence.last_value)
+    return {
+        name: range(last - counts[name] + 1, last + 1)
+        for name, last in connection.execute(statement)
+    }
+
+
+def release_numbers(connection: Connection, blocks: Sequence[Mapping[str, range]]) -> None:
+    """Give back blocks reserve_numbers handed out and nobody used, newest first: a
+    counter moves back over a block only while it still ends there (no station took a
+    number after it), so a number given to anyone else is never handed out again."""
+    stopped: set[str] = set()
+    for block in reversed(blocks):
+        for name, numbers in sorted(block.items()):
+            if name in stopped or not numbers:
+                continue
+            moved = connection.execute(
+                update(SerialSequence)
+                .where(SerialSequence.name == name, SerialSequence.last_value == numbers[-1])
+                .values(last_value=numbers[0] - 1)
+            ).rowcount
+            if not moved:
+                stopped.add(name)
 
 
 # --- posting ------------------------------------------------------------------------

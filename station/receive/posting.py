@@ -8,19 +8,20 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from station import stations
-from station.codes import Code
+from station.codes import Code, StationError
 from station.db import ledger
-from station.documents import Document, DocumentLine
+from station.db.engine import reading
+from station.documents import Document, DocumentLine, UnitInfo
 from station.posting import (
     PostingResult,
     already_posted,
     post_in_one_transaction,
     refused_by_database,
 )
-from station.receive import rules
+from station.receive import generated, rules
 from station.scanning import serial_key
 from station.session import Problem
 
@@ -30,15 +31,41 @@ if TYPE_CHECKING:
 
 def post_receipt(engine: Engine, session: ReceiveSession) -> PostingResult:
     """Post the session's units as a receipt. A retry of a posted session posts nothing
-    and answers with the first posting's receipt."""
+    and answers with the first posting's receipt. Serials the station generates are made
+    first, in short transactions of their own (see station.receive.generated)."""
+    now = datetime.now(UTC)
+    try:
+        made = _generate(engine, session, now)
+    except StationError as refusal:
+        return PostingResult.refused(refusal.code, refusal.message, refusal.serials)
+    except OperationalError:
+        raise  # the database cannot be reached: the session keeps its scans
+    except DBAPIError as error:
+        return refused_by_database(error)
     return post_in_one_transaction(
         engine,
-        lambda connection: _post(connection, session),
-        lambda error: _explain_conflict(engine, session, error),
+        lambda connection: _post(connection, session, made, now),
+        lambda error: _explain_conflict(engine, session, made, error),
     )
 
 
-def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
+def _generate(engine: Engine, session: ReceiveSession, now: datetime) -> dict[int, str]:
+    """Serials for the units that have none, when the station makes them: not for a
+    session posted already (a retry), nor when require_serial refuses the posting."""
+    if not generated.pending(session):
+        return {}
+    with reading(engine).connect() as connection:
+        if ledger.receipt_by_session(connection, session.session_id) is not None:
+            return {}
+        station = stations.current(connection, session.station)
+    if station["require_serial"] and not station["generate_serials"]:
+        return {}
+    return generated.generate(engine, session, now, station)
+
+
+def _post(
+    connection: Connection, session: ReceiveSession, made: dict[int, str], now: datetime
+) -> PostingResult:
     earlier = ledger.receipt_by_session(connection, session.session_id)
     if earlier is not None:
         return already_posted("receipt", *earlier)
@@ -57,7 +84,7 @@ def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
     scope = ledger.serial_scope(connection)
     _check_lines(session, po, session_lines, options, scope, ledger.serial_charset(connection))
 
-    pending = [e for e in session.entries if e.serial is None and _serialized(session, e.line)]
+    pending = generated.pending(session)
     if pending and options["require_serial"] and not options["generate_serials"]:
         raise Problem(
             Code.SERIAL_REQUIRED,
@@ -72,17 +99,16 @@ def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
     if existing:
         keys = sorted(key for _, key in existing)
         units = ledger.units_with_serials(connection, keys)
-        where = "; ".join(rules.already_exists(u.serial, u).message for u in units[:5])
         raise Problem(
             Code.SERIAL_ALREADY_EXISTS,
             f"Nothing posted: {len(keys)} serial(s) exist already — remove them and save"
-            f" again. {where}",
+            f" again. {_where(units)}",
             serials=[u.serial for u in units],
         )
 
-    now = datetime.now(UTC)
+    if any(id(entry) not in made for entry in pending):  # the session changed meanwhile
+        raise Problem(Code.POSTING_FAILED, "Some units have no serial yet: save again.")
     number = f"RCV-{ledger.next_values(connection, 'receipt', 1)[0]:06d}"
-    generated = _generate(connection, session, pending, session_lines, scope, now)
     receipt_id = ledger.add_receipt(
         connection,
         number=number,
@@ -102,7 +128,7 @@ def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
         if not line.product.serialized:
             posted.append((entry.line, None, entry.qty))
             continue
-        serial = entry.serial if entry.serial is not None else generated[id(entry)]
+        serial = entry.serial if entry.serial is not None else made[id(entry)]
         posted.append((entry.line, serial, 1))
         rows.append(
             {
@@ -149,13 +175,9 @@ def _post(connection: Connection, session: ReceiveSession) -> PostingResult:
         f"Received {total} unit(s) on {po.number}: receipt {number}.",
         document=number,
         units=total,
-        generated=list(generated.values()),
+        generated=[made[id(entry)] for entry in pending],
         posted_units=posted,
     )
-
-
-def _serialized(session: ReceiveSession, index: int) -> bool:
-    return session.document.lines[index].product.serialized
 
 
 def _check_lines(
@@ -193,35 +215,6 @@ def _check_lines(
                 raise problem
 
 
-def _generate(
-    connection: Connection,
-    session: ReceiveSession,
-    pending: list[Any],
-    lines: list[DocumentLine],
-    scope: str,
-    now: datetime,
-) -> dict[int, str]:
-    """Serials for units that have none, from the station's pattern and a shared sequence."""
-    pattern = str(session.station["serial_pattern"])
-    made: dict[int, str] = {}
-    for entry in pending:
-        product = lines[entry.line].product
-        fields = {
-            "sku": product.sku,
-            "yymmdd": now.strftime("%y%m%d"),
-            "yyyymmdd": now.strftime("%Y%m%d"),
-            "station": session.station.name,
-        }
-        name = "serial:" + pattern.format(seq=0, **fields)
-        while True:
-            serial = pattern.format(seq=ledger.next_values(connection, name, 1)[0], **fields)
-            pair = (ledger.scope_id(scope, product.id), serial_key(serial))
-            if not ledger.existing_keys(connection, [pair]):
-                break
-        made[id(entry)] = serial
-    return made
-
-
 def _status(po: Document, received: Counter[int]) -> str:
     if all(line.done + received[line.id] >= line.qty for line in po.lines):
         return "received"
@@ -229,22 +222,35 @@ def _status(po: Document, received: Counter[int]) -> str:
 
 
 def _explain_conflict(
-    engine: Engine, session: ReceiveSession, error: IntegrityError
+    engine: Engine, session: ReceiveSession, made: dict[int, str], error: IntegrityError
 ) -> PostingResult:
+    """Another station was first: with a serial scanned here (remove it), or — rarely —
+    with a serial this station generated (save again: new serials are made)."""
     with engine.connect() as connection:
         earlier = ledger.receipt_by_session(connection, session.session_id)
         if earlier is not None:
             return already_posted("receipt", *earlier)
         keys = [serial_key(e.serial) for e in session.entries if e.serial is not None]
-        units = ledger.units_with_serials(connection, keys)
+        scanned = ledger.units_with_serials(connection, keys)
+        ours = ledger.units_with_serials(connection, [serial_key(s) for s in made.values()])
     product_ids = {line.product.id for line in session.document.lines}
-    units = [u for u in units if u.product_id in product_ids] or units
-    if not units:
-        return refused_by_database(error)
-    where = "; ".join(rules.already_exists(u.serial, u).message for u in units[:5])
-    return PostingResult.refused(
-        Code.SERIAL_ALREADY_EXISTS,
-        f"Nothing posted: another station received {len(units)} of these serials first"
-        f" — remove them and save again. {where}",
-        [u.serial for u in units],
-    )
+    scanned = [u for u in scanned if u.product_id in product_ids] or scanned
+    ours = [u for u in ours if u.product_id in product_ids] or ours
+    if scanned:
+        return PostingResult.refused(
+            Code.SERIAL_ALREADY_EXISTS,
+            f"Nothing posted: another station received {len(scanned)} of these serials first"
+            f" — remove them and save again. {_where(scanned)}",
+            [u.serial for u in scanned],
+        )
+    if ours:
+        return PostingResult.refused(
+            Code.SERIAL_ALREADY_EXISTS,
+            f"Nothing posted: {len(ours)} serial(s) generated for this receipt were received"
+            f" elsewhere meanwhile — save again (new serials are generated). {_where(ours)}",
+        )
+    return refused_by_database(error)
+
+
+def _where(units: list[UnitInfo]) -> str:
+    return "; ".join(rules.already_exists(u.serial, u).message for u in units[:5])
