@@ -13,7 +13,7 @@ from station.app import open_session
 from station.codes import Code
 from station.db import ledger
 from station.session import ScanSession
-from tests.seed import seed
+from tests.seed import GTIN_W1, UPC_OTHER, seed
 from tests.workflow import run_scan
 
 
@@ -60,3 +60,72 @@ def test_an_invisible_character_through_station_scan(
     assert out[3]["code"] == "SERIAL_INVALID" and "U+FE0F" in out[3]["message"], out[3]
     assert out[-1]["posted"] is True and out[-1]["units"] == 1
     assert _units(engine, "serial LIKE 'AB-1%'") == [("AB-1", "in_stock")]
+
+
+# --- CMD-NOTFOUND then a GS1 scan of another product ----------------------------------
+
+
+def _second_product_on_so1(engine: Engine) -> None:
+    """X9 on SO-1 too, with an in-stock unit whose serial WS-1 is also a W1's (product
+    scope allows it)."""
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO order_lines (id, order_id, line_no, product_id, qty, qty_shipped)"
+                " VALUES (10, 1, 3, 5, 1, 0)"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO units (product_id, scope_id, serial, serial_key, warehouse_id, bin,"
+                " origin, po_line_id, receipt_id, received_at, status) SELECT 5, 5, serial,"
+                " serial_key, warehouse_id, bin, origin, po_line_id, receipt_id, received_at,"
+                " status FROM units WHERE serial = 'WS-1'"
+            )
+        )
+
+
+def test_not_found_with_a_gs1_scan_of_an_item_not_on_the_order(engine: Engine) -> None:
+    seed(engine)
+    session = _open(engine, "ship", "SO-1")
+    assert session.scan("CMD-NOTFOUND").ok
+    verdict = session.scan(f"(01)00{UPC_OTHER}(21)WS-1")  # an Other Thing label
+    assert verdict.code == Code.ITEM_NOT_ON_ORDER and "Other Thing" in verdict.message, verdict
+    assert session.mode is None
+    assert session.scan("CMD-NOTFOUND").ok
+    verdict = session.scan("(01)00000000000017(21)WS-1")  # a GTIN of no product
+    assert verdict.code == Code.UNKNOWN_ITEM, verdict.message
+    assert _units(engine, "serial = 'WS-1'") == [("WS-1", "in_stock")]
+
+
+def test_not_found_with_a_gs1_scan_marks_that_products_unit_only(engine: Engine) -> None:
+    seed(engine)
+    _second_product_on_so1(engine)
+    session = _open(engine, "ship", "SO-1")
+    assert session.scan(UPC_OTHER).ok and session.scan("WS-1").ok  # the X9 unit, packed
+    assert session.scan("CMD-NOTFOUND").ok
+    verdict = session.scan(f"(01){GTIN_W1}(21)WS-1")  # the W1 unit is not there
+    assert verdict.ok and verdict.sku == "W1", verdict.message
+    assert "left this session" not in verdict.message
+    assert [(e.line, e.serial) for e in session.entries] == [(2, "WS-1")]
+    with engine.connect() as c:
+        rows = c.execute(
+            text("SELECT product_id, status FROM units WHERE serial = 'WS-1' ORDER BY 1")
+        ).all()
+    assert [tuple(r) for r in rows] == [(1, "not_found"), (5, "in_stock")]
+
+
+def test_not_found_with_a_gs1_scan_through_station_scan(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(engine)
+    args = ["--station", "PACK-1", "--ship", "SO-1"]
+    scans = ["CMD-NOTFOUND", f"(01)00{UPC_OTHER}(21)WS-1", "CMD-NOTFOUND", "WS-2"]
+    status, out = run_scan(monkeypatch, capsys, db_url, args, scans)
+    assert status == 0
+    assert out[1]["ok"] is False and out[1]["code"] == "ITEM_NOT_ON_ORDER", out[1]
+    assert out[3]["ok"] is True and out[3]["serial"] == "WS-2", out[3]
+    assert _units(engine, "serial IN ('WS-1', 'WS-2')") == [
+        ("WS-1", "in_stock"),
+        ("WS-2", "not_found"),
+    ]
