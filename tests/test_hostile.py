@@ -4,6 +4,11 @@ and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +17,7 @@ from sqlalchemy import Engine, text
 from station.app import open_session
 from station.codes import Code
 from station.db import ledger
+from station.journal import local_name
 from station.session import ScanSession
 from tests.seed import GTIN_W1, UPC_OTHER, seed
 from tests.workflow import run_scan
@@ -129,3 +135,40 @@ def test_not_found_with_a_gs1_scan_through_station_scan(
         ("WS-1", "in_stock"),
         ("WS-2", "not_found"),
     ]
+
+
+# --- a named pipe or a device in the journal's place -----------------------------------
+
+
+def _scan_process(db_url: str, data: Path, *args: str, stdin: bytes) -> list[dict[str, Any]]:
+    env = {**os.environ, "STATION_DATA_DIR": str(data)}
+    done = subprocess.run(
+        [sys.executable, "-m", "station", "--db", db_url, "scan", *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=60,  # a station that waits on the pipe never answers: the test fails
+    )
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.parametrize("what", ["pipe", "device"])
+def test_a_pipe_or_a_device_in_the_journals_place_is_damage_not_a_hang(
+    engine: Engine, db_url: str, tmp_path: Path, what: str
+) -> None:
+    seed(engine)
+    data = tmp_path / "data"
+    path = data / "journal" / f"{local_name('receive', 'DOCK-P', 'PO-1')}.jsonl"
+    path.parent.mkdir(parents=True)
+    if what == "pipe":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    args = ["--station", "DOCK-P", "--receive", "PO-1"]
+    out = _scan_process(db_url, data, *args, stdin=b"W1\nSN-P1\nCMD-SAVE\n")
+    assert out[0]["code"] == "JOURNAL_DAMAGED" and out[0]["restored"] == 0, out[0]
+    assert "not a file" in out[0]["message"]
+    assert out[2]["ok"] and out[3]["posted"] is True, out
+    assert _units(engine, "serial = 'SN-P1'") == [("SN-P1", "in_stock")]
