@@ -14,24 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from station.app import open_session
 from station.codes import Code
 from station.db import ledger
 from station.journal import local_name
-from station.session import ScanSession
 from tests.seed import GTIN_W1, UPC_OTHER, seed
+from tests.test_scan_reading import _open, _units
 from tests.workflow import run_scan
-
-
-def _open(engine: Engine, kind: str, document: str, station: str = "ST-1") -> ScanSession:
-    return open_session(engine, station, kind, document, journal=False).session
-
-
-def _units(engine: Engine, where: str = "1=1") -> list[tuple[Any, ...]]:
-    with engine.connect() as c:
-        rows = c.execute(text(f"SELECT serial, status FROM units WHERE {where} ORDER BY serial"))
-        return [tuple(row) for row in rows]
-
 
 # --- an invisible character makes a second unit for one label ------------------------
 

@@ -64,18 +64,7 @@ class ShipSession(ScanSession):
         connection = self._lookup_connection()
         product = None
         if scan.kind == "gs1":  # the label names its product: only a unit of it is marked
-            assert scan.gtin is not None
-            index = self._codes.get(scan.gtin)
-            if index is None:
-                other = self._catalog_product(connection, scan.gtin)
-                if other is not None:
-                    raise self._not_on_document(other)
-                raise Problem(
-                    Code.UNKNOWN_ITEM,
-                    f"GTIN {scan.gtin} matches no product: nothing marked not found.",
-                    "gs1",
-                )
-            product = self.document.lines[index].product
+            product = self.document.lines[self._gs1_line(connection, scan)].product
         check_serial_text(serial, self.serial_charset(connection))
         result = mark_not_found(
             self.engine,
