@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,6 +126,24 @@ def parse(data: bytes) -> Contents:
     return contents
 
 
+def _read_file(path: Path) -> bytes | None:
+    """The bytes of the regular file at `path`; None when something else is there (a
+    named pipe would block the station forever, a device never end). Opened without
+    blocking, so a pipe with no writer is seen, not waited on."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
+
+
 class Journal:
     """Append-only, synced log of one session: a header line, then one line per scan."""
 
@@ -149,13 +168,15 @@ class Journal:
         """The header and records, and whether the file could be read whole. No file:
         nothing, no damage; a directory or an unreadable file in its place: damage."""
         try:
-            data = self.path.read_bytes()
+            data = _read_file(self.path)
         except (FileNotFoundError, NotADirectoryError):  # no file (or no folder) there
             return Contents()
         except IsADirectoryError:
             return Contents(damage="a directory is in its place", lost=None)
         except OSError as error:
             return Contents(damage=f"it cannot be read ({error.strerror or error})", lost=None)
+        if data is None:
+            return Contents(damage="it is not a file (a pipe or a device)", lost=None)
         return parse(data)
 
     def start(self, header: dict[str, Any], records: list[dict[str, Any]] | None = None) -> None:

@@ -6,12 +6,14 @@ one function for every charset. This module only says whether a text may be a se
 
 - `ascii` (default): every character is printable ASCII (space to tilde), as barcodes
   carry;
-- `unicode`: every character is printable (a space separator counts: the key collapses
-  whitespace), and the text does not mix look-alike scripts ("AВC" with a Cyrillic В) nor
-  is it written wholly in letters of another script that look like Latin ones ("АВС123" in
-  Cyrillic). The look-alike data is Unicode's confusables table (UTS #39) and its script
-  table, as shipped by the `confusable-homoglyphs` package; as in UTS #39, Han mixed with
-  Hiragana and Katakana (Japanese), Hangul (Korean) or Bopomofo is one writing.
+- `unicode`: every character is printable and visible (a space separator counts: the key
+  collapses whitespace; a variation selector, a Hangul filler or another default-ignorable
+  character does not), and the text does not mix look-alike scripts ("AВC" with a
+  Cyrillic В) nor is it written wholly in letters of another script that look like Latin
+  ones ("АВС123" in Cyrillic). The look-alike data is Unicode's confusables table
+  (UTS #39) and its script table, as shipped by the `confusable-homoglyphs` package; as
+  in UTS #39, Han mixed with Hiragana and Katakana (Japanese), Hangul (Korean) or
+  Bopomofo is one writing.
 
 In both, the text and its key are at most 64 characters long (the key can grow: "㎏"
 keys as "KG").
@@ -40,7 +42,8 @@ _WRITINGS = (
 def describe(char: str) -> str:
     """One character as a message names it: 'Ａ' (U+FF21 FULLWIDTH LATIN CAPITAL LETTER A)."""
     name = unicodedata.name(char, "unnamed character")
-    return f"'{show(char)}' (U+{ord(char):04X} {name})"
+    shown = show(char) if _printable(char) else char.encode("unicode_escape").decode("ascii")
+    return f"'{shown}' (U+{ord(char):04X} {name})"
 
 
 def serial_problem(serial: str, charset: str) -> str | None:
@@ -58,7 +61,7 @@ def serial_problem(serial: str, charset: str) -> str | None:
         bad = next((c for c in serial if not " " <= c <= "~"), None)
     if bad is not None:
         rule = (
-            "serials are printable"
+            "serials are printable, with no invisible characters"
             if charset == "unicode"
             else "serials are printable ASCII (serial_charset = ascii)"
         )
@@ -75,7 +78,27 @@ def _too_long(serial: str, size: int, how: str = "") -> str:
     return f"Serial {show(serial)} is {size} characters long{how} (at most {MAX_SERIAL_LENGTH})."
 
 
+#: Default-ignorable code points (Unicode DerivedCoreProperties) that Python counts as
+#: printable: variation selectors, the combining grapheme joiner, Hangul fillers, … They
+#: show nothing, so "AB-1" and "AB-1" + U+FE0F would be two units for one label. The
+#: braille blank looks like a space but is no whitespace.
+_INVISIBLE = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+
+
 def _printable(char: str) -> bool:
+    if any(low <= ord(char) <= high for low, high in _INVISIBLE):
+        return False
     return char.isprintable() or unicodedata.category(char) == "Zs"
 
 

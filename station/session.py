@@ -285,14 +285,20 @@ class ScanSession:
             )
         raise Problem(Code.UNKNOWN_ITEM, f"{show(text)} matches no product barcode or SKU.")
 
-    def _gs1(self, connection: Connection, scan: Scan) -> Verdict:
+    def _gs1_line(self, connection: Connection, scan: Scan) -> int:
+        """The document line of a GS1 scan's GTIN: ITEM_NOT_ON_PO / ITEM_NOT_ON_ORDER or
+        UNKNOWN_ITEM when it is none."""
         assert scan.gtin is not None
         index = self._codes.get(scan.gtin)
         if index is None:
             other = self._catalog_product(connection, scan.gtin)
             if other is not None:
                 raise self._not_on_document(other)
-            raise Problem(Code.UNKNOWN_ITEM, f"GTIN {scan.gtin} matches no product.")
+            raise Problem(Code.UNKNOWN_ITEM, f"GTIN {scan.gtin} matches no product.", "gs1")
+        return index
+
+    def _gs1(self, connection: Connection, scan: Scan) -> Verdict:
+        index = self._gs1_line(connection, scan)
         product = self.document.lines[index].product
         if scan.serial is None or not product.serialized:
             return self._item(self._line_for(index), scan, kind="gs1")

@@ -205,20 +205,22 @@ def pattern_problem(
     """Why the station `station` cannot generate serials with pattern `text` for the
     catalog as it is (checked when the pattern is set): a serial that can exceed 64
     characters, or a sample serial that a serialized product's own rule (or the
-    station's serial_length) refuses. None when every product accepts it."""
+    station's serial_length, or the company's serial_charset) refuses. None when every
+    product accepts it."""
     pattern = opts.parse_pattern(text)
     fields = opts.pattern_fields("", station, today)
     problem = opts.pattern_length_problem(pattern, fields, f" with station name {station!r}")
     if problem:
         return problem
     refused: list[tuple[Product, str]] = []
+    charset = ledger.serial_charset(connection)  # as the posting will judge the serials
     for product in ledger.serialized_products(connection):
         fields = opts.pattern_fields(product.sku, station, today)
         problem = opts.pattern_length_problem(pattern, fields, f" for {product.sku}")
         if problem:
             return problem
         try:
-            check_generated(product, pattern.render(1, fields), station_length)
+            check_generated(product, pattern.render(1, fields), station_length, charset)
         except Problem as refusal:
             refused.append((product, refusal.message.rstrip(".")))
     if not refused:

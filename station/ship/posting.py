@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from station import stations
 from station.codes import Code
 from station.db import ledger
-from station.documents import Document, DocumentLine, UnitInfo
+from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.posting import (
     PostingResult,
     already_posted,
@@ -212,17 +212,22 @@ def mark_not_found(
     order: Document,
     user: str | None,
     serial: str,
+    product: Product | None = None,
 ) -> PostingResult:
     """CMD-NOTFOUND: a packer marks a unit not found while picking; it leaves available
     stock at once, in one transaction of its own. A retry after a lost answer (the unit
-    is already not found, marked by this station on this order) posts nothing again."""
+    is already not found, marked by this station on this order) posts nothing again.
+    `product`: the product a GS1 scan names; only its unit may be marked."""
     key = serial_key(serial)
+    if product is None:
+        product_ids, wanted = {line.product.id for line in order.lines}, None
+    else:
+        product_ids, wanted = {product.id}, f"{product.name} ({product.sku})"
 
     def post(connection: Connection) -> PostingResult:
         config = stations.current(connection, station)
         warehouse_id, warehouse = rules.ship_warehouse(config, order)
         units = ledger.units_with_serials(connection, [key], lock=True)
-        product_ids = {line.product.id for line in order.lines}
         mine = [u for u in units if u.product_id in product_ids]
         if mine and mine[0].status == "not_found":
             earlier = ledger.last_event(connection, mine[0].id)
@@ -230,7 +235,12 @@ def mark_not_found(
                 again = f"Serial {mine[0].serial} was already marked not found here."
                 return _marked(order, mine[0], again, again=True)
         unit = rules.check_not_found_target(
-            units, serial, product_ids=product_ids, warehouse_id=warehouse_id, warehouse=warehouse
+            units,
+            serial,
+            product_ids=product_ids,
+            warehouse_id=warehouse_id,
+            warehouse=warehouse,
+            product=wanted,
         )
         ledger.set_unit_status(connection, unit.id, "not_found")
         ledger.add_events(

@@ -82,21 +82,24 @@ def check_not_found_target(
     product_ids: set[int],
     warehouse_id: int,
     warehouse: str,
+    product: str | None = None,
 ) -> UnitInfo:
-    """CMD-NOTFOUND's target: a unit of one of the order's products that this station
-    may take — in stock, in its warehouse."""
+    """CMD-NOTFOUND's target: a unit of one of `product_ids` (the order's products, or
+    the one a GS1 scan names: `product` in words) that this station may take — in stock,
+    in its warehouse."""
+    wanted, owner = (product, product) if product else ("an item", "this order's items")
     unit = next((u for u in units if u.product_id in product_ids), None)
     if unit is None:
         if units:
             other = units[0]
             raise Problem(
                 Code.SERIAL_WRONG_PRODUCT,
-                f"Serial {other.serial} is a {other.sku}, not an item of this order:"
+                f"Serial {other.serial} is a {other.sku}, not {wanted} of this order:"
                 " nothing marked not found.",
             )
         raise Problem(
             Code.SERIAL_UNKNOWN,
-            f"No unit of this order's items has serial {show(serial)}: nothing marked not found.",
+            f"No unit of {owner} has serial {show(serial)}: nothing marked not found.",
         )
     if unit.status != "in_stock":
         raise Problem(

@@ -61,14 +61,28 @@ class ShipSession(ScanSession):
             raise Problem(
                 Code.SERIAL_INVALID, "The GS1 scan carries no serial (21): nothing marked.", "gs1"
             )
-        check_serial_text(serial, self.serial_charset(self._lookup_connection()))
+        connection = self._lookup_connection()
+        product = None
+        if scan.kind == "gs1":  # the label names its product: only a unit of it is marked
+            product = self.document.lines[self._gs1_line(connection, scan)].product
+        check_serial_text(serial, self.serial_charset(connection))
         result = mark_not_found(
-            self.engine, station=self.station, order=self.document, user=self.user, serial=serial
+            self.engine,
+            station=self.station,
+            order=self.document,
+            user=self.user,
+            serial=serial,
+            product=product,
         )
         if not result.posted:
             raise Problem(result.code, result.message, "serial")
         key = serial_key(serial)
-        left = [i for i, e in enumerate(self.entries) if e.key == key]
+        marked = self.document.lines[result.posted_units[0][0]].product.id
+        left = [
+            i
+            for i, e in enumerate(self.entries)
+            if e.key == key and self.document.lines[e.line].product.id == marked
+        ]
         for index in reversed(left):
             self.remove(index)
         message = result.message
