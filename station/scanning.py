@@ -97,16 +97,24 @@ def read_scan(
     symbology = aim.group(0) if aim else None
     if symbology:
         text = text[3:]
-    if command_prefix:  # compared as NFKC, so a fullwidth or composed look-alike is one too
-        folded = unicodedata.normalize("NFKC", text).upper()
-        prefix_folded = unicodedata.normalize("NFKC", command_prefix).upper()
-        if folded.startswith(prefix_folded):
-            return Scan(raw, text, "command", command=folded[len(prefix_folded) :])
+    command = command_in(text, command_prefix)
+    if command is not None:
+        return Scan(raw, text, "command", command=command)
     if symbology in _AIM_GS1 or (GS in text) or _HRI.match(text):
         return _read_gs1(raw, text, symbology)
     if not text:
         return Scan(raw, text, "unreadable", problem="it is empty")
     return Scan(raw, text, "text")
+
+
+def command_in(text: str, command_prefix: str) -> str | None:
+    """The command a text with the command prefix names (compared as NFKC, so a fullwidth
+    or composed look-alike is one too), else None."""
+    if not command_prefix:
+        return None
+    folded = unicodedata.normalize("NFKC", text).upper()
+    prefix = unicodedata.normalize("NFKC", command_prefix).upper()
+    return folded[len(prefix) :] if folded.startswith(prefix) else None
 
 
 def _read_gs1(raw: str, text: str, symbology: str | None) -> Scan:

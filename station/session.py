@@ -23,7 +23,7 @@ from station.db.engine import looking_up, reading
 from station.documents import Document, DocumentLine, Product
 from station.journal import Journal
 from station.posting import PostingResult
-from station.scanning import Scan, gtin14, read_scan, serial_key, show
+from station.scanning import Scan, command_in, gtin14, read_scan, serial_key, show
 from station.serials import serial_problem
 from station.stations import StationConfig
 
@@ -464,6 +464,12 @@ class ScanSession:
     ) -> Verdict:
         line = self.document.lines[index]
         check_serial_text(serial, self.serial_charset(connection))
+        if command_in(serial, self.station["command_prefix"]) is not None:
+            raise Problem(
+                Code.SERIAL_INVALID,
+                f"Serial {show(serial)} starts with the command prefix"
+                f" {self.station['command_prefix']}: its label would be read as a command.",
+            )
         filling = self._filling(index)
         key = serial_key(serial)
         unit_id = self._check_serial(connection, index, serial, key, room=not filling)

@@ -436,3 +436,17 @@ def test_not_found_mode_survives_a_compacted_journal(engine: Engine) -> None:
     fresh = _open(engine, "ship", "SO-1")
     assert fresh.restore(records) == len(records)
     assert fresh.mode == "not_found" and [e.serial for e in fresh.entries] == ["WS-1"]
+
+
+def test_a_gs1_serial_that_reads_as_a_command_is_refused(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(engine)
+    session = _open(engine, "receive", "PO-1")
+    verdict = session.scan(GS1_W1 + "CMD-RESCAN")
+    assert verdict.code == Code.SERIAL_INVALID and "command prefix" in verdict.message
+    assert session.entries == []
+    args = ["--station", "DOCK-1", "--receive", "PO-1"]
+    status, out = run_scan(monkeypatch, capsys, db_url, args, ["W1", GS1_W1 + "cmd-save"])
+    assert status == 0 and out[1]["code"] == "SERIAL_INVALID", out
+    assert _units(engine, "serial LIKE 'cmd%' OR serial LIKE 'CMD%'") == []
