@@ -137,12 +137,24 @@ def serialized_products(connection: Connection) -> list[Product]:
     return [Product(*row) for row in rows]
 
 
+_PRODUCT_BY_CODE: dict[bool, Any] = {}
+
+
+def _product_by_code(gtin: bool) -> Any:
+    """The look-up `product_by_code` runs, built once (a scan only binds its values)."""
+    if gtin not in _PRODUCT_BY_CODE:
+        code = Barcode.code == bindparam("code")
+        condition = or_(code, Barcode.gtin == bindparam("gtin")) if gtin else code
+        by_barcode = select(Barcode.product_id).where(condition)
+        by_sku = select(ProductRow.id).where(ProductRow.sku == bindparam("code"))
+        _PRODUCT_BY_CODE[gtin] = union_all(by_barcode, by_sku).limit(1)
+    return _PRODUCT_BY_CODE[gtin]
+
+
 def product_by_code(connection: Connection, code: str, gtin: str | None) -> Product | None:
     """The product whose SKU, barcode or GTIN-14 is `code` (any product in the catalog)."""
-    condition = or_(Barcode.code == code, Barcode.gtin == gtin) if gtin else Barcode.code == code
-    by_barcode = select(Barcode.product_id).where(condition)
-    by_sku = select(ProductRow.id).where(ProductRow.sku == code)
-    product_id = connection.scalar(union_all(by_barcode, by_sku).limit(1))
+    values = {"code": code, "gtin": gtin} if gtin else {"code": code}
+    product_id = connection.scalar(_product_by_code(bool(gtin)), values)
     if product_id is None:
         return None
     return _products(connection, [product_id])[product_id]
