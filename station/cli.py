@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -122,7 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run one command; `argv` None: the process's own arguments (the `station` program)."""
+    if argv is not None:
+        return _main(list(argv))
+    try:
+        return _main(sys.argv[1:])
+    finally:
+        gc.freeze()  # the program ends: its last garbage collection need not walk it all
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # KEY=VALUE pairs may follow the options (`options set --station S --user U a=1`).
@@ -392,18 +402,26 @@ def cmd_scan(args: argparse.Namespace) -> int:
     durable record (one committed transaction), it only clears the journal when it
     succeeds, and its result line too is printed after the group's sync.
     """
-    import gc
-
-    gc.disable()  # start-up makes many objects that live as long as the process
+    collecting = gc.isenabled()
+    gc.disable()  # start-up makes many objects, all of them kept to the end
     try:
         from station.app import open_session
 
         engine = _engine(args)
         kind, number = ("receive", args.receive) if args.receive else ("ship", args.ship)
         opened = open_session(engine, args.station, kind, number, user=args.user)
+        gc.freeze()  # the collections while scanning leave them alone
+        if collecting:
+            gc.enable()
+        return _answer(engine, opened, kind)
     finally:
-        gc.freeze()  # later collections leave them alone
-        gc.enable()
+        gc.unfreeze()  # a caller in the same process (the tests) gets them back
+        if collecting:
+            gc.enable()
+
+
+def _answer(engine: Engine, opened: Any, kind: str) -> int:
+    """cmd_scan's loop: the groups of waiting lines in, their verdicts out."""
     out = sys.stdout
     session = opened.session
     journal = session.journal
