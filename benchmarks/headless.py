@@ -12,7 +12,8 @@ one run against a ledger of N in-stock units (benchmarks.ledger):
   CMD-SAVE (judged, journaled, posted), start to exit, median of --runs; its CPU time
   too (user + system: it tells what the process costs when the machine is busy). With
   `--baseline REF`, the same for the `station` package of git REF (e.g. the commit before
-  group commit, whose journal synced once per scan) and the ratio;
+  group commit, whose journal synced once per scan), run in turns with this tree's, and
+  the ratio of the medians;
 * one scan at a time: one process, each scan written only after the previous verdict
   was read; round trip p50 / p99 over --scans scans (after 50 warm-up scans), receive
   (new serials on PO-SCAN) and ship (in-stock units of SO-SCAN across the ledger);
@@ -124,35 +125,29 @@ def first_verdict(station: Station, url: str, work: Path, runs: int) -> list[flo
     return times
 
 
-def piped(
-    station: Station, url: str, work: Path, tag: str, runs: int
-) -> tuple[list[float], list[float]]:
-    """`station scan < file`: item scan, 1,000 new serials, CMD-SAVE; wall and CPU."""
-    walls: list[float] = []
-    cpus: list[float] = []
-    for run in range(runs):
-        scans = ["BENCH-02-BOX", *(f"HL{tag}{run:02d}-{i:06d}" for i in range(1000)), "CMD-SAVE"]
-        path = work / f"piped-{tag}-{run}.txt"
-        path.write_text("".join(f"{scan}\n" for scan in scans))
-        data = work / f"piped-{tag}-{run}"
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        with path.open("rb") as stdin:
-            started = time.perf_counter()
-            done = subprocess.run(
-                station.command("--db", url, "scan", "--station", STATION, "--receive", "PO-SCAN"),
-                stdin=stdin,
-                capture_output=True,
-                env=station.env(data),
-                cwd=station.cwd,
-            )
-            walls.append(time.perf_counter() - started)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-        lines = done.stdout.decode().splitlines()
-        if done.returncode != 0 or len(lines) != len(scans) or '"units": 1000' not in lines[-1]:
-            raise RuntimeError(f"piped run failed ({done.returncode}): {done.stderr.decode()}")
-        shutil.rmtree(data, ignore_errors=True)
-    return walls, cpus
+def piped_once(station: Station, url: str, work: Path, tag: str) -> tuple[float, float]:
+    """`station scan < file`: item scan, 1,000 new serials, CMD-SAVE; wall and CPU (s)."""
+    scans = ["BENCH-02-BOX", *(f"HL{tag}-{i:06d}" for i in range(1000)), "CMD-SAVE"]
+    path = work / f"piped-{tag}.txt"
+    path.write_text("".join(f"{scan}\n" for scan in scans))
+    data = work / f"piped-{tag}"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with path.open("rb") as stdin:
+        started = time.perf_counter()
+        done = subprocess.run(
+            station.command("--db", url, "scan", "--station", STATION, "--receive", "PO-SCAN"),
+            stdin=stdin,
+            capture_output=True,
+            env=station.env(data),
+            cwd=station.cwd,
+        )
+        wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lines = done.stdout.decode().splitlines()
+    if done.returncode != 0 or len(lines) != len(scans) or '"units": 1000' not in lines[-1]:
+        raise RuntimeError(f"piped run failed ({done.returncode}): {done.stderr.decode()}")
+    shutil.rmtree(data, ignore_errors=True)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def round_trips(
@@ -224,11 +219,14 @@ def bench_db(
     try:
         log(f"{db}: first verdict × {args.runs}")
         result.first_verdict = first_verdict(new, url, work, args.runs)
-        log(f"{db}: 1,000 piped serials × {args.runs}")
-        result.piped, result.piped_cpu = piped(new, url, work, f"{db[0]}N", args.runs)
-        if "baseline" in stations:
-            log(f"{db}: 1,000 piped serials, baseline {args.baseline} × {args.runs}")
-            result.baseline, _ = piped(stations["baseline"], url, work, f"{db[0]}B", args.runs)
+        log(f"{db}: 1,000 piped serials × {args.runs} (taking turns with the baseline)")
+        for run in range(args.runs):  # in turns: both see the same machine
+            wall, cpu = piped_once(new, url, work, f"{db[0]}N{run:02d}")
+            result.piped.append(wall)
+            result.piped_cpu.append(cpu)
+            if "baseline" in stations:
+                wall, _ = piped_once(stations["baseline"], url, work, f"{db[0]}B{run:02d}")
+                result.baseline.append(wall)
         log(f"{db}: {args.scans:,} scans one at a time, receive and ship")
         count = args.scans + WARMUP
         result.round_trips["receive"] = round_trips(
