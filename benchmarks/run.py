@@ -601,9 +601,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
             result, bare = bench_db(db, args, work_dir, bare)
             results.append(result)
+    from benchmarks.headless import kept_section
+
     table = render(results, args, time.perf_counter() - started)
     print(table)
-    args.out.write_text(table)
+    args.out.write_text(table + kept_section(args.out))  # `benchmarks.headless` writes that
     return 0
 
 

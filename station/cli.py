@@ -7,22 +7,27 @@
 from __future__ import annotations
 
 import argparse
-import getpass
+import gc
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
-
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from station import __version__
 from station.codes import DESCRIPTIONS, Code, StationError
 
+if TYPE_CHECKING:  # each command imports what it needs when it runs (`--help` stays fast)
+    from sqlalchemy import Engine
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3
 #: At most this many serial key conflicts are listed by `station db upgrade|rekey`.
 SHOWN_CONFLICTS = 50
+#: `station scan`: most waiting lines judged before one journal sync and their verdicts
+#: (bounds how long the first of them waits), and the most bytes one read takes.
+GROUP_MAX = 128
+READ_SIZE = 64 * 1024
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,7 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run one command; `argv` None: the process's own arguments (the `station` program)."""
+    if argv is not None:
+        return _main(list(argv))
+    try:
+        return _main(sys.argv[1:])
+    finally:
+        gc.freeze()  # the program ends: its last garbage collection need not walk it all
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # KEY=VALUE pairs may follow the options (`options set --station S --user U a=1`).
@@ -136,9 +150,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StationError as error:
         _error(f"{error.code}: {error.message}")
         return EXIT_FAILED
-    except OperationalError as error:
+    except Exception as error:
+        if not _unreachable(error):
+            raise
         _error(f"{Code.DATABASE_UNAVAILABLE}: cannot reach the database ({_first_line(error)})")
         return EXIT_DATABASE
+
+
+def _unreachable(error: Exception) -> bool:
+    """SQLAlchemy's OperationalError, without importing SQLAlchemy for the commands
+    that never loaded it (an error it raised means it is loaded)."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    return exc is not None and isinstance(error, exc.OperationalError)
 
 
 def _first_line(error: BaseException) -> str:
@@ -358,6 +381,8 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def _pin(variable: str, prompt: str) -> str:
+    import getpass
+
     value = os.environ.get(variable)
     if value is not None:
         return value
@@ -367,37 +392,100 @@ def _pin(variable: str, prompt: str) -> str:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    """The headless station: one JSON line out for every line in, in order."""
-    from station.app import open_session
-    from station.posting import PostingResult
+    """The headless station: one JSON line out for every line in, in order.
 
-    source, out = sys.stdin.buffer, sys.stdout
-    engine = _engine(args)
-    kind, number = ("receive", args.receive) if args.receive else ("ship", args.ship)
-    opened = open_session(engine, args.station, kind, number, user=args.user)
+    Group commit: the lines already waiting on stdin (what one read returned, at most
+    GROUP_MAX) are judged in order with their journal records written, the journal is
+    synced once, then their verdicts are printed. A verdict is never printed before its
+    scan is on disk, and nothing waits for more input: a scan typed or sent alone is a
+    group of one. A CMD-SAVE inside a group posts in its turn: the posting is its own
+    durable record (one committed transaction), it only clears the journal when it
+    succeeds, and its result line too is printed after the group's sync.
+    """
+    collecting = gc.isenabled()
+    gc.disable()  # start-up makes many objects, all of them kept to the end
+    try:
+        from station.app import open_session
+
+        engine = _engine(args)
+        kind, number = ("receive", args.receive) if args.receive else ("ship", args.ship)
+        opened = open_session(engine, args.station, kind, number, user=args.user)
+        gc.freeze()  # the collections while scanning leave them alone
+        if collecting:
+            gc.enable()
+        return _answer(engine, opened, kind)
+    finally:
+        gc.unfreeze()  # a caller in the same process (the tests) gets them back
+        if collecting:
+            gc.enable()
+
+
+def _answer(engine: Engine, opened: Any, kind: str) -> int:
+    """cmd_scan's loop: the groups of waiting lines in, their verdicts out."""
+    out = sys.stdout
     session = opened.session
-
-    def emit(data: dict[str, Any]) -> None:
-        out.write(json.dumps(data, ensure_ascii=False) + "\n")
-        out.flush()
-
+    journal = session.journal
     if opened.restored or opened.damaged:
         damaged = opened.damaged.as_dict() if opened.damaged else {}
-        emit({"restored": opened.restored, **damaged})
+        out.write(json.dumps({"restored": opened.restored, **damaged}) + "\n")
+        out.flush()
     failed = False
-    for line in source:
-        raw = line.rstrip(b"\r\n") if isinstance(line, bytes) else line.rstrip("\r\n")
-        if not raw.strip():
-            continue
-        verdict = session.scan(raw)
-        if isinstance(verdict.posting, PostingResult):
-            result = verdict.posting
-            emit({**result.as_dict(), **_print_after(engine, session, kind, result)})
-            failed = failed or not result.posted
-        else:
-            emit(verdict.as_dict())
+    for lines in waiting_lines(sys.stdin.buffer):
+        shown: list[str] = []
+        try:
+            with journal.group() if journal is not None else nullcontext():
+                for line in lines:
+                    raw = line.rstrip(b"\r\n")
+                    if raw.strip():
+                        data, ok = _judge(engine, session, kind, raw)
+                        shown.append(json.dumps(data, ensure_ascii=False) + "\n")
+                        failed = failed or not ok
+        except OSError as error:  # the group's sync failed: none of its verdicts shows
+            session.close()
+            _error(
+                f"{Code.JOURNAL_UNAVAILABLE}: the journal cannot be synced ({error});"
+                " the last scans got no verdict. Start again to restore what is on disk."
+            )
+            return EXIT_FAILED
+        out.write("".join(shown))
+        out.flush()
     session.close()
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def waiting_lines(source: BinaryIO) -> Iterator[list[bytes]]:
+    """The input's lines (without their LF) in groups: each group holds the whole lines
+    one read returned, so it is what was already waiting (at most GROUP_MAX lines). A
+    read blocks only when no whole line is waiting; the last line may lack its LF."""
+    read = getattr(source, "read1", None)
+    if read is None:  # a stream without read1: one line at a time
+        for line in iter(source.readline, b""):
+            yield [line.rstrip(b"\n")]
+        return
+    partial = bytearray()
+    while chunk := read(READ_SIZE):
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            partial += chunk
+            continue
+        partial += chunk[:end]
+        lines = partial.split(b"\n")
+        partial = bytearray(chunk[end + 1 :])
+        for start in range(0, len(lines), GROUP_MAX):
+            yield [bytes(line) for line in lines[start : start + GROUP_MAX]]
+    if partial:
+        yield [bytes(partial)]
+
+
+def _judge(engine: Engine, session: Any, kind: str, raw: bytes) -> tuple[dict[str, Any], bool]:
+    """The JSON line for one scan, and False when it was a posting that failed."""
+    from station.posting import PostingResult
+
+    verdict = session.scan(raw)
+    if isinstance(verdict.posting, PostingResult):
+        result = verdict.posting
+        return {**result.as_dict(), **_print_after(engine, session, kind, result)}, result.posted
+    return verdict.as_dict(), True
 
 
 def _print_after(engine: Engine, session: Any, kind: str, result: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 One JSON line per accepted scan, written and synced to disk before the verdict is
 shown, so a crash or a power loss loses nothing the operator was told was accepted.
+Scans that arrive together may share one sync (`Journal.group`, the headless station's
+group commit): their verdicts are shown after the block, when all of them are on disk.
 
 The file is laid out ahead in zero-filled blocks: an append then changes no file size
 or block map, so `fdatasync` flushes one data block instead of the file's metadata
@@ -24,6 +26,7 @@ import os
 import re
 import shutil
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,6 +159,8 @@ class Journal:
         #: A failed append may have left part of a line on disk: write the file whole
         #: (`start`) before appending again.
         self.torn = False
+        self._grouped = False  # inside `group()`: appends wait for one sync at its end
+        self._unsynced = False  # written, not yet synced
 
     def read(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """The header and the scan records (none when the file cannot be read)."""
@@ -218,7 +223,9 @@ class Journal:
         try:
             self._write(line, self._end)
             if self.sync:
-                _sync(self._fd)
+                self._unsynced = True
+                if not self._grouped:
+                    self.flush()
         except OSError as error:
             # After a failed sync what reached the disk is unknown (fsyncgate).
             self.torn = error.errno == errno.EIO or not self._wipe(len(line))
@@ -244,6 +251,30 @@ class Journal:
             return False
         return True
 
+    @contextlib.contextmanager
+    def group(self) -> Iterator[None]:
+        """Group commit: records appended inside the block are synced once, when it ends
+        (also when it ends by an exception). Show their verdicts only after the block."""
+        self._grouped = True
+        try:
+            yield
+        finally:
+            self._grouped = False
+            self.flush()
+
+    def flush(self) -> None:
+        """Sync what was appended and not yet synced (one `fdatasync`). Raises OSError
+        when the sync fails: what reached the disk is then unknown (`torn`), and a
+        second sync would not tell, so none is tried."""
+        if self._unsynced and self._fd is not None:
+            self._unsynced = False
+            try:
+                _sync(self._fd)
+            except OSError:
+                self.torn = True
+                raise
+        self._unsynced = False
+
     def _open(self) -> None:
         data = self.path.read_bytes()
         used = data.find(b"\0")
@@ -253,11 +284,15 @@ class Journal:
 
     def close(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+            try:
+                self.flush()  # a group may still hold records
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
     def clear(self) -> None:
         """Remove the journal (raises OSError when it cannot be removed)."""
+        self._unsynced = False  # nothing of it is kept
         self.close()
         try:
             self.path.unlink()

@@ -5,17 +5,18 @@ slip after a shipment. The GUI and `station scan` both print through here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from station.devices import labels
 from station.devices.errors import DeviceError
-from station.devices.print_queue import PrintQueue
-from station.devices.printers import open_printer
-from station.devices.printers.base import Printer
 from station.documents import Document
 from station.posting import PostingResult
 from station.stations import StationConfig
+
+if TYPE_CHECKING:  # the printers come in when something prints (`station scan` starts fast)
+    from sqlalchemy import Engine
+
+    from station.devices.printers.base import Printer
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,9 @@ def print_jobs_now(
 ) -> tuple[int, list[str]]:
     """Print jobs through a queue per printer and wait for them (the headless station):
     the number printed and the errors. Failed jobs stay recorded for a reprint."""
+    from station.devices.print_queue import PrintQueue
+    from station.devices.printers import open_printer
+
     printed, errors = 0, []
     by_printer: dict[str, list[PrintJob]] = {}
     for job in jobs:

@@ -11,9 +11,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-import biip
-from biip.gs1_messages import GS1Message
-
 MAX_SCAN_LENGTH = 512
 GS = "\x1d"
 #: Characters a scanner ends a scan with; stripped from both ends.
@@ -118,6 +115,9 @@ def command_in(text: str, command_prefix: str) -> str | None:
 
 
 def _read_gs1(raw: str, text: str, symbology: str | None) -> Scan:
+    import biip  # on the first GS1 scan: most scans are plain text, and biip loads slowly
+    from biip.gs1_messages import GS1Message
+
     try:
         if _HRI.match(text):
             message = GS1Message.parse_hri(text)

@@ -1,16 +1,21 @@
-"""Engines, the default database location and schema upgrades (Alembic)."""
+"""Engines, the default database location and schema upgrades (Alembic).
+
+Alembic is imported only when a schema has to change (or a command asks for revisions):
+opening a database whose schema is current reads its revision with one query.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -71,22 +76,48 @@ def make_engine(url: str | None = None) -> Engine:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def newest_migration() -> str:
+    """The revision of the newest file in `migrations/versions` (files are named
+    `NNNN_what_it_does.py` with revision "NNNN"): the head, without loading Alembic."""
+    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("*.py"))
+
+
+def _schema_is_current(engine: Engine) -> bool:
+    """The database's only stored revision is the newest migration's. An unreachable
+    database raises here (OperationalError), as Alembic would."""
+    with reading(engine).connect() as connection:
+        try:
+            stored = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            revisions = list(stored.scalars())
+        except DBAPIError:  # no alembic_version table yet: a new database
+            return False
+    return revisions == [newest_migration()]
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or migrate the schema to the newest revision (or the one named)."""
+    from alembic import command
+
     config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -95,6 +126,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the schema back to `revision` (for a rollback of a release)."""
+    from alembic import command
+
     config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -105,7 +138,7 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Engine:
     """An engine whose schema is current; a fresh or old SQLite file is upgraded in place,
     after a copy of the old file is kept beside it."""
     engine = make_engine(url)
-    if migrate:
+    if migrate and not _schema_is_current(engine):
         current = current_revision(engine)
         if current != head_revision():
             if current is not None and engine.dialect.name == "sqlite":

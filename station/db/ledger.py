@@ -23,9 +23,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from station.db import bulk
 from station.db.bulk import chunked
@@ -53,8 +50,13 @@ from station.serials import DEFAULT_CHARSET
 
 
 def _upsert(connection: Connection, table: Any) -> Any:
-    dialect = connection.dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    """INSERT … ON CONFLICT of the connection's dialect (loaded on first use: the
+    PostgreSQL dialect is large, and a SQLite station never needs it)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 # --- company settings ---------------------------------------------------------------
@@ -137,12 +139,24 @@ def serialized_products(connection: Connection) -> list[Product]:
     return [Product(*row) for row in rows]
 
 
+_PRODUCT_BY_CODE: dict[bool, Any] = {}
+
+
+def _product_by_code(gtin: bool) -> Any:
+    """The look-up `product_by_code` runs, built once (a scan only binds its values)."""
+    if gtin not in _PRODUCT_BY_CODE:
+        code = Barcode.code == bindparam("code")
+        condition = or_(code, Barcode.gtin == bindparam("gtin")) if gtin else code
+        by_barcode = select(Barcode.product_id).where(condition)
+        by_sku = select(ProductRow.id).where(ProductRow.sku == bindparam("code"))
+        _PRODUCT_BY_CODE[gtin] = union_all(by_barcode, by_sku).limit(1)
+    return _PRODUCT_BY_CODE[gtin]
+
+
 def product_by_code(connection: Connection, code: str, gtin: str | None) -> Product | None:
     """The product whose SKU, barcode or GTIN-14 is `code` (any product in the catalog)."""
-    condition = or_(Barcode.code == code, Barcode.gtin == gtin) if gtin else Barcode.code == code
-    by_barcode = select(Barcode.product_id).where(condition)
-    by_sku = select(ProductRow.id).where(ProductRow.sku == code)
-    product_id = connection.scalar(union_all(by_barcode, by_sku).limit(1))
+    values = {"code": code, "gtin": gtin} if gtin else {"code": code}
+    product_id = connection.scalar(_product_by_code(bool(gtin)), values)
     if product_id is None:
         return None
     return _products(connection, [product_id])[product_id]
@@ -336,7 +350,10 @@ def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> s
     found: set[tuple[int, str]] = set()
     keys = sorted({key for _, key in pairs})
     if connection.dialect.name == "postgresql" and keys:
-        query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key == any_(_KEYS))
+        from sqlalchemy.dialects.postgresql import ARRAY  # loaded where it is used
+
+        bound = bindparam("keys", type_=ARRAY(String))
+        query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key == any_(bound))
         found.update(tuple(row) for row in connection.execute(query, {"keys": keys}))
     else:
         for part in chunked(keys, IN_CHUNK):
@@ -344,9 +361,6 @@ def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> s
             found.update(tuple(row) for row in connection.execute(query))
     wanted = set(pairs)
     return {pair for pair in found if pair in wanted}
-
-
-_KEYS = bindparam("keys", type_=ARRAY(String))
 
 
 # --- numbering ----------------------------------------------------------------------

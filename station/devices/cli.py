@@ -2,37 +2,31 @@
 
 `station.cli` registers them with `add_commands(subparsers)` and runs them with
 `run(args, engine_factory)`; the database is only opened by commands that need it.
+Building the parser imports nothing heavy (`station --help` stays fast): the printers,
+labels and the database come in when a command runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
-from sqlalchemy import Engine
-
-from station.devices import labels
 from station.devices.errors import DeviceError
-from station.devices.print_queue import PrintQueue
-from station.devices.printers import open_printer
-from station.devices.printers.base import Printer
-from station.devices.printers.file import EscposFilePrinter, ZplFilePrinter
-from station.devices.printers.tcp import EscposTcpPrinter, ZplTcpPrinter
-from station.devices.serial_scanner import parse_scanner_setting
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from station.devices.printers.base import Printer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("label", "devices", "print-test", "reprint")
 REPRINT_WAIT = 120.0  # seconds to wait for one job; a dead printer fails the rest at once
-RENDER = {
-    "zpl": labels.serial_label_zpl,
-    "escpos": labels.serial_label_escpos,
-    "png": labels.serial_label_png,
-}
+#: `station label --format`: the function of `station.devices.labels` that renders it.
+RENDER = {"zpl": "serial_label_zpl", "escpos": "serial_label_escpos", "png": "serial_label_png"}
 
 
 def add_commands(
@@ -104,13 +98,15 @@ def cmd_label(
     args: argparse.Namespace, engine_factory: Callable[[], Engine], out: BinaryIO, err: TextIO
 ) -> int:
     from station.db.print_jobs import product_for_label
+    from station.devices import labels
 
     found = product_for_label(engine_factory(), args.sku)
     if found is None:
         print(f"station: UNKNOWN_ITEM: no product has SKU {args.sku!r}", file=err)
         return EXIT_FAILED
     name, gtin = found
-    data = RENDER[args.format](labels.SerialLabel(args.sku, name, args.serial, gtin))
+    render = getattr(labels, RENDER[args.format])
+    data = render(labels.SerialLabel(args.sku, name, args.serial, gtin))
     if args.out:
         Path(args.out).write_bytes(data)
     else:
@@ -127,6 +123,11 @@ def _serial_ports() -> list[tuple[str, str]]:
 
 def printer_state(printer: Printer, timeout: float = 1.0) -> str:
     """A quick look at a printer without printing: reachable, offline, or configured."""
+    import socket
+
+    from station.devices.printers.file import EscposFilePrinter, ZplFilePrinter
+    from station.devices.printers.tcp import EscposTcpPrinter, ZplTcpPrinter
+
     if isinstance(printer, ZplTcpPrinter | EscposTcpPrinter):
         try:
             socket.create_connection((printer.host, printer.port), timeout=timeout).close()
@@ -146,6 +147,9 @@ def scanner_state(port: str) -> str:
 def cmd_devices(
     args: argparse.Namespace, engine_factory: Callable[[], Engine], out: BinaryIO
 ) -> int:
+    from station.devices.printers import open_printer
+    from station.devices.serial_scanner import parse_scanner_setting
+
     lines = ["Serial ports:"]
     ports = _serial_ports()
     lines += [f"  {device}  {description}" for device, description in ports] or ["  (none)"]
@@ -174,6 +178,9 @@ def cmd_devices(
 
 
 def cmd_print_test(args: argparse.Namespace, out: BinaryIO, err: TextIO) -> int:
+    from station.devices.print_queue import PrintQueue
+    from station.devices.printers import open_printer
+
     try:
         printer = open_printer(args.printer, default_protocol=args.protocol)
     except DeviceError as error:
@@ -216,6 +223,8 @@ def cmd_reprint(
 ) -> int:
     from station import stations
     from station.db import print_jobs
+    from station.devices.print_queue import PrintQueue
+    from station.devices.printers import open_printer
 
     engine = engine_factory()
     config = stations.load(engine, args.station)

@@ -8,8 +8,6 @@ GS1-128 (start C, FNC1, (01) GTIN and (21) serial).
 
 from __future__ import annotations
 
-from barcode.charsets.code128 import CODES
-
 START_A, START_B, START_C = 103, 104, 105
 SHIFT, CODE_B, FNC4_B, FNC1 = 98, 100, 100, 102
 STOP_PATTERN = "1100011101011"
@@ -49,4 +47,6 @@ def with_checksum(values: list[int]) -> list[int]:
 
 def modules(values: list[int], quiet: int = QUIET_MODULES) -> str:
     """The symbol as a string of '1' (bar) and '0' (space) modules, quiet zones included."""
+    from barcode.charsets.code128 import CODES  # python-barcode loads PIL: only when drawing
+
     return "0" * quiet + "".join(CODES[v] for v in values) + STOP_PATTERN + "0" * quiet

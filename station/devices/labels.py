@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from string import Template
-
-from escpos.printer import Dummy
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING
 
 from station.devices import code128
+
+if TYPE_CHECKING:  # imported by the renderers that use them: the labels' data stays light
+    from escpos.printer import Dummy
+    from PIL import Image, ImageFont
 
 LABEL_WIDTH = 812  # dots: 4 in at 203 dpi
 BARCODE_WIDTH = 752  # dots available for a barcode
@@ -235,6 +237,8 @@ def _escpos_barcode(printer: Dummy, data: bytes, *, gs1_gtin: str | None = None)
 
 
 def _escpos_printer() -> Dummy:
+    from escpos.printer import Dummy
+
     printer = Dummy(profile=ESCPOS_PROFILE)
     printer.hw("INIT")
     return printer
@@ -335,6 +339,8 @@ def code128_values_from_zpl(data: str) -> list[int]:
 
 
 def _barcode_image(pattern: str, module: int, height: int) -> Image.Image:
+    from PIL import Image, ImageDraw
+
     image = Image.new("1", (len(pattern) * module, height), 1)
     draw = ImageDraw.Draw(image)
     for index, bit in enumerate(pattern):
@@ -357,6 +363,8 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int, lines: int) -> li
 
 def render_zpl_png(zpl: bytes) -> bytes:
     """A PNG of the label, drawn from its ZPL (the subset of ZPL our templates use)."""
+    from PIL import Image, ImageDraw, ImageFont
+
     source = zpl.decode("ascii")
     commands = [(m.group(1), m.group(2).strip("\n")) for m in _COMMAND.finditer(source)]
     params = dict(commands)
