@@ -5,10 +5,6 @@ own atomic posting — through the session and through `station scan`, on both d
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -22,7 +18,7 @@ from station.db import ledger
 from station.session import ScanSession
 from station.ship.posting import mark_not_found
 from tests.seed import GTIN_W1, seed
-from tests.workflow import configure, run_scan
+from tests.workflow import ask, configure, run_scan, start_scan
 
 GS1_W1 = f"(01){GTIN_W1}(21)"
 
@@ -278,33 +274,15 @@ def test_posting_rechecks_the_options_as_they_are_now(engine: Engine) -> None:
     assert _units(engine, "serial = 'SN-123456'") == []
 
 
-def _start(db_url: str, data_dir: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "STATION_DATA_DIR": str(data_dir)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "station", "--db", db_url, "scan", *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-
-
-def _ask(process: subprocess.Popen[bytes], scan: str) -> dict[str, Any]:
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(scan.encode() + b"\n")
-    process.stdin.flush()
-    return json.loads(process.stdout.readline())
-
-
 def test_station_scan_posts_by_the_options_of_the_moment(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
     seed(engine)
     configure(engine, "PACK-7", allow_partial_ship=True)
-    process = _start(db_url, tmp_path / "data", "--station", "PACK-7", "--ship", "SO-1")
-    assert _ask(process, "W1")["ok"] and _ask(process, "WS-1")["ok"]
+    process = start_scan(db_url, tmp_path / "data", "--station", "PACK-7", "--ship", "SO-1")
+    assert ask(process, "W1")["ok"] and ask(process, "WS-1")["ok"]
     configure(engine, "PACK-7", allow_partial_ship=False)
-    result = _ask(process, "CMD-SAVE")
+    result = ask(process, "CMD-SAVE")
     process.communicate(b"", timeout=20)
     assert result["posted"] is False and result["code"] == "ORDER_INCOMPLETE", result
     assert _units(engine, "serial = 'WS-1'") == [("WS-1", "in_stock")]

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
 from tests.seed import seed
+from tests.workflow import ask, start_scan
 
 LEDGER = (
     "SELECT (SELECT count(*) FROM units), (SELECT count(*) FROM events),"
@@ -24,44 +22,26 @@ def _ledger(engine: Engine) -> tuple[int, ...]:
         return tuple(c.execute(text(LEDGER)).one())
 
 
-def _start(db_url: str, data_dir: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "STATION_DATA_DIR": str(data_dir)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "station", "--db", db_url, "scan", *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-
-
-def _ask(process: subprocess.Popen[bytes], scan: bytes) -> dict[str, object]:
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(scan + b"\n")
-    process.stdin.flush()
-    return json.loads(process.stdout.readline())
-
-
 def test_sigkill_mid_session_restores_every_acknowledged_scan(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
     seed(engine)
     before = _ledger(engine)
     args = ("--station", "DOCK-9", "--receive", "PO-1", "--user", "kim")
-    first = _start(db_url, tmp_path / "data", *args)
+    first = start_scan(db_url, tmp_path / "data", *args)
     scans = [b"W1", b"KILL-1", b"KILL-2", b"CABLE3", b"G2", b"KILLSN0001"]
-    verdicts = [_ask(first, s) for s in scans]
+    verdicts = [ask(first, s) for s in scans]
     assert all(v["ok"] for v in verdicts), verdicts
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     assert _ledger(engine) == before  # nothing posted yet
 
-    second = _start(db_url, tmp_path / "data", *args)
+    second = start_scan(db_url, tmp_path / "data", *args)
     assert second.stdout is not None
     assert json.loads(second.stdout.readline()) == {"restored": len(scans)}
-    more = _ask(second, b"KILLSN0002")
+    more = ask(second, b"KILLSN0002")
     assert more["ok"], more
-    posted = _ask(second, b"CMD-SAVE")
+    posted = ask(second, b"CMD-SAVE")
     assert posted["posted"] is True and posted["units"] == 5, posted
     second.stdin.close()  # type: ignore[union-attr]
     assert second.wait(timeout=20) == 0
@@ -75,7 +55,7 @@ def test_sigkill_mid_session_restores_every_acknowledged_scan(
     assert serials == {"KILL-1", "KILL-2", "KILLSN0001", "KILLSN0002"}
     assert user == "kim"
 
-    third = _start(db_url, tmp_path / "data", *args)  # the journal is gone after posting
+    third = start_scan(db_url, tmp_path / "data", *args)  # the journal is gone after posting
     out, err = third.communicate(b"", timeout=20)
     assert third.returncode == 0 and out == b"" and err == b""
 
@@ -101,7 +81,7 @@ def test_hostile_input_gets_one_verdict_per_line_and_changes_nothing(
         bytes(range(1, 32)).replace(b"\n", b"").replace(b"\r", b""),
         "серийный-№1".encode(),
     ]
-    process = _start(db_url, tmp_path / "data", "--station", "DOCK-X", "--receive", "PO-1")
+    process = start_scan(db_url, tmp_path / "data", "--station", "DOCK-X", "--receive", "PO-1")
     out, err = process.communicate(b"\n".join(lines) + b"\n", timeout=60)
     assert process.returncode == 0, err.decode()
     assert b"Traceback" not in err and err == b""

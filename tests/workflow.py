@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,3 +46,23 @@ def run_scan(
     status = main(["--db", db_url, "scan", *args])
     out = capsys.readouterr().out
     return status, [json.loads(line) for line in out.splitlines()]
+
+
+def start_scan(db_url: str, data_dir: Path, *args: str) -> subprocess.Popen[bytes]:
+    """`station scan` as a real process, its journals in `data_dir`."""
+    env = {**os.environ, "STATION_DATA_DIR": str(data_dir)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "station", "--db", db_url, "scan", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def ask(process: subprocess.Popen[bytes], scan: str | bytes) -> dict[str, Any]:
+    """Send one scan to a running `station scan` and read its verdict line."""
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write((scan if isinstance(scan, bytes) else scan.encode()) + b"\n")
+    process.stdin.flush()
+    return json.loads(process.stdout.readline())
