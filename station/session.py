@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from station.codes import Code, StationError, Verdict
 from station.db import ledger
@@ -229,8 +229,8 @@ class ScanSession:
             gtins = {code: gtin for code in codes if (gtin := gtin14(code))}
             products = ledger.products_by_codes(connection, codes, gtins)
             units = ledger.units_by_key(connection, keys)
-        except OperationalError:
-            self.close()  # each scan then finds the database unreachable itself
+        except DBAPIError:
+            self.close()  # each scan then meets the problem itself, with its verdict
             return
         self._ahead = _Ahead(products, units)
 
