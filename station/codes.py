@@ -47,7 +47,12 @@ class Code(StrEnum):
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
     NOTHING_TO_POST = "NOTHING_TO_POST"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    DATABASE_BUSY = "DATABASE_BUSY"
     POSTING_FAILED = "POSTING_FAILED"
+    POSTING_OUTCOME_UNKNOWN = "POSTING_OUTCOME_UNKNOWN"
+    # the database schema (SPEC §9)
+    SCHEMA_OUT_OF_DATE = "SCHEMA_OUT_OF_DATE"
+    STATION_OUT_OF_DATE = "STATION_OUT_OF_DATE"
     # administration
     UNKNOWN_OPTION = "UNKNOWN_OPTION"
     BAD_OPTION_VALUE = "BAD_OPTION_VALUE"
@@ -102,7 +107,22 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.ORDER_NOT_OPEN: "The sales order is shipped or cancelled.",
     Code.NOTHING_TO_POST: "Save with nothing scanned.",
     Code.DATABASE_UNAVAILABLE: "The database cannot be reached; the session stays journaled.",
+    Code.DATABASE_BUSY: (
+        "The database is busy (another station holds its lock, or it is too slow):"
+        " nothing changed; try again."
+    ),
     Code.POSTING_FAILED: "The database refused the posting; nothing was written.",
+    Code.POSTING_OUTCOME_UNKNOWN: (
+        "The connection was lost during the commit: save again to learn whether it was"
+        " posted (a session posts once)."
+    ),
+    Code.SCHEMA_OUT_OF_DATE: (
+        "The shared database's schema is older than this Station: a supervisor runs"
+        " `station db upgrade`."
+    ),
+    Code.STATION_OUT_OF_DATE: (
+        "The database's schema is newer than this Station: install the newer Station."
+    ),
     Code.UNKNOWN_OPTION: "No station option has this name.",
     Code.BAD_OPTION_VALUE: "The value does not fit the option.",
     Code.NOT_AUTHORIZED: "A supervisor's name and PIN are needed and were not given or wrong.",
