@@ -139,7 +139,7 @@ class Limits:
             return cls(None, None, 10, 0, 0, 0, 60_000)
         return cls(
             answer=seconds,
-            ping=max(0.5, seconds / 4),
+            ping=min(seconds, max(0.5, seconds / 4)),
             connect=max(2, math.ceil(seconds / 2)),
             statement_ms=int(1000 * max(seconds - 1, seconds * 0.75)),
             lock_ms=int(1000 * seconds / 2),
@@ -210,7 +210,8 @@ def make_engine(url: str | None = None, *, patient: bool = False) -> Engine:
     legitimately run long (imports, exports, the demo, `station db`)."""
     url = url or default_url()
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
+        plain = make_url(url).difference_update_query(["station_timeout"])  # no network
+        engine = create_engine(plain, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
