@@ -2,9 +2,8 @@
 is said as busy, never as unreachable (SPEC §4, §8).
 
 On SQLite the lock is the file's write lock (`BEGIN IMMEDIATE`, as a long import or
-another station's posting holds it); on PostgreSQL the same door is a lock on the
-stations and users tables that lets readers in (a station is registered there
-when first seen).
+another station's posting holds it); on PostgreSQL the same door is a lock that lets
+readers in on the tables a station registers in and a posting locks first.
 """
 
 from __future__ import annotations
@@ -25,6 +24,9 @@ from station.db.engine import reading
 from tests.seed import seed
 from tests.workflow import ask, start_scan
 
+#: PostgreSQL: the tables a station's start and posting write or lock first.
+LOCKED = "stations, users, purchase_orders, sales_orders"
+
 
 @contextmanager
 def write_lock(db_url: str) -> Iterator[None]:
@@ -42,7 +44,7 @@ def write_lock(db_url: str) -> Iterator[None]:
         return
     engine = create_engine(url, poolclass=NullPool)
     with engine.connect() as holder:
-        holder.execute(text("LOCK TABLE stations, users IN EXCLUSIVE MODE"))  # readers read
+        holder.execute(text(f"LOCK TABLE {LOCKED} IN EXCLUSIVE MODE"))  # readers read
         try:
             yield
         finally:

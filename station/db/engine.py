@@ -42,20 +42,24 @@ def default_url() -> str:
     return os.environ.get("STATION_DATABASE_URL") or f"sqlite:///{data_dir() / 'station.db'}"
 
 
-#: How long a SQLite writer waits for another's write lock before "database is locked".
-SQLITE_BUSY_MS = 10_000
+#: How long a patient command (an import, `station db`) waits for SQLite's write lock
+#: before "database is locked"; a station waits its timeout (DEFAULT_TIMEOUT).
+SQLITE_PATIENT_MS = 30_000
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    # pysqlite's own transaction handling is off; SQLAlchemy's "begin" event below
-    # issues BEGIN IMMEDIATE, so a writer takes the lock up front (no upgrade deadlock).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
-    cursor.close()
+def _sqlite_connected(busy_ms: int):  # type: ignore[no-untyped-def]
+    def connected(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # pysqlite's own transaction handling is off; SQLAlchemy's "begin" event below
+        # issues BEGIN IMMEDIATE, so a writer takes the lock up front (no upgrade deadlock).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    return connected
 
 
 def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
@@ -87,12 +91,13 @@ def writing_briefly(engine: Engine, wait_ms: int = 250) -> Iterator[Connection]:
     with engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             driver: Any = connection.connection.driver_connection  # no BEGIN yet
+            usual = driver.execute("PRAGMA busy_timeout").fetchone()[0]
             driver.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
             try:
                 with connection.begin():
                     yield connection
             finally:
-                driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+                driver.execute(f"PRAGMA busy_timeout={int(usual)}")
             return
         with connection.begin():
             connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait_ms)}")
@@ -109,8 +114,9 @@ def busy(error: BaseException) -> bool:
 
 
 #: Seconds a scan or a posting waits for PostgreSQL's answer before the station gives up
-#: on the connection (SPEC §8: DATABASE_UNAVAILABLE within 5 s on a silent network).
-#: STATION_DB_TIMEOUT or `?station_timeout=` in the URL changes it; 0: no limit.
+#: on the connection (SPEC §8: DATABASE_UNAVAILABLE within 5 s on a silent network), and
+#: for SQLite's write lock before DATABASE_BUSY. STATION_DB_TIMEOUT or `?station_timeout=`
+#: in the URL changes it; 0: no limit.
 DEFAULT_TIMEOUT = 4.0
 
 
@@ -206,17 +212,21 @@ def make_engine(url: str | None = None, *, patient: bool = False) -> Engine:
 
     On PostgreSQL every wait for the server is bounded (see Limits): a scan or a
     posting on a silent network fails with OperationalError within the station's
-    timeout. `patient`: no statement or answer limit, for the commands that may
-    legitimately run long (imports, exports, the demo, `station db`)."""
+    timeout; on SQLite a writer waits that long for another's write lock ("database
+    is locked"). `patient`: no statement or answer limit (SQLite: 30 s for the lock),
+    for the commands that may legitimately run long (imports, exports, the demo,
+    `station db`)."""
     url = url or default_url()
-    if url.startswith("sqlite"):
-        plain = make_url(url).difference_update_query(["station_timeout"])  # no network
-        engine = create_engine(plain, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
-        event.listen(engine, "connect", _sqlite_connect)
+    parsed = make_url(url)
+    seconds = 0 if patient else timeout_seconds(parsed)
+    if parsed.get_backend_name() == "sqlite":  # a writer waits for the write lock that long
+        busy_ms = int(1000 * seconds) if seconds else SQLITE_PATIENT_MS
+        plain = parsed.difference_update_query(["station_timeout"])
+        engine = create_engine(plain, connect_args={"timeout": busy_ms / 1000})
+        event.listen(engine, "connect", _sqlite_connected(busy_ms))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    parsed = make_url(url)
-    limits = Limits.for_seconds(0 if patient else timeout_seconds(parsed))
+    limits = Limits.for_seconds(seconds)
     if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() != "psycopg":
         return create_engine(parsed, pool_pre_ping=True)
     engine = create_engine(_postgres_url(parsed, limits), pool_pre_ping=True)
@@ -358,7 +368,7 @@ def _refuse_unknown(engine: Engine, stored: list[str] | None) -> None:
     know (a newer Station migrated it) or more than one."""
     if stored is None or (len(stored) == 1 and stored[0] in migrations()):
         return
-    found = ", ".join(stored) if stored else "no revision"
+    found = ", ".join(stored) if stored else "none (an empty alembic_version)"
     raise StationError(
         Code.STATION_OUT_OF_DATE,
         f"{_where(engine)} has schema revision {found}, which this Station (schema revision"
