@@ -48,8 +48,9 @@ def pg(pg_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def proxy() -> Iterator[SilentProxy]:
-    with SilentProxy("127.0.0.1", 5432) as running:
+def proxy(pg_url: str) -> Iterator[SilentProxy]:
+    server = make_url(pg_url)
+    with SilentProxy(server.host or "127.0.0.1", server.port or 5432) as running:
         yield running
 
 

@@ -118,6 +118,7 @@ def busy(error: BaseException) -> bool:
 #: for SQLite's write lock before DATABASE_BUSY. STATION_DB_TIMEOUT or `?station_timeout=`
 #: in the URL changes it; 0: no limit.
 DEFAULT_TIMEOUT = 4.0
+MAX_TIMEOUT = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,18 +165,18 @@ def timeout_seconds(url: URL) -> float:
     """The station's timeout for `url`: its `station_timeout` query parameter, else
     STATION_DB_TIMEOUT, else DEFAULT_TIMEOUT. A value that is not a number is refused."""
     text = url.query.get("station_timeout") or os.environ.get("STATION_DB_TIMEOUT")
-    if text is None:
+    if not text:
         return DEFAULT_TIMEOUT
     text = text if isinstance(text, str) else text[-1]
     try:
         seconds = float(text)
     except ValueError:
         seconds = math.nan
-    if not math.isfinite(seconds) or seconds < 0:
+    if not 0 <= seconds <= MAX_TIMEOUT:  # NaN too
         raise StationError(
             Code.BAD_OPTION_VALUE,
             f"The database timeout '{text}' (station_timeout / STATION_DB_TIMEOUT) is not a"
-            " number of seconds (0: no limit).",
+            f" number of seconds from 0 (no limit) to {MAX_TIMEOUT}.",
         )
     return seconds
 
