@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, make_url, text
 
+from station.app import connect
 from station.cli import EXIT_DATABASE, EXIT_OK, main
 from station.db.engine import make_engine
 from tests.conftest import _empty_pg
@@ -169,7 +170,7 @@ def test_the_limits_reach_the_server_and_the_url_or_environment_change_them(
     pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def settings(url: str, *, patient: bool = False) -> tuple[Any, ...]:
-        engine = make_engine(url, patient=patient)
+        engine = connect(url, patient=patient)  # what `station` and the window open
         with engine.connect() as c:
             shown = tuple(
                 c.exec_driver_sql(f"SHOW {name}").scalar_one()
