@@ -457,7 +457,9 @@ def _answer(engine: Engine, opened: Any, kind: str) -> int:
     for lines in waiting_lines(sys.stdin.buffer):
         shown: list[str] = []
         try:
-            with journal.group() if journal is not None else nullcontext():
+            with session.together(), journal.group() if journal is not None else nullcontext():
+                if len(lines) > 1:
+                    session.look_ahead(lines)
                 for line in lines:
                     raw = line.rstrip(b"\r\n")
                     if raw.strip():

@@ -121,7 +121,16 @@ def test_station_scan_goes_on_after_the_network_heals_and_exits_with_the_databas
     station = start_scan(_through(pg_url, proxy), tmp_path / "data", *ARGS)
     assert ask(station, "W1")["ok"] and ask(station, "NET-1")["ok"]
     proxy.silence()
-    assert ask(station, "NET-2")["code"] == "DATABASE_UNAVAILABLE"
+    burst = ["NET-2", "NET-5", "G2", "NET-6", "NET-7", "NET-8", "CMD-SAVE", "NET-9"]
+    assert station.stdin is not None and station.stdout is not None
+    started = time.monotonic()  # lines waiting together are answered together
+    station.stdin.write("".join(f"{line}\n" for line in burst).encode())
+    station.stdin.flush()
+    answers = [json.loads(station.stdout.readline()) for _ in burst]
+    seconds = time.monotonic() - started
+    print(f"{len(burst)} waiting lines answered after {seconds:.2f} s", file=sys.stderr)
+    assert [a["code"] for a in answers] == ["DATABASE_UNAVAILABLE"] * len(burst), answers
+    assert seconds < BOUND
     proxy.heal()
     assert ask(station, "NET-3")["ok"]
     posted = ask(station, "CMD-SAVE")
