@@ -153,7 +153,7 @@ def _main(argv: list[str]) -> int:
     except Exception as error:
         if not _unreachable(error):
             raise
-        _error(f"{Code.DATABASE_UNAVAILABLE}: cannot reach the database ({_first_line(error)})")
+        _error(_database_error(error))
         return EXIT_DATABASE
 
 
@@ -164,6 +164,19 @@ def _unreachable(error: Exception) -> bool:
     return exc is not None and isinstance(error, exc.OperationalError)
 
 
+def _database_error(error: Exception) -> str:
+    """DATABASE_BUSY for a lock held too long ("database is locked" is not unreachable),
+    else DATABASE_UNAVAILABLE."""
+    from station.db.engine import busy
+
+    if busy(error):
+        return (
+            f"{Code.DATABASE_BUSY}: the database is busy — another station or program holds"
+            f" its lock ({_first_line(error)}); nothing was changed, try again."
+        )
+    return f"{Code.DATABASE_UNAVAILABLE}: cannot reach the database ({_first_line(error)})"
+
+
 def _first_line(error: BaseException) -> str:
     return str(getattr(error, "orig", error)).strip().splitlines()[0]
 
@@ -172,10 +185,14 @@ def _error(message: str) -> None:
     print(f"station: {message}", file=sys.stderr)
 
 
+#: Commands that may legitimately run long: no statement or answer time limit.
+PATIENT = frozenset({"import", "export", "demo", "db"})
+
+
 def _engine(args: argparse.Namespace) -> Engine:
     from station.app import connect
 
-    return connect(args.db)
+    return connect(args.db, patient=args.command in PATIENT)
 
 
 def _open_gui(url: str | None) -> int:
@@ -205,17 +222,24 @@ def _devices_command(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    """`db upgrade` is the only command that migrates a shared PostgreSQL (a SQLite file
+    is copied aside first); `db rekey` works on a schema that is current."""
     from station.db import rekey
-    from station.db.engine import head_revision, make_engine, upgrade
+    from station.db.engine import make_engine, open_database, upgrade_database
 
-    engine = make_engine(args.db)
-    upgrade(engine)
     if args.action == "rekey":
+        engine = open_database(args.db, patient=True)
         with engine.begin() as connection:
             done = rekey.rekey(connection)
         print(f"{done.units} unit key(s) and {done.allocated} allocated serial(s) re-keyed.")
     else:
-        print(f"Schema is at revision {head_revision()}.")
+        engine = make_engine(args.db, patient=True)
+        upgraded = upgrade_database(engine)
+        if upgraded.backup is not None:
+            print(f"Kept a copy of the revision {upgraded.before} file as {upgraded.backup}.")
+        if upgraded.before != upgraded.now:
+            print(f"Schema upgraded from revision {upgraded.before or 'none'} to {upgraded.now}.")
+        print(f"Schema is at revision {upgraded.now}.")
     with engine.connect() as connection:
         conflicts = rekey.conflicts(connection)
     if conflicts:
@@ -429,19 +453,19 @@ def _answer(engine: Engine, opened: Any, kind: str) -> int:
         damaged = opened.damaged.as_dict() if opened.damaged else {}
         out.write(json.dumps({"restored": opened.restored, **damaged}) + "\n")
         out.flush()
-    failed = False
+    status = EXIT_OK
     for lines in waiting_lines(sys.stdin.buffer):
         shown: list[str] = []
-        if len(lines) > 1:
-            session.look_ahead(lines)
         try:
-            with journal.group() if journal is not None else nullcontext():
+            with session.together(), journal.group() if journal is not None else nullcontext():
+                if len(lines) > 1:
+                    session.look_ahead(lines)
                 for line in lines:
                     raw = line.rstrip(b"\r\n")
                     if raw.strip():
                         data, ok = _judge(engine, session, kind, raw)
                         shown.append(json.dumps(data, ensure_ascii=False) + "\n")
-                        failed = failed or not ok
+                        status = max(status, _line_status(data, ok))
         except OSError as error:  # the group's sync failed: none of its verdicts shows
             session.close()
             _error(
@@ -452,7 +476,22 @@ def _answer(engine: Engine, opened: Any, kind: str) -> int:
         out.write("".join(shown))
         out.flush()
     session.close()
-    return EXIT_FAILED if failed else EXIT_OK
+    return status
+
+
+#: Verdict codes after which `station scan` ends with EXIT_DATABASE (SPEC §7: non-zero
+#: for an unreachable database); it reads on, so scans after the network heals count.
+UNREACHABLE = frozenset({str(Code.DATABASE_UNAVAILABLE), str(Code.POSTING_OUTCOME_UNKNOWN)})
+
+
+def _line_status(data: dict[str, Any], ok: bool) -> int:
+    """The exit status one output line calls for: a scan or posting the database could
+    not answer, a failed posting, or nothing."""
+    if data.get("code") in UNREACHABLE:
+        return EXIT_DATABASE
+    if not ok or data.get("code") == Code.DATABASE_BUSY:
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def waiting_lines(source: BinaryIO) -> Iterator[list[bytes]]:
