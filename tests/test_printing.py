@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from station.cli import main
+from station.db import ledger
 from station.journal import journal_path
 from tests.devices.fake_printers import FakePrinter
 from tests.seed import seed
@@ -199,3 +202,87 @@ def test_the_result_line_comes_before_the_printer_answers(
     out, err = process.communicate(b"", timeout=60)
     assert process.returncode == 0 and out == b""
     assert b"PRINT_FAILED: 1 of 1 print job" in err and b"Traceback" not in err
+
+
+def test_an_escpos_label_printer_and_an_emoji_serial(
+    db_url: str,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """Its label is refused with LABEL_UNPRINTABLE in the result; the others print."""
+    seed(engine)
+    with engine.begin() as connection:
+        ledger.set_serial_charset(connection, "unicode")
+    out_file = tmp_path / "receipt-printer.bin"
+    configure(
+        engine, "DOCK-E", print_label_on_receive=True, label_printer=f"escpos+file://{out_file}"
+    )
+    args = ["--station", "DOCK-E", "--receive", "PO-1"]
+    status, out, err = scan(
+        monkeypatch, capsys, db_url, args, ["W1", "EMO-\U0001f600", "W1", "EMO-OK", "CMD-SAVE"]
+    )
+    assert status == 0 and err == "" and len(out) == 5
+    posted = out[-1]
+    assert posted["posted"] is True and posted["units"] == 2
+    assert (posted["printing"], posted["print_jobs"]) == ("failed", 1)
+    [error] = posted["print_errors"]
+    assert error["code"] == "LABEL_UNPRINTABLE"
+    assert "EMO-\U0001f600" in error["message"] and "U+1F600" in error["message"]
+    printed = out_file.read_bytes()
+    assert b"EMO-OK\n" in printed and printed.count(b"\x1dV") == 1  # one label, one cut
+    assert [(label, status) for label, status, _e, _n in jobs(engine)] == [("EMO-OK", "printed")]
+
+
+def run_station(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "station", *args],
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "STATION_DATA_DIR": str(tmp_path / "data"), **env},
+        check=False,
+    )
+
+
+def test_label_commands_name_an_unprintable_serial_or_a_missing_template(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    seed(engine)
+    emoji = run_station(
+        tmp_path, "--db", db_url, "label", "--sku", "W1", "--serial", "SN-\U0001f600",
+        "--format", "escpos",
+    )  # fmt: skip
+    assert emoji.returncode == 1 and emoji.stdout == b""
+    message = emoji.stderr.decode()
+    assert message.startswith("station: LABEL_UNPRINTABLE: The serial 'SN-\U0001f600'")
+    assert "Traceback" not in message
+    nowhere = str(tmp_path / "no-templates")
+    for args in (
+        ("--db", db_url, "label", "--sku", "W1", "--serial", "SN-1"),
+        ("--db", db_url, "label", "--sku", "W1", "--serial", "SN-1", "--format", "png"),
+        ("print-test", f"file://{tmp_path}/test.zpl"),
+    ):
+        missing = run_station(tmp_path, *args, STATION_LABELS_DIR=nowhere)
+        assert missing.returncode == 1 and missing.stdout == b"", args
+        text_ = missing.stderr.decode()
+        assert text_.startswith("station: LABEL_TEMPLATE_MISSING: The label template"), text_
+        assert f"{nowhere}/serial_label.zpl" in text_ and "Traceback" not in text_
+
+
+def test_a_site_template_with_an_unknown_field_is_named(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    seed(engine)
+    site = tmp_path / "site-labels"
+    site.mkdir()
+    (site / "serial_label.zpl").write_text("^XA^FD$serial_number^FS^XZ\n")
+    broken = run_station(
+        tmp_path, "--db", db_url, "label", "--sku", "W1", "--serial", "SN-1",
+        STATION_LABELS_DIR=str(site),
+    )  # fmt: skip
+    assert broken.returncode == 1 and broken.stdout == b""
+    message = broken.stderr.decode()
+    assert message.startswith("station: LABEL_TEMPLATE_INVALID: The label template")
+    assert "(KeyError: 'serial_number')" in message
+    assert "its fields are $barcode, $module, $name, $sku, $text" in message
