@@ -89,23 +89,30 @@ class PackingSlip:
 
 
 @cache
-def _template_text(name: str, override: str | None) -> str:
+def _template_text(name: str, overrides: tuple[str | None, str | None]) -> str:
     found = resources.labels_folder().joinpath(name)
     try:
         return found.read_text(encoding="utf-8")
     except (OSError, UnicodeError) as error:
-        where = f"STATION_LABELS_DIR={override}" if override else "the installed package"
+        labels_dir, resources_dir = overrides
+        fix = (
+            "fix STATION_LABELS_DIR"
+            if labels_dir
+            else "fix STATION_RESOURCES_DIR"
+            if resources_dir
+            else "reinstall Station"
+        )
         raise StationError(
             Code.LABEL_TEMPLATE_MISSING,
-            f"The label template {name} cannot be read from {where} ({found}:"
-            f" {getattr(error, 'strerror', None) or error}). Nothing was printed;"
-            " fix STATION_LABELS_DIR or reinstall Station.",
+            f"The label template {name} cannot be read from {found}"
+            f" ({getattr(error, 'strerror', None) or error}). Nothing was printed; {fix}.",
         ) from None
 
 
 def template(name: str) -> str:
-    """A label template's text (cached per STATION_LABELS_DIR)."""
-    return _template_text(name, os.environ.get("STATION_LABELS_DIR"))
+    """A label template's text (cached per STATION_LABELS_DIR / STATION_RESOURCES_DIR)."""
+    env = os.environ
+    return _template_text(name, (env.get("STATION_LABELS_DIR"), env.get("STATION_RESOURCES_DIR")))
 
 
 def _fill(template_name: str, text: str, /, **values: object) -> str:
