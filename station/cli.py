@@ -142,9 +142,7 @@ def _main(argv: list[str]) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         return _open_gui(args.db)
-    handler = HANDLERS.get(args.command)
-    if handler is None:
-        return _devices_command(args)
+    handler = HANDLERS.get(args.command, _devices_command)
     try:
         return handler(args)
     except StationError as error:
@@ -456,6 +454,7 @@ def _answer(engine: Engine, opened: Any, kind: str) -> int:
     status = EXIT_OK
     for lines in waiting_lines(sys.stdin.buffer):
         shown: list[str] = []
+        prints: list[Any] = []  # postings' print jobs, recorded; sent after their lines
         try:
             with session.together(), journal.group() if journal is not None else nullcontext():
                 if len(lines) > 1:
@@ -463,7 +462,7 @@ def _answer(engine: Engine, opened: Any, kind: str) -> int:
                 for line in lines:
                     raw = line.rstrip(b"\r\n")
                     if raw.strip():
-                        data, ok = _judge(engine, session, kind, raw)
+                        data, ok = _judge(engine, session, kind, raw, prints)
                         shown.append(json.dumps(data, ensure_ascii=False) + "\n")
                         status = max(status, _line_status(data, ok))
         except OSError as error:  # the group's sync failed: none of its verdicts shows
@@ -472,9 +471,11 @@ def _answer(engine: Engine, opened: Any, kind: str) -> int:
                 f"{Code.JOURNAL_UNAVAILABLE}: the journal cannot be synced ({error});"
                 " the last scans got no verdict. Start again to restore what is on disk."
             )
+            _send_prints(prints)  # a posting among them stands: its jobs are recorded
             return EXIT_FAILED
         out.write("".join(shown))
         out.flush()
+        _send_prints(prints)
     session.close()
     return status
 
@@ -518,26 +519,47 @@ def waiting_lines(source: BinaryIO) -> Iterator[list[bytes]]:
         yield [bytes(partial)]
 
 
-def _judge(engine: Engine, session: Any, kind: str, raw: bytes) -> tuple[dict[str, Any], bool]:
-    """The JSON line for one scan, and False when it was a posting that failed."""
+def _judge(
+    engine: Engine, session: Any, kind: str, raw: bytes, prints: list[Any]
+) -> tuple[dict[str, Any], bool]:
+    """The JSON line for one scan, and False when it was a posting that failed. A
+    posting's print jobs are rendered and recorded here (their state is in its line)
+    and added to `prints`, sent once the line is out."""
     from station.posting import PostingResult
 
     verdict = session.scan(raw)
     if isinstance(verdict.posting, PostingResult):
         result = verdict.posting
-        return {**result.as_dict(), **_print_after(engine, session, kind, result)}, result.posted
+        prepared = _prepare_print(engine, session, kind, result)
+        if prepared is None:
+            return result.as_dict(), result.posted
+        prints.append(prepared)
+        return {**result.as_dict(), **prepared.as_dict()}, result.posted
     return verdict.as_dict(), True
 
 
-def _print_after(engine: Engine, session: Any, kind: str, result: Any) -> dict[str, Any]:
-    """Labels or the packing slip the posting calls for, printed before the next scan."""
-    from station.printing import jobs_after_posting, print_jobs_now
+def _prepare_print(engine: Engine, session: Any, kind: str, result: Any) -> Any:
+    """The labels or packing slip a posting calls for, rendered and recorded as queued
+    jobs (None when it calls for none). The posting stands whatever printing does."""
+    from station.printing import PreparedPrint, jobs_after_posting, prepare_print
 
-    jobs = jobs_after_posting(kind, session.document, result, session.station)
-    if not jobs:
-        return {}
-    printed, errors = print_jobs_now(engine, session.station, jobs)
-    return {"printed": printed, **({"print_errors": errors} if errors else {})}
+    try:
+        jobs = jobs_after_posting(kind, session.document, result, session.station)
+        return prepare_print(engine, session.station, jobs) if jobs else None
+    except Exception as error:
+        prepared = PreparedPrint(str(result.document), session.station.name)
+        prepared.fail(Code.PRINT_FAILED, f"Nothing printed ({type(error).__name__}: {error}).")
+        return prepared
+
+
+def _send_prints(prints: list[Any]) -> None:
+    """Send the recorded jobs of the postings just shown; failures go to stderr, with
+    their code (stdout keeps one line per scan), and the jobs stay for a reprint."""
+    from station.printing import send_prepared
+
+    for prepared in prints:
+        for failure in send_prepared(prepared):
+            _error(f"{failure.code}: {failure.message}")
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -60,6 +60,9 @@ class Code(StrEnum):
     EXPORT_INVALID = "EXPORT_INVALID"
     EXPORT_FAILED = "EXPORT_FAILED"
     PRINT_FAILED = "PRINT_FAILED"
+    LABEL_TEMPLATE_MISSING = "LABEL_TEMPLATE_MISSING"
+    LABEL_TEMPLATE_INVALID = "LABEL_TEMPLATE_INVALID"
+    LABEL_UNPRINTABLE = "LABEL_UNPRINTABLE"
     DIALOG_OPEN = "DIALOG_OPEN"
     # the database schema (SPEC §9)
     SCHEMA_OUT_OF_DATE = "SCHEMA_OUT_OF_DATE"
@@ -125,6 +128,9 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.EXPORT_INVALID: "An export was asked with a bad kind, filter or date.",
     Code.EXPORT_FAILED: "The export file cannot be written (open in another program?).",
     Code.PRINT_FAILED: "Posted, but its labels or slip could not be printed.",
+    Code.LABEL_TEMPLATE_MISSING: "A label template cannot be read (STATION_LABELS_DIR?).",
+    Code.LABEL_TEMPLATE_INVALID: "A label template has unknown fields, sections or non-ASCII.",
+    Code.LABEL_UNPRINTABLE: "The serial has characters the receipt printer cannot print.",
     Code.DIALOG_OPEN: "A scan arrived while a dialog was open; it was not taken.",
     Code.SCHEMA_OUT_OF_DATE: (
         "The shared database's schema is older than this Station: a supervisor runs"
