@@ -644,17 +644,21 @@ def _spellings(form: str) -> set[str]:
 def _code_clashes(
     products: list[_ProductRow],
     skus: dict[str, int],
-    held_skus: set[str],
-    sku_owners: dict[str, str],
+    ledger: tuple[set[str], set[str], dict[str, str], dict[str, str]],
 ) -> list[RowError]:
-    """Codes that would resolve two ways (SPEC §3.0 step 4): a barcode that is another
-    product's SKU (in the file or in the ledger), a SKU that is another product's barcode
-    in the ledger. Compared as a scan resolves them: exactly, and by GTIN-14 form."""
+    """Codes this import would make resolve two ways (SPEC §3.0 step 4): a barcode that
+    is another product's SKU (in the file or in the ledger), a new SKU that is another
+    product's barcode in the ledger. Compared as a scan resolves them: exactly, and by
+    GTIN-14 form. A clash already in the ledger (a barcode the product holds, a SKU the
+    ledger has) is left to be resolved there: re-importing the catalog still works.
+    `ledger`: the SKUs named by the file's barcodes and its own SKUs that the ledger
+    holds, the owners of the file's barcodes and of its SKUs' forms."""
+    named_skus, known_skus, code_owners, sku_owners = ledger
     named: dict[str, list[tuple[str, str]]] = {}  # form -> (SKU, where it is)
     for sku, line in skus.items():
         for form in _forms(sku) if sku else ():
             named.setdefault(form, []).append((sku, f" on line {line}"))
-    for sku in held_skus:
+    for sku in named_skus:
         for form in _forms(sku):
             named.setdefault(form, []).append((sku, " already"))
     errors: list[RowError] = []
@@ -664,11 +668,15 @@ def _code_clashes(
 
     for product in products:
         for code in product.barcodes:
+            if code_owners.get(code) == product.sku:
+                continue  # held already
             other = next(
                 (o for f in _forms(code) for o in named.get(f, ()) if o[0] != product.sku), None
             )
             if other is not None:
                 clash(product.line, f"barcode {code!r} is the SKU of {other[0]}{other[1]}")
+        if product.sku in known_skus:
+            continue
         owners = {sku_owners.get(form, product.sku) for form in _forms(product.sku)}
         owner = min(owners - {product.sku}, default=None)
         if owner is not None:
@@ -722,9 +730,17 @@ def import_products(engine: Engine, path: str | Path) -> ImportSummary:
     with engine.connect() as connection:
         gtins = [form for form in codes if gtin14(form) == form]
         owners = lookup.barcode_owners(connection, codes, gtins)
-        held_skus = lookup.skus_among(connection, (s for f in codes for s in _spellings(f)))
-        sku_forms = [form for sku in skus for form in _forms(sku)]
-        sku_owners = lookup.barcode_owners(connection, sku_forms, filter(None, map(gtin14, skus)))
+        ledger = (
+            lookup.skus_among(connection, (s for f in codes for s in _spellings(f))),
+            lookup.skus_among(connection, skus),
+            owners,
+            lookup.barcode_owners(
+                connection,
+                [form for sku in skus for form in _forms(sku)],
+                filter(None, map(gtin14, skus)),
+            ),
+        )
+        prefixes = _command_prefixes(connection)
     for product in products:
         for code in product.barcodes:
             for form in {code, gtin14(code) or code}:
@@ -733,7 +749,18 @@ def import_products(engine: Engine, path: str | Path) -> ImportSummary:
                     rows.errors.append(
                         RowError(product.line, f"barcode {code!r} belongs to {owner} already")
                     )
-    rows.errors += _code_clashes(products, skus, held_skus, sku_owners)
+    rows.errors += _code_clashes(products, skus, ledger)
+    for product in products:
+        for code in product.barcodes:
+            prefix = _command_prefix(code, prefixes)
+            if prefix is not None and owners.get(code) != product.sku:
+                rows.errors.append(
+                    RowError(
+                        product.line,
+                        f"barcode {code!r} starts with the command prefix {prefix}: a scan of"
+                        " it would be read as a command",
+                    )
+                )
     rows.check()
 
     def work(connection: Any) -> ImportSummary:
@@ -926,6 +953,19 @@ def import_orders(engine: Engine, path: str | Path) -> ImportSummary:
 # --- stock (opening balance) -----------------------------------------------------------
 
 
+def _command_prefixes(connection: Any) -> list[str]:
+    """The default command prefix and every station's own."""
+    prefixes = {str(OPTIONS["command_prefix"].default)}
+    for value in lookup.option_values(connection, "command_prefix"):
+        prefixes.add(str(decode("command_prefix", value)))
+    return sorted(prefix for prefix in prefixes if prefix)
+
+
+def _command_prefix(text: str, prefixes: list[str]) -> str | None:
+    """The command prefix a scan of `text` would be read by as a command, or None."""
+    return next((p for p in prefixes if command_in(text, p) is not None), None)
+
+
 class _StockRules:
     """Per-product serial rules, the company's serial_charset, the texts a scan reads as
     an item (by serial key) and the stations' command prefixes."""
@@ -938,10 +978,7 @@ class _StockRules:
         self.items: dict[str, str] = {}
         for code, what, sku in lookup.item_codes(connection):
             self.items.setdefault(serial_key(code), f"the {what} of {sku}")
-        prefixes = {str(OPTIONS["command_prefix"].default)}
-        for value in lookup.option_values(connection, "command_prefix"):
-            prefixes.add(str(decode("command_prefix", value)))
-        self.prefixes = sorted(prefix for prefix in prefixes if prefix)
+        self.prefixes = _command_prefixes(connection)
 
     def check(
         self, values: list[str], problems: list[str]
@@ -996,7 +1033,7 @@ class _StockRules:
             problems.append(
                 f"serial {serial!r} is {item}: a scan of it would select the item, not this unit"
             )
-        prefix = next((p for p in self.prefixes if command_in(serial, p) is not None), None)
+        prefix = _command_prefix(serial, self.prefixes)
         if prefix is not None:
             problems.append(
                 f"serial {serial!r} starts with the command prefix {prefix}: a scan of it"

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, func, select
 
 from station.cli import EXIT_FAILED, main
 from station.db import ledger
-from station.db.models import POLine, Product, PurchaseOrder, Unit
+from station.db.models import Barcode, POLine, Product, PurchaseOrder, Unit
 from tests.workflow import ask, configure, start_scan
 
 PIN = "1234"
@@ -329,6 +329,7 @@ def test_a_barcode_equal_to_another_products_sku_is_refused_with_its_line(
         "N-5,New Five,04006381333931,yes,,\n"  # the GTIN-14 form of a SKU in the ledger
         "N-6,New Six,N-6,yes,,\n"  # its own SKU: one way
         "N-7,New Seven,G200,yes,,\n"  # a barcode of another product (as before)
+        "N-8,New Eight,cmd-n8,yes,,\n"  # read as a command, never as the item
     )
     status, _, err = station(
         "import", "products", write(tmp_path, "p.csv", PRODUCTS + rows), "--user", "sue"
@@ -341,8 +342,32 @@ def test_a_barcode_equal_to_another_products_sku_is_refused_with_its_line(
         5: f"SKU 'W100' is a barcode of W-100 already{two}",
         6: f"barcode '04006381333931' is the SKU of 4006381333931 already{two}",
         8: "barcode 'G200' belongs to G-200 already",
+        9: "barcode 'cmd-n8' starts with the command prefix CMD-: a scan of it would be read"
+        " as a command",
     }
     assert count(engine, Product) == before
+
+
+def test_a_clash_already_in_the_ledger_does_not_block_updating_the_catalog(
+    station: Callable[..., tuple[int, str, str]], engine: Engine, tmp_path: Path
+) -> None:
+    load_catalog(station, tmp_path)
+    with engine.begin() as connection:  # stored before imports checked it
+        gadget = connection.scalar(select(Product.id).where(Product.sku == "G-200"))
+        connection.execute(Barcode.__table__.insert().values(product_id=gadget, code="W-100"))
+    update = PRODUCTS + "G-200,Gadget (v2),G200;W-100,yes,,\nW-100,Widget (v2),W100,yes,,\n"
+    status, out, err = station(
+        "import", "products", write(tmp_path, "update.csv", update), "--user", "sue"
+    )
+    assert status == 0, err
+    assert "2 updated" in out
+    # A new code clashing with it is still refused.
+    new = PRODUCTS + "G-200,Gadget,G-NEW;C-300,yes,,\n"
+    status, _, err = station("import", "products", write(tmp_path, "new.csv", new), "--user", "sue")
+    assert status == EXIT_FAILED
+    assert bad_lines(err) == {
+        2: "barcode 'C-300' is the SKU of C-300 already: a scan of it would name two products"
+    }
 
 
 def test_an_opening_serial_equal_to_an_item_code_or_a_command_is_refused(
