@@ -84,18 +84,15 @@ def serial_problem(serial: str, charset: str) -> str | None:
 
 #: The longest serial format (a product's `serial_pattern`), as the ledger stores it.
 MAX_FORMAT_LENGTH = 400
-#: The memory RE2 may use for one compiled format (its default): a larger pattern is
-#: refused when it is imported, not discovered at a scan.
-_FORMAT_MEMORY = 8 << 20
+#: The memory RE2 may use for one compiled format (its program and match cache): a
+#: serial format that needs more is refused when it is imported, not found at a scan.
+#: `\p{L}{1,64}` fits; a serial is at most 64 characters, so `\p{L}+` says the same.
+FORMAT_MEMORY = 2 << 20
 
 
 def format_problem(pattern: str) -> str | None:
     """Why `pattern` cannot be a product's serial format, or None when it can."""
-    try:
-        serial_format(pattern)
-    except ValueError as error:
-        return str(error)
-    return None
+    return _compiled(pattern)[1]
 
 
 def fits_format(serial: str, pattern: str) -> bool:
@@ -104,30 +101,39 @@ def fits_format(serial: str, pattern: str) -> bool:
     return serial_format(pattern).fullmatch(serial) is not None
 
 
-@lru_cache(maxsize=512)
 def serial_format(pattern: str) -> Any:
-    """`pattern` compiled by RE2, once; a ValueError says why it cannot be one: too
+    """`pattern` compiled by RE2; a ValueError says why it cannot be a serial format: too
     long, control characters, or not in RE2's syntax (backreferences, lookaround,
-    repetitions over 1000, a program over RE2's memory budget)."""
+    repetitions over 1000, a program over FORMAT_MEMORY)."""
+    compiled, problem = _compiled(pattern)
+    if problem is not None:
+        raise ValueError(problem)
+    return compiled
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> tuple[Any, str | None]:
+    """RE2's program for `pattern` or why there is none, once per pattern (a refusal
+    too: compiling a large pattern takes tens of milliseconds)."""
     if len(pattern) > MAX_FORMAT_LENGTH:
-        raise ValueError(f"is longer than {MAX_FORMAT_LENGTH} characters")
+        return None, f"is longer than {MAX_FORMAT_LENGTH} characters"
     if not pattern.isprintable():
-        raise ValueError("holds control characters")
+        return None, "holds control characters"
     import re2  # on the first pattern: most commands never need it
 
     options = re2.Options()
     options.log_errors = False  # RE2 would write to the process's stderr
-    options.max_mem = _FORMAT_MEMORY
+    options.max_mem = FORMAT_MEMORY
     try:
-        return re2.compile(pattern, options)
+        return re2.compile(pattern, options), None
     except re2.error as error:
         reason = error.args[0] if error.args else error
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
-        raise ValueError(
+        return None, (
             f"is not a regular expression Station can run ({reason}): serial formats use"
             " RE2 syntax, without backreferences or lookaround"
-        ) from None
+        )
 
 
 def _too_long(serial: str, size: int, how: str = "") -> str:

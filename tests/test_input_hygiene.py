@@ -244,6 +244,7 @@ def test_a_pattern_re2_cannot_run_is_refused_at_import_with_its_line(
         "(?P<n>a)(?P=n)",  # named backreference
         "a{1001}",  # over RE2's repetition limit
         r"[0-9]+\Z",  # Python's spelling of \z
+        r"(\p{L}{1,64}){1,15}",  # a program over RE2's memory budget
         "x" * 401,
         "[A-",
     ]
@@ -255,12 +256,13 @@ def test_a_pattern_re2_cannot_run_is_refused_at_import_with_its_line(
     assert "Traceback" not in err and "re2.cc" not in err  # RE2 logs nothing of its own
     got = bad_lines(err)
     assert sorted(got) == list(range(2, 2 + len(patterns)))
-    for line in range(2, 8):
+    for line in range(2, 9):
         assert "is not a regular expression Station can run" in got[line], got[line]
         assert "RE2 syntax, without backreferences or lookaround" in got[line]
     assert "invalid escape sequence: \\1" in got[2]
-    assert got[8].endswith("is longer than 400 characters")
-    assert got[9].startswith("serial_pattern '[A-' is not a regular expression")
+    assert "(pattern too large - compile failed)" in got[8]
+    assert got[9].endswith("is longer than 400 characters")
+    assert got[10].startswith("serial_pattern '[A-' is not a regular expression")
     assert count(engine, Product) == 0
 
 
