@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
+
+from station.serials import serial_format
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +32,10 @@ class Product:
     def gtin(self) -> str | None:
         return self.gtins[0] if self.gtins else None
 
-    def pattern(self) -> re.Pattern[str] | None:
-        return re.compile(self.serial_pattern) if self.serial_pattern else None
+    def pattern(self) -> Any:
+        """The serial format compiled by RE2 (`station.serials.serial_format`), or None
+        when the product has none; a ValueError when the stored pattern cannot be run."""
+        return serial_format(self.serial_pattern) if self.serial_pattern else None
 
 
 @dataclass(slots=True)

@@ -12,14 +12,19 @@ chunks, so a million rows take about a minute and little memory.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import math
 import re
+import struct
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TextIO
+from xml.etree import ElementTree
 
 import openpyxl
 from sqlalchemy import Engine
@@ -29,8 +34,9 @@ from station.codes import Code, StationError
 from station.db import bulk, lookup
 from station.db.ledger import scope_id, serial_charset, serial_scope
 from station.db.models import Barcode, OrderLine, POLine, Product, PurchaseOrder, SalesOrder
-from station.scanning import gtin14, serial_key, show
-from station.serials import serial_problem
+from station.options import OPTIONS, decode
+from station.scanning import command_in, gtin14, serial_key, show
+from station.serials import fits_format, format_problem, serial_problem
 
 #: The exact header of each import (SPEC §7); columns may come in any order.
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -97,6 +103,30 @@ class ImportSummary:
 
 # --- reading files -------------------------------------------------------------------
 
+#: A CSV line (its physical line: a quoted field may span several) or field longer than
+#: this is refused with its line number, before it is held in memory.
+MAX_LINE = 1 << 20
+#: csv's own limit on one field (its default): far above any column's limit.
+MAX_FIELD = 131_072
+#: What an XLSX workbook may unpack to, checked from its zip directory before any part
+#: is parsed: openpyxl holds the shared string table (and the small parts) whole in
+#: memory and streams the worksheets.
+MAX_XLSX_SHEET = 512 << 20
+MAX_XLSX_STRINGS = 64 << 20
+MAX_XLSX_PART = 16 << 20
+MAX_XLSX_TOTAL = 1 << 30
+MAX_XLSX_MANIFEST = 1 << 20
+#: An unpacked part larger than a megabyte may be at most this many times its packed size.
+MAX_XLSX_RATIO = 200
+#: A zip directory larger than this lists far more parts than a workbook has.
+MAX_XLSX_DIRECTORY = 1 << 20
+#: No text (a cell, an attribute) in a worksheet or the shared strings may be longer
+#: than about this (Excel's own limit is 32,767 characters a cell), nor a worksheet row.
+MAX_XLSX_TEXT = 1 << 20
+MAX_XLSX_ROW = 16 << 20
+_SHARED_STRINGS = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_MB = 1 << 20
+
 
 def _file_error(path: Path, problem: str) -> ImportInvalid:
     return ImportInvalid(path, [], problem)
@@ -107,18 +137,177 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        if math.isfinite(value):  # 1e-05 reads 0.00001: a number, written plainly
+            return format(Decimal(repr(value)), "f")
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / _MB:,.0f} MB" if size >= _MB else f"{size:,} bytes"
+
+
+def _check_workbook(path: Path) -> None:
+    """Refuse, before openpyxl reads it, a workbook whose parts unpack beyond the
+    limits above (checked on the sizes its zip directory declares: zipfile never
+    returns more than a part declares), a zip bomb, or a part holding an oversized
+    text or row."""
+    try:
+        with path.open("rb") as file:
+            _check_directory(path, file)
+            with zipfile.ZipFile(file) as archive:
+                parts = archive.infolist()
+                strings = _shared_strings(path, archive, parts)
+                total = 0
+                for part in parts:
+                    size, name = part.file_size, part.filename
+                    total += size
+                    if name in strings:
+                        limit, what = MAX_XLSX_STRINGS, "the shared string table"
+                    elif _is_sheet(name):
+                        limit, what = MAX_XLSX_SHEET, "a worksheet"
+                    else:
+                        limit, what = MAX_XLSX_PART, "a part"
+                    if size > limit:
+                        raise _file_error(
+                            path,
+                            f"is too large to import: {what} ({name}) unpacks to"
+                            f" {_megabytes(size)}, more than {_megabytes(limit)}; split the"
+                            " file or save it as CSV",
+                        )
+                    if size > _MB and size > MAX_XLSX_RATIO * part.compress_size:
+                        raise _file_error(
+                            path,
+                            f"is not a workbook Station reads: {name} unpacks"
+                            f" {size // max(part.compress_size, 1):,} times larger than it is"
+                            f" packed (at most {MAX_XLSX_RATIO}; a zip bomb?)",
+                        )
+                if total > MAX_XLSX_TOTAL:
+                    raise _file_error(
+                        path,
+                        f"is too large to import: it unpacks to {_megabytes(total)}, more"
+                        f" than {_megabytes(MAX_XLSX_TOTAL)}; split the file or save it as CSV",
+                    )
+                for part in parts:
+                    name = part.filename
+                    kind = "strings" if name in strings else "sheet" if _is_sheet(name) else "part"
+                    if kind != "part" or name.endswith((".xml", ".rels")):
+                        _check_part(path, archive, part, kind)
+    except ImportInvalid:
+        raise
+    except Exception as error:  # zipfile raises BadZipFile, zlib and OS errors
+        raise _file_error(path, f"is not a readable XLSX workbook ({error})") from None
+
+
+def _check_directory(path: Path, file: BinaryIO) -> None:
+    """The zip's end record: its directory must be small (ZipFile builds an object per
+    part it lists)."""
+    file.seek(0, 2)
+    size = file.tell()
+    file.seek(max(0, size - 65_557))  # the end record and its longest comment
+    tail = file.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        raise _file_error(path, "is not a readable XLSX workbook (no zip directory)")
+    entries, directory = struct.unpack_from("<HL", tail, at + 10)
+    if entries == 0xFFFF or directory > MAX_XLSX_DIRECTORY:
+        raise _file_error(
+            path,
+            f"is not a workbook Station reads: its zip directory lists"
+            f" {'too many' if entries == 0xFFFF else f'{entries:,}'} parts"
+            f" ({_megabytes(directory)})",
+        )
+    file.seek(0)
+
+
+def _shared_strings(path: Path, archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo]) -> set[str]:
+    """The parts the manifest names as shared string tables (openpyxl reads them whole)."""
+    names = {part.filename: part for part in parts}
+    manifest = names.get("[Content_Types].xml")
+    if manifest is None:
+        raise _file_error(path, "is not a readable XLSX workbook (it has no [Content_Types].xml)")
+    if manifest.file_size > MAX_XLSX_MANIFEST:
+        raise _file_error(
+            path,
+            f"is not a workbook Station reads: its [Content_Types].xml unpacks to"
+            f" {_megabytes(manifest.file_size)}, more than {_megabytes(MAX_XLSX_MANIFEST)}",
+        )
+    data = archive.read(manifest)
+    if b"<!DOCTYPE" in data:
+        raise _file_error(
+            path,
+            "is not a workbook Station reads: [Content_Types].xml declares a DOCTYPE"
+            " (entities), which spreadsheets never do",
+        )
+    root = ElementTree.fromstring(data)
+    return {
+        element.get("PartName", "").lstrip("/")
+        for element in root
+        if element.tag.endswith("Override") and element.get("ContentType") == _SHARED_STRINGS
+    } | {"xl/sharedStrings.xml"}
+
+
+def _check_part(path: Path, archive: zipfile.ZipFile, part: zipfile.ZipInfo, kind: str) -> None:
+    """Refuse an XML part declaring entities (a DOCTYPE: a "billion laughs"); a shared
+    string table or worksheet (`kind` "strings" or "sheet", read whole) holding a text
+    (the bytes between two '<') longer than MAX_XLSX_TEXT; a worksheet with a stretch
+    without a row longer than MAX_XLSX_ROW: XML parsers hold either whole. Read in
+    chunks at zlib's speed; runs are measured to within a chunk."""
+    text = row = 0
+    with archive.open(part) as stream:
+        chunk = stream.read(_MB // 4)
+        if b"<!DOCTYPE" in chunk:
+            raise _file_error(
+                path,
+                f"is not a workbook Station reads: {part.filename} declares a DOCTYPE"
+                " (entities), which spreadsheets never do",
+            )
+        while chunk and kind != "part":
+            text, ended = _run(chunk, b"<", text)
+            if max(text, ended) > MAX_XLSX_TEXT:
+                raise _file_error(
+                    path,
+                    f"is not a workbook Station reads: {part.filename} holds a text of more"
+                    f" than {_megabytes(MAX_XLSX_TEXT)} (a cell holds at most 32,767"
+                    " characters)",
+                )
+            row, ended = _run(chunk, b"row", row) if kind == "sheet" else (0, 0)
+            if max(row, ended) > MAX_XLSX_ROW:
+                raise _file_error(
+                    path,
+                    f"is not a workbook Station reads: {part.filename} holds a row of more"
+                    f" than {_megabytes(MAX_XLSX_ROW)}",
+                )
+            chunk = stream.read(_MB // 4)
+
+
+def _run(chunk: bytes, marker: bytes, run: int) -> tuple[int, int]:
+    """The run of bytes without `marker` at the end of `chunk`, continuing `run`, and
+    the run that ended in it (0 when none did). Runs between two markers of the chunk
+    are shorter than the chunk and not measured; a marker cut by the chunk's edge is
+    missed."""
+    first = chunk.find(marker)
+    if first < 0:
+        return run + len(chunk), 0
+    return len(chunk) - chunk.rfind(marker) - len(marker), run + first
+
+
+def _is_sheet(name: str) -> bool:
+    """A worksheet part (streamed by openpyxl), not its relationships."""
+    folder, _, file = name.rpartition("/")
+    return folder == "xl/worksheets" and file.endswith(".xml")
+
+
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    _check_workbook(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises zip, XML and key errors for bad files
-        raise _file_error(path, f"is not a readable XLSX workbook ({error})") from None
+        raise _file_error(path, f"is not a readable XLSX workbook ({_first(error)})") from None
     try:
         if not workbook.worksheets:
             raise _file_error(path, "has no worksheet")
@@ -129,34 +318,108 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         except ImportInvalid:
             raise
         except Exception as error:  # a damaged sheet inside a readable zip
-            raise _file_error(path, f"is a damaged XLSX workbook ({error})") from None
+            raise _file_error(path, f"is a damaged XLSX workbook ({_first(error)})") from None
     finally:
         workbook.close()
 
 
+def _first(error: BaseException) -> str:
+    """An error's first line, with the error it was raised from (openpyxl wraps XML
+    errors in a ValueError of several lines)."""
+    cause = error.__cause__
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"{text}: {cause}" if cause is not None else text
+
+
+def _lines(path: Path, file: TextIO) -> Iterator[str]:
+    """The physical lines of a CSV file, each at most MAX_LINE characters and without NUL."""
+    number = 0
+    while line := file.readline(MAX_LINE):
+        number += 1
+        if len(line) == MAX_LINE and not line.endswith(("\n", "\r")):
+            raise _file_error(
+                path,
+                f"is not a readable CSV file: line {number} is longer than {MAX_LINE:,} characters",
+            )
+        if "\x00" in line:
+            raise _file_error(
+                path,
+                f"is not a CSV or XLSX file: line {number} holds a NUL byte (binary data);"
+                " save it as CSV UTF-8 or as an XLSX workbook",
+            )
+        yield line
+
+
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     with path.open(encoding="utf-8-sig", newline="") as file:
+        reader = None
         try:
-            first = file.readline()
+            first = file.readline(MAX_LINE)
             counts = {sep: first.count(sep) for sep in ",;\t"}
             delimiter = max(counts, key=lambda sep: counts[sep])
             file.seek(0)
-            reader = csv.reader(file, delimiter=delimiter if counts[delimiter] else ",")
+            reader = csv.reader(
+                _lines(path, file), delimiter=delimiter if counts[delimiter] else ","
+            )
             for row in reader:
                 yield reader.line_num, row
         except UnicodeDecodeError:
+            line, byte = _bad_utf8(path)
+            which = f"the byte 0x{byte:02X}" if byte is not None else "a byte that is not UTF-8"
             raise _file_error(
-                path, "is not UTF-8 text; save it as CSV UTF-8 or as an XLSX workbook"
+                path,
+                f"is not UTF-8 text (line {line} holds {which}); save it as CSV UTF-8 or as an"
+                " XLSX workbook",
             ) from None
         except csv.Error as error:
-            raise _file_error(path, f"is not a readable CSV file ({error})") from None
+            line = reader.line_num if reader is not None else 1
+            reason = str(error)
+            if "field larger than field limit" in reason:
+                reason = f"a field is longer than {MAX_FIELD:,} characters"
+            raise _file_error(path, f"is not a readable CSV file (line {line}: {reason})") from None
+
+
+def _bad_utf8(path: Path) -> tuple[int, int | None]:
+    """The line of the first byte of `path` that is not UTF-8, and that byte."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as file:
+        try:
+            while chunk := file.read(_MB):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as error:  # its object: the bytes held back + chunk
+                    data = error.object
+                    return line + data.count(b"\n", 0, error.start), data[error.start]
+                line += chunk.count(b"\n")
+            decoder.decode(b"", final=True)  # a sequence cut by the end of the file
+        except UnicodeDecodeError as error:
+            return line, error.object[error.start]
+    return line, None
+
+
+def _encoding_problem(head: bytes) -> str | None:
+    """Why the first bytes of a file say it is not a CSV in UTF-8, or None."""
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "is UTF-32 text; save it as CSV UTF-8 or as an XLSX workbook"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "is UTF-16 text; save it as CSV UTF-8 or as an XLSX workbook"
+    if b"\x00" not in head:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if len(head) >= 8 and (
+        (odd.count(0) > 0.8 * len(odd) and not even.count(0))
+        or (even.count(0) > 0.8 * len(even) and not odd.count(0))
+    ):
+        return "is UTF-16 text; save it as CSV UTF-8 or as an XLSX workbook"
+    return "is not a CSV or XLSX file (it holds binary data)"
 
 
 def _rows(path: Path, kind: str) -> Iterator[tuple[int, list[str]]]:
     """The data rows of an import file as (line, values in HEADERS order), stripped.
 
-    Blank rows are skipped. A file that is missing, not CSV/XLSX, not UTF-8, empty
-    or has the wrong header raises `ImportInvalid` with a clear reason.
+    Blank rows are skipped. A file that is missing, not CSV/XLSX, not UTF-8, empty,
+    too large or has the wrong header raises `ImportInvalid` with a clear reason.
     """
     expected = HEADERS[kind]
     try:
@@ -168,8 +431,8 @@ def _rows(path: Path, kind: str) -> Iterator[tuple[int, list[str]]]:
         source = _xlsx_rows(path)
     elif head.startswith(b"\xd0\xcf\x11\xe0"):
         raise _file_error(path, "is an old Excel .xls workbook; save it as .xlsx or CSV")
-    elif b"\x00" in head:
-        raise _file_error(path, "is not a CSV or XLSX file (it holds binary data)")
+    elif (problem := _encoding_problem(head)) is not None:
+        raise _file_error(path, problem)
     else:
         source = _csv_rows(path)
     wanted = ",".join(expected)
@@ -179,12 +442,12 @@ def _rows(path: Path, kind: str) -> Iterator[tuple[int, list[str]]]:
             names.pop()
         if not names:
             continue
-        missing = [name for name in expected if name not in names]
-        unexpected = [name for name in names if name not in expected]
-        duplicated = sorted({name for name in names if names.count(name) > 1})
-        if missing or unexpected or duplicated:
+        if len(names) != len(expected) or set(names) != set(expected):  # linear in columns
             found = ",".join(show(name, 30) for name in names[:12])
-            raise _file_error(path, f"line {line}: the header must be {wanted} (found {found})")
+            more = f",… ({len(names):,} columns)" if len(names) > 12 else ""
+            raise _file_error(
+                path, f"line {line}: the header must be {wanted} (found {found}{more})"
+            )
         positions = [names.index(name) for name in expected]
         break
     else:
@@ -205,7 +468,7 @@ def _text(problems: list[str], name: str, value: str, limit: int, required: bool
     elif len(value) > limit:
         problems.append(f"{name} is longer than {limit} characters")
     elif not value.isprintable():  # same rule as scanning.printable, at C speed
-        problems.append(f"{name} {show(value)!r} holds control characters")
+        problems.append(f"{name} '{show(value)}' holds control characters")
 
 
 def _bool(problems: list[str], name: str, value: str) -> bool:
@@ -217,16 +480,34 @@ def _bool(problems: list[str], name: str, value: str) -> bool:
     return False
 
 
+#: Numbers as a warehouse writes them (README, "Imports"): a quantity is digits 0-9, a
+#: cost digits 0-9 with an optional decimal point and fraction. No sign, exponent,
+#: digit grouping (1,000 1_000 1 000), other scripts' or fullwidth digits, inf or nan.
+_WHOLE = re.compile("[0-9]+")
+_PLAIN = re.compile("[0-9]+(?:[.][0-9]+)?")
+_WHOLE_RULE = "written with the digits 0-9 only, no sign, separator or space (like 1200)"
+_PLAIN_RULE = (
+    "written with the digits 0-9 and at most one decimal point, no sign, exponent,"
+    " separator or space (like 1250.50)"
+)
+
+
+def _has_digits(value: str) -> bool:
+    return any(char.isnumeric() for char in value)
+
+
 def _int(problems: list[str], name: str, value: str, low: int, high: int) -> int | None:
     if not value:
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        problems.append(f"{name} must be a whole number, not {show(value)!r}")
+    negative = value.startswith("-") and _WHOLE.fullmatch(value[1:]) is not None
+    if not _WHOLE.fullmatch(value) and not negative:
+        rule = f" {_WHOLE_RULE}" if _has_digits(value) else ""
+        problems.append(f"{name} must be a whole number{rule}, not {show(value)!r}")
         return None
-    if not low <= number <= high:
-        problems.append(f"{name} must be between {low} and {high}, not {number}")
+    digits = value.lstrip("-").lstrip("0")
+    number = int(value) if len(digits) <= len(str(high)) else None  # int() of 5,000 digits raises
+    if number is None or not low <= number <= high:
+        problems.append(f"{name} must be between {low} and {high}, not {show(value)}")
         return None
     return number
 
@@ -234,12 +515,16 @@ def _int(problems: list[str], name: str, value: str, low: int, high: int) -> int
 def _cost(problems: list[str], value: str) -> Decimal | None:
     if not value:
         return None
-    try:
-        cost = Decimal(value)
-    except InvalidOperation:
-        problems.append(f"unit_cost must be a number, not {show(value)!r}")
+    negative = value.startswith("-") and _PLAIN.fullmatch(value[1:]) is not None
+    if negative:
+        problems.append(f"unit_cost must be between 0 and {MAX_COST}, not {show(value)!r}")
         return None
-    if not cost.is_finite() or not 0 <= cost <= MAX_COST:
+    if not _PLAIN.fullmatch(value):
+        rule = f" {_PLAIN_RULE}" if _has_digits(value) else ""
+        problems.append(f"unit_cost must be a number{rule}, not {show(value)!r}")
+        return None
+    cost = Decimal(value)
+    if cost > MAX_COST:
         problems.append(f"unit_cost must be between 0 and {MAX_COST}, not {show(value)!r}")
         return None
     return cost.quantize(Decimal("0.0001")) if cost.as_tuple().exponent < -4 else cost  # type: ignore[operator]
@@ -248,13 +533,9 @@ def _cost(problems: list[str], value: str) -> Decimal | None:
 def _pattern(problems: list[str], value: str) -> str | None:
     if not value:
         return None
-    if len(value) > 400:
-        problems.append("serial_pattern is longer than 400 characters")
-        return None
-    try:
-        re.compile(value)
-    except re.error as error:
-        problems.append(f"serial_pattern {show(value)!r} is not a regular expression ({error})")
+    problem = format_problem(value)
+    if problem is not None:
+        problems.append(f"serial_pattern '{show(value, 80)}' {problem}")
         return None
     return value
 
@@ -345,6 +626,64 @@ def _product_values(product: Any) -> dict[str, Any]:
     }
 
 
+def _forms(code: str) -> set[str]:
+    """The texts a scan of `code` resolves by: the code itself and its GTIN-14 form (a
+    scan of T names the SKU T, the barcode T and the barcode whose GTIN-14 is T's)."""
+    gtin = gtin14(code)
+    return {code, gtin} if gtin else {code}
+
+
+def _spellings(form: str) -> set[str]:
+    """Every code whose GTIN-14 form is `form` (EAN-8, UPC-A, EAN-13 with the zeros it
+    drops), and `form` itself."""
+    if gtin14(form) != form:
+        return {form}
+    return {form[14 - n :] for n in (8, 12, 13, 14) if not form[: 14 - n].strip("0")}
+
+
+def _code_clashes(
+    products: list[_ProductRow],
+    skus: dict[str, int],
+    ledger: tuple[set[str], set[str], dict[str, str], dict[str, str]],
+) -> list[RowError]:
+    """Codes this import would make resolve two ways (SPEC §3.0 step 4): a barcode that
+    is another product's SKU (in the file or in the ledger), a new SKU that is another
+    product's barcode in the ledger. Compared as a scan resolves them: exactly, and by
+    GTIN-14 form. A clash already in the ledger (a barcode the product holds, a SKU the
+    ledger has) is left to be resolved there: re-importing the catalog still works.
+    `ledger`: the SKUs named by the file's barcodes and its own SKUs that the ledger
+    holds, the owners of the file's barcodes and of its SKUs' forms."""
+    named_skus, known_skus, code_owners, sku_owners = ledger
+    named: dict[str, list[tuple[str, str]]] = {}  # form -> (SKU, where it is)
+    for sku, line in skus.items():
+        for form in _forms(sku) if sku else ():
+            named.setdefault(form, []).append((sku, f" on line {line}"))
+    for sku in named_skus:
+        for form in _forms(sku):
+            named.setdefault(form, []).append((sku, " already"))
+    errors: list[RowError] = []
+
+    def clash(line: int, what: str) -> None:
+        errors.append(RowError(line, f"{what}: a scan of it would name two products"))
+
+    for product in products:
+        for code in product.barcodes:
+            if code_owners.get(code) == product.sku:
+                continue  # held already
+            other = next(
+                (o for f in _forms(code) for o in named.get(f, ()) if o[0] != product.sku), None
+            )
+            if other is not None:
+                clash(product.line, f"barcode {code!r} is the SKU of {other[0]}{other[1]}")
+        if product.sku in known_skus:
+            continue
+        owners = {sku_owners.get(form, product.sku) for form in _forms(product.sku)}
+        owner = min(owners - {product.sku}, default=None)
+        if owner is not None:
+            clash(product.line, f"SKU {product.sku!r} is a barcode of {owner} already")
+    return errors
+
+
 def import_products(engine: Engine, path: str | Path) -> ImportSummary:
     """Import products (`sku,name,barcodes,serialized,serial_length,serial_pattern`).
 
@@ -391,6 +730,17 @@ def import_products(engine: Engine, path: str | Path) -> ImportSummary:
     with engine.connect() as connection:
         gtins = [form for form in codes if gtin14(form) == form]
         owners = lookup.barcode_owners(connection, codes, gtins)
+        ledger = (
+            lookup.skus_among(connection, (s for f in codes for s in _spellings(f))),
+            lookup.skus_among(connection, skus),
+            owners,
+            lookup.barcode_owners(
+                connection,
+                [form for sku in skus for form in _forms(sku)],
+                filter(None, map(gtin14, skus)),
+            ),
+        )
+        prefixes = _command_prefixes(connection)
     for product in products:
         for code in product.barcodes:
             for form in {code, gtin14(code) or code}:
@@ -399,6 +749,18 @@ def import_products(engine: Engine, path: str | Path) -> ImportSummary:
                     rows.errors.append(
                         RowError(product.line, f"barcode {code!r} belongs to {owner} already")
                     )
+    rows.errors += _code_clashes(products, skus, ledger)
+    for product in products:
+        for code in product.barcodes:
+            prefix = _command_prefix(code, prefixes)
+            if prefix is not None and owners.get(code) != product.sku:
+                rows.errors.append(
+                    RowError(
+                        product.line,
+                        f"barcode {code!r} starts with the command prefix {prefix}: a scan of"
+                        " it would be read as a command",
+                    )
+                )
     rows.check()
 
     def work(connection: Any) -> ImportSummary:
@@ -591,18 +953,32 @@ def import_orders(engine: Engine, path: str | Path) -> ImportSummary:
 # --- stock (opening balance) -----------------------------------------------------------
 
 
-class _StockRules:
-    """Per-product serial rules, compiled once, and the company's serial_charset."""
+def _command_prefixes(connection: Any) -> list[str]:
+    """The default command prefix and every station's own."""
+    prefixes = {str(OPTIONS["command_prefix"].default)}
+    for value in lookup.option_values(connection, "command_prefix"):
+        prefixes.add(str(decode("command_prefix", value)))
+    return sorted(prefix for prefix in prefixes if prefix)
 
-    def __init__(
-        self, products: dict[str, lookup.CatalogProduct], scope: str, charset: str
-    ) -> None:
-        self.products = products
-        self.scope = scope
-        self.charset = charset
-        self.patterns = {
-            p.sku: re.compile(p.serial_pattern) for p in products.values() if p.serial_pattern
-        }
+
+def _command_prefix(text: str, prefixes: list[str]) -> str | None:
+    """The command prefix a scan of `text` would be read by as a command, or None."""
+    return next((p for p in prefixes if command_in(text, p) is not None), None)
+
+
+class _StockRules:
+    """Per-product serial rules, the company's serial_charset, the texts a scan reads as
+    an item (by serial key) and the stations' command prefixes."""
+
+    def __init__(self, connection: Any) -> None:
+        self.products = lookup.catalog(connection)
+        self.scope = serial_scope(connection)
+        self.charset = serial_charset(connection)
+        #: serial key of every SKU, barcode and GTIN-14 -> "the barcode of W-100"
+        self.items: dict[str, str] = {}
+        for code, what, sku in lookup.item_codes(connection):
+            self.items.setdefault(serial_key(code), f"the {what} of {sku}")
+        self.prefixes = _command_prefixes(connection)
 
     def check(
         self, values: list[str], problems: list[str]
@@ -640,12 +1016,30 @@ class _StockRules:
                 f"serial {serial!r} has {size} characters; {sku} serials have"
                 f" {low or 1} to {high or 64}"
             )
-        pattern = self.patterns.get(sku)
-        if pattern is not None and not pattern.fullmatch(serial):
+        if product.serial_pattern:
+            try:
+                fits = fits_format(serial, product.serial_pattern)
+            except ValueError as error:  # stored before formats were checked by RE2
+                problems.append(f"{sku}'s serial format ({show(product.serial_pattern)}) {error}")
+            else:
+                if not fits:
+                    problems.append(
+                        f"serial {serial!r} does not fit {sku}'s serial format"
+                        f" ({product.serial_pattern})"
+                    )
+        key = serial_key(serial)
+        item = self.items.get(key) or self.items.get(gtin14(serial) or key)
+        if item is not None:
             problems.append(
-                f"serial {serial!r} does not fit {sku}'s serial format ({product.serial_pattern})"
+                f"serial {serial!r} is {item}: a scan of it would select the item, not this unit"
             )
-        return product, serial_key(serial), cost
+        prefix = _command_prefix(serial, self.prefixes)
+        if prefix is not None:
+            problems.append(
+                f"serial {serial!r} starts with the command prefix {prefix}: a scan of it"
+                " would be read as a command"
+            )
+        return product, key, cost
 
 
 def _check_existing(
@@ -689,8 +1083,8 @@ def import_stock(
     """
     path = Path(path)
     with engine.connect() as connection:
-        scope = serial_scope(connection)
-        rules = _StockRules(lookup.catalog(connection), scope, serial_charset(connection))
+        rules = _StockRules(connection)
+    scope = rules.scope
     rows = _Rows(path)
     seen: dict[tuple[int, str], int] = {}
     pending: list[tuple[int, int, str, str]] = []

@@ -232,6 +232,8 @@ OPTIONS: dict[str, Option] = {
 }
 
 _TRUE = {"true", "yes", "on", "1"}
+#: A whole number as a supervisor types it: the digits 0-9, perhaps a minus sign.
+_WHOLE = re.compile("-?[0-9]{1,18}")
 _FALSE = {"false", "no", "off", "0"}
 
 
@@ -247,10 +249,10 @@ def parse_value(key: str, text: str) -> Any:
             raise bad_value(key, text, "must be true or false")
         value = word in _TRUE
     elif option.kind is int:
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise bad_value(key, text, "must be a whole number") from None
+        word = text.strip()
+        if not _WHOLE.fullmatch(word):  # int() would take 1_0, ٦ and ６
+            raise bad_value(key, text, "must be a whole number written with the digits 0-9")
+        value = int(word)
     elif option.kind is list:
         value = [item.strip() for item in text.split(",") if item.strip()]
     else:

@@ -1,4 +1,4 @@
-"""Serial identity (SPEC §2): which text may be a serial, under the company setting
+r"""Serial identity (SPEC §2): which text may be a serial, under the company setting
 `serial_charset`, and how it is named in a message.
 
 The key a serial is stored, checked and looked up by is `station.scanning.serial_key`,
@@ -17,12 +17,20 @@ one function for every charset. This module only says whether a text may be a se
 
 In both, the text and its key are at most 64 characters long (the key can grow: "㎏"
 keys as "KG").
+
+A product's serial format (its `serial_pattern`, a regular expression) is run by RE2
+(the `google-re2` package), which matches in time linear in the serial whatever the
+pattern: no pattern can hang a scan or a posting. The serial must match the whole
+pattern (like Python's `re.fullmatch`), character by character on the serial as
+scanned. RE2 has no backreferences or lookaround, and its `\d`, `\w`, `\s` and `\b`
+are ASCII (write `\p{Nd}` or `\p{L}` for other scripts).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
 from station.scanning import serial_key, show
 
@@ -72,6 +80,60 @@ def serial_problem(serial: str, charset: str) -> str | None:
     if len(key) > MAX_SERIAL_LENGTH:
         return _too_long(serial, len(key), " once normalized")
     return _look_alike_problem(serial)
+
+
+#: The longest serial format (a product's `serial_pattern`), as the ledger stores it.
+MAX_FORMAT_LENGTH = 400
+#: The memory RE2 may use for one compiled format (its program and match cache): a
+#: serial format that needs more is refused when it is imported, not found at a scan.
+#: `\p{L}{1,64}` fits; a serial is at most 64 characters, so `\p{L}+` says the same.
+FORMAT_MEMORY = 2 << 20
+
+
+def format_problem(pattern: str) -> str | None:
+    """Why `pattern` cannot be a product's serial format, or None when it can."""
+    return _compiled(pattern)[1]
+
+
+def fits_format(serial: str, pattern: str) -> bool:
+    """True when the whole of `serial` matches the serial format `pattern`. A ValueError
+    says why the pattern cannot be used (see `format_problem`)."""
+    return serial_format(pattern).fullmatch(serial) is not None
+
+
+def serial_format(pattern: str) -> Any:
+    """`pattern` compiled by RE2; a ValueError says why it cannot be a serial format: too
+    long, control characters, or not in RE2's syntax (backreferences, lookaround,
+    repetitions over 1000, a program over FORMAT_MEMORY)."""
+    compiled, problem = _compiled(pattern)
+    if problem is not None:
+        raise ValueError(problem)
+    return compiled
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> tuple[Any, str | None]:
+    """RE2's program for `pattern` or why there is none, once per pattern (a refusal
+    too: compiling a large pattern takes tens of milliseconds)."""
+    if len(pattern) > MAX_FORMAT_LENGTH:
+        return None, f"is longer than {MAX_FORMAT_LENGTH} characters"
+    if not pattern.isprintable():
+        return None, "holds control characters"
+    import re2  # on the first pattern: most commands never need it
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 would write to the process's stderr
+    options.max_mem = FORMAT_MEMORY
+    try:
+        return re2.compile(pattern, options), None
+    except re2.error as error:
+        reason = error.args[0] if error.args else error
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        return None, (
+            f"is not a regular expression Station can run ({reason}): serial formats use"
+            " RE2 syntax, without backreferences or lookaround"
+        )
 
 
 def _too_long(serial: str, size: int, how: str = "") -> str:

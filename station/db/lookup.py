@@ -25,6 +25,7 @@ from station.db.models import (
     Receipt,
     SalesOrder,
     Shipment,
+    StationOption,
     Unit,
     Vendor,
     Warehouse,
@@ -88,6 +89,35 @@ def barcode_owners(
         )
         owners.update((gtin, sku) for gtin, sku in connection.execute(query) if gtin)
     return owners
+
+
+def skus_among(connection: Connection, texts: Iterable[str]) -> set[str]:
+    """The SKUs in the catalog equal to any of these texts."""
+    found: set[str] = set()
+    for part in chunked(sorted(set(texts)), IN_CHUNK):
+        found.update(connection.scalars(select(Product.sku).where(Product.sku.in_(part))))
+    return found
+
+
+def item_codes(connection: Connection) -> Iterator[tuple[str, str, str]]:
+    """Every text a scan resolves to an item by, as (text, what it is, SKU): each
+    product's SKU, barcodes and their GTIN-14 forms."""
+    for (sku,) in connection.execute(select(Product.sku)):
+        yield sku, "SKU", sku
+    query = select(Barcode.code, Barcode.gtin, Product.sku).join(
+        Product, Product.id == Barcode.product_id
+    )
+    for code, gtin, sku in connection.execute(query):
+        yield code, "barcode", sku
+        if gtin:
+            yield gtin, "barcode", sku
+
+
+def option_values(connection: Connection, key: str) -> set[str]:
+    """The JSON-encoded values stations hold for option `key` (absent: the default)."""
+    return set(
+        connection.scalars(select(StationOption.value).where(StationOption.key == key).distinct())
+    )
 
 
 def product_barcodes(connection: Connection, product_ids: Iterable[int]) -> set[tuple[int, str]]:

@@ -27,7 +27,14 @@ def check_serial_rules(
             f" — scan the serial of {product.name}.",
         )
     check_length(product, serial, int(options["serial_length"]))  # type: ignore[call-overload]
-    pattern = product.pattern()
+    try:
+        pattern = product.pattern()
+    except ValueError as error:  # stored before formats were checked by RE2
+        raise Problem(
+            Code.SERIAL_BAD_FORMAT,
+            f"{product.sku}'s serial format ({show(product.serial_pattern or '', 80)}) {error}."
+            f" Import {product.sku} again with a pattern in RE2 syntax.",
+        ) from None
     if pattern is not None and not pattern.fullmatch(serial):
         raise Problem(
             Code.SERIAL_BAD_FORMAT,
