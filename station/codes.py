@@ -47,6 +47,8 @@ class Code(StrEnum):
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
     NOTHING_TO_POST = "NOTHING_TO_POST"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    DATABASE_BUSY = "DATABASE_BUSY"
+    DATABASE_URL_INVALID = "DATABASE_URL_INVALID"
     POSTING_FAILED = "POSTING_FAILED"
     # administration
     UNKNOWN_OPTION = "UNKNOWN_OPTION"
@@ -62,6 +64,7 @@ class Code(StrEnum):
     # the session journal (SPEC §8)
     JOURNAL_DAMAGED = "JOURNAL_DAMAGED"
     JOURNAL_UNAVAILABLE = "JOURNAL_UNAVAILABLE"
+    DATA_FOLDER_UNAVAILABLE = "DATA_FOLDER_UNAVAILABLE"
     SESSION_OTHER_USER = "SESSION_OTHER_USER"
 
 
@@ -102,6 +105,8 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.ORDER_NOT_OPEN: "The sales order is shipped or cancelled.",
     Code.NOTHING_TO_POST: "Save with nothing scanned.",
     Code.DATABASE_UNAVAILABLE: "The database cannot be reached; the session stays journaled.",
+    Code.DATABASE_BUSY: "Another station or program held the database's lock too long: retry.",
+    Code.DATABASE_URL_INVALID: "The --db URL (or STATION_DATABASE_URL) names no usable database.",
     Code.POSTING_FAILED: "The database refused the posting; nothing was written.",
     Code.UNKNOWN_OPTION: "No station option has this name.",
     Code.BAD_OPTION_VALUE: "The value does not fit the option.",
@@ -110,11 +115,15 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.UNKNOWN_STATION: "No station has this name.",
     Code.IMPORT_INVALID: "An import file has bad rows; nothing was written.",
     Code.EXPORT_INVALID: "An export was asked with a bad kind, filter or date.",
-    Code.EXPORT_FAILED: "The export file cannot be written (open in another program?).",
+    Code.EXPORT_FAILED: (
+        "A file to write (export, label) cannot be written, or would replace the ledger,"
+        " the station's data or a device: nothing written."
+    ),
     Code.PRINT_FAILED: "Posted, but its labels or slip could not be printed.",
     Code.DIALOG_OPEN: "A scan arrived while a dialog was open; it was not taken.",
     Code.JOURNAL_DAMAGED: "Damaged journal: kept aside; the scans before the damage were restored.",
     Code.JOURNAL_UNAVAILABLE: "The journal cannot be written (disk full, no permission): refused.",
+    Code.DATA_FOLDER_UNAVAILABLE: "The data folder (STATION_DATA_DIR) is a file or read-only.",
     Code.SESSION_OTHER_USER: "The document has unsaved scans by another user: continue as them.",
 }
 

@@ -20,6 +20,9 @@ from station.db.engine import data_dir
 from station.journal import local_name
 from station.users import authorize_supervisor
 
+#: The longest station name (stations.name is VARCHAR(100)).
+NAME_LENGTH = 100
+
 
 @dataclass(frozen=True, slots=True)
 class StationConfig:
@@ -51,6 +54,11 @@ def register(engine: Engine, name: str, kind: str = "both") -> int:
     name = name.strip()
     if not name:
         raise StationError(Code.UNKNOWN_STATION, "A station needs a name.")
+    if len(name) > NAME_LENGTH:
+        raise StationError(
+            Code.UNKNOWN_STATION,
+            f"A station name has at most {NAME_LENGTH} characters; this one has {len(name)}.",
+        )
     with engine.begin() as connection:
         found = admin.station_id(connection, name)
         if found is not None:

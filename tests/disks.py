@@ -1,0 +1,53 @@
+"""Small real disks for the tests: a tmpfs mounted on a folder, full or read-only, where
+this machine lets the tests mount one (as root); the test is skipped where it does not."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, size: str = "64k") -> Iterator[Path]:
+    """`folder` (created) on a tmpfs of `size`; unmounted afterwards."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)],
+        capture_output=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[Path]:
+    """`folder` (created) that this user cannot write: mode 0555, or for root (whom modes
+    do not stop) a read-only tmpfs."""
+    if os.geteuid() != 0:
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o555)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o755)
+        return
+    with tmpfs(folder):
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        yield folder
+
+
+def fill(folder: Path, leave: int = 1024) -> None:
+    """Fill the disk of `folder` to about `leave` free bytes."""
+    stats = os.statvfs(folder)
+    free = stats.f_bavail * stats.f_frsize
+    if free > leave:
+        (folder / "filler").write_bytes(bytes(free - leave))
