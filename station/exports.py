@@ -8,15 +8,18 @@ ledger, a journal or anything else of the station's (`station.files.write_atomic
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any
+from zipfile import ZIP_DEFLATED, ZipFile
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
 from sqlalchemy import Engine
 
 from station.codes import Code, StationError
@@ -159,13 +162,33 @@ def write_rows_xlsx(
         sheet.freeze_panes = "A2"
         sheet.append(list(header))
         count = 0
-        for cells in rows:
-            sheet.append([_as_text(sheet, value) for value in cells])
-            count += 1
-        workbook.save(out)
+        archive = ZipFile(out, "w", ZIP_DEFLATED, allowZip64=True)
+        try:
+            for cells in rows:
+                sheet.append([_as_text(sheet, value) for value in cells])
+                count += 1
+            ExcelWriter(workbook, archive).save()  # openpyxl's save_workbook, but
+        except BaseException:  # what it leaves open is closed here, quietly
+            _discard(sheet, archive)
+            raise
         return count
 
     return write_atomically(out_path, write, protected=protected)
+
+
+def _discard(sheet: Any, archive: ZipFile) -> None:
+    """After a failed write (a full disk, a lost database): end the sheet's row stream,
+    remove its temporary file and close the archive now, quietly. Left to the garbage
+    collector, each fails again on its closed file and says so on stderr."""
+    rows, writer = getattr(sheet, "_rows", None), getattr(sheet, "_writer", None)
+    with contextlib.suppress(Exception):
+        if rows is not None:
+            rows.close()
+    with contextlib.suppress(Exception):
+        if writer is not None:
+            writer.cleanup()
+    with contextlib.suppress(Exception):
+        archive.close()
 
 
 def _as_text(sheet: Any, value: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,3 +52,17 @@ def fill(folder: Path, leave: int = 1024) -> None:
     free = stats.f_bavail * stats.f_frsize
     if free > leave:
         (folder / "filler").write_bytes(bytes(free - leave))
+
+
+def a_device(folder: Path) -> Path:
+    """A character device for a command to be pointed at. For root, a private copy of
+    /dev/null made in `folder`: root may replace /dev/null itself, and a regression must
+    not break the machine's. For a user, /dev/null (which a user cannot replace)."""
+    if os.geteuid() != 0:
+        return Path(os.devnull)
+    path = folder / "null-device"
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except OSError as error:
+        pytest.skip(f"cannot make a device node here: {error}")
+    return path

@@ -109,7 +109,7 @@ def cmd_label(
     name, gtin = found
     render = getattr(labels, RENDER[args.format])
     data = render(labels.SerialLabel(args.sku, name, args.serial, gtin))
-    if args.out:  # never over the ledger, a journal or a device (EXPORT_FAILED)
+    if args.out is not None:  # never over the ledger, the data folder, a device (EXPORT_FAILED)
         write_atomically(args.out, lambda file: file.write(data), protected=ledger_files(engine))
     else:
         out.write(data)
