@@ -47,7 +47,9 @@ def data_folder_path() -> Path:
     """Where Station keeps its SQLite file and session journals on this machine
     (STATION_DATA_DIR, else the user data folder); not created, not checked."""
     override = os.environ.get("STATION_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir("station", False))
+    if override:
+        return Path(override).expanduser()  # "~/station" as a config file may write it
+    return Path(platformdirs.user_data_dir("station", False))
 
 
 def data_folders() -> list[Path]:
@@ -59,11 +61,15 @@ def data_folders() -> list[Path]:
 
 
 def inside_data_folder(path: str | os.PathLike[str]) -> Path | None:
-    """The data folder that holds `path` (followed through symlinks), else None."""
+    """The data folder that holds `path` (followed through symlinks, and found by its
+    identity too, so another path to it — a bind mount — is no way in), else None."""
     real = Path(os.path.realpath(path))
+    places = [real, *real.parents]
     for folder in data_folders():
         inside = Path(os.path.realpath(folder))
         if real == inside or real.is_relative_to(inside):
+            return folder
+        if any(_same_file(place, inside) for place in places):
             return folder
     return None
 
@@ -119,8 +125,10 @@ def write_atomically(
     folder = real.parent
     temporary, fd = _new_file(folder, real.name, target, code)
     try:
+        chmod = getattr(os, "fchmod", None)  # POSIX
         with contextlib.suppress(OSError):  # keep the mode of the file it replaces
-            os.fchmod(fd, stat.S_IMODE(os.stat(real).st_mode))
+            if chmod is not None:
+                chmod(fd, stat.S_IMODE(os.stat(real).st_mode))
         with os.fdopen(fd, "wb") as handle:
             result = write(handle)
             handle.flush()
@@ -137,7 +145,11 @@ def write_atomically(
 
 def _refuse_protected(target: Path, real: Path, protected: Mapping[Path, str], code: Code) -> None:
     for path, what in protected.items():
-        if real == Path(os.path.realpath(path)) or _same_file(real, path):
+        if (
+            real == Path(os.path.realpath(path))
+            or _same_file(real, path)
+            or _same_place(real, path)
+        ):
             raise StationError(
                 code,
                 f"{shown(target)} is {what}: it is never overwritten. Choose another file.",
@@ -149,6 +161,12 @@ def _refuse_protected(target: Path, real: Path, protected: Mapping[Path, str], c
             f"{shown(target)} is inside {_DATA_FOLDER}, {shown(folder)}: nothing is"
             " written there. Choose a file in another folder.",
         )
+
+
+def _same_place(real: Path, other: Path) -> bool:
+    """The same name in the same folder, reached by another path (for a file that does
+    not exist yet, such as the ledger's -wal)."""
+    return real.name == other.name and _same_file(real.parent, other.parent)
 
 
 def _same_file(real: Path, other: Path) -> bool:
@@ -190,8 +208,9 @@ def _new_file(folder: Path, name: str, target: Path, code: Code) -> tuple[Path, 
     descriptor. Created with the usual permissions (the umask applies)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     flags |= getattr(os, "O_BINARY", 0)
+    stem = os.fsdecode(os.fsencode(name)[:100])  # its name fits beside the target's
     for _attempt in range(100):
-        temporary = folder / f".{name[:200]}.{secrets.token_hex(4)}.partial"
+        temporary = folder / f".{stem}.{secrets.token_hex(4)}.partial"
         try:
             return temporary, os.open(temporary, flags, 0o666)
         except FileExistsError:

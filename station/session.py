@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from station.codes import Code, StationError, Verdict
 from station.db import ledger
-from station.db.engine import looking_up, reading
+from station.db.engine import is_busy, looking_up, reading
 from station.documents import Document, DocumentLine, Product
 from station.journal import Journal
 from station.posting import PostingResult
@@ -208,16 +208,9 @@ class ScanSession:
                 self._log(scan, "scan")
         except Problem as problem:
             return self._refuse(scan, problem, problem.kind or self._read_as(scan))
-        except OperationalError:
+        except OperationalError as error:
             self.close()  # reconnect on the next scan
-            return self._refuse(
-                scan,
-                Problem(
-                    Code.DATABASE_UNAVAILABLE,
-                    "The database cannot be reached: scan refused; the session is kept.",
-                ),
-                "document",
-            )
+            return self._refuse(scan, Problem(*_database_down(error, "scan refused")), "document")
         return verdict
 
     def _set_mode(self, mode: str | None, scan: Scan) -> None:
@@ -626,11 +619,8 @@ class ScanSession:
         scan = scan or Scan("CMD-SAVE", "CMD-SAVE", "command", command="SAVE")
         try:
             result = self.save()
-        except OperationalError:
-            result = PostingResult.refused(
-                Code.DATABASE_UNAVAILABLE,
-                "The database cannot be reached: nothing posted; the session is kept.",
-            )
+        except OperationalError as error:
+            result = PostingResult.refused(*_database_down(error, "nothing posted"))
         return Verdict(
             scan.raw,
             result.posted,
@@ -809,6 +799,19 @@ class ScanSession:
         if self.awaiting is not None:
             sku = self.document.lines[self.awaiting].product.sku
         return Verdict(shown, False, problem.code, kind, problem.message, sku, None)
+
+
+def _database_down(error: OperationalError, outcome: str) -> tuple[Code, str]:
+    """DATABASE_BUSY when another station held the lock too long (SQLite's "database is
+    locked"), else DATABASE_UNAVAILABLE; the message says what happened to the scan."""
+    if is_busy(error):
+        return Code.DATABASE_BUSY, (
+            f"The database is busy: another station holds its write lock. {outcome.capitalize()};"
+            " the session is kept. Try again in a moment."
+        )
+    return Code.DATABASE_UNAVAILABLE, (
+        f"The database cannot be reached: {outcome}; the session is kept."
+    )
 
 
 def check_serial_text(serial: str, charset: str) -> None:

@@ -14,6 +14,7 @@ run in parallel; a test lists every case that failed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -21,15 +22,18 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from station.cli import EXIT_BROKEN_PIPE, EXIT_DATABASE, EXIT_INTERRUPTED, build_parser
+from station.db.engine import make_engine
 from tests.disks import a_device, read_only
 from tests.seed import seed
 
@@ -69,6 +73,7 @@ class Case:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     db: bool = True  # run on the test's ledger (else the default one in its data folder)
+    stdin: bytes = b""
 
 
 @dataclass
@@ -76,6 +81,7 @@ class Outcome:
     case: Case
     status: int | None
     err: str
+    out: str = ""
 
     def problem(self) -> str | None:
         if self.status is None:
@@ -238,20 +244,21 @@ def run_cases(cases: list[Case], root: Path, db_url: str | None = None) -> list[
             argv = [word.replace(mark, path) for word in argv]
         process = subprocess.Popen(
             [sys.executable, "-m", "station", *argv],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**_env(home), **case.env},
             cwd=home,
             start_new_session=True,
         )
         try:
-            _out, err = process.communicate(timeout=CASE_TIMEOUT)
+            out, err = process.communicate(case.stdin, timeout=CASE_TIMEOUT)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
             return Outcome(case, None, "")
-        return Outcome(case, process.returncode, err.decode("utf-8", "replace"))
+        text = {"encoding": "utf-8", "errors": "replace"}
+        return Outcome(case, process.returncode, err.decode(**text), out.decode(**text))
 
     with ThreadPoolExecutor(WORKERS) as pool:
         return list(pool.map(one, enumerate(cases)))
@@ -366,6 +373,9 @@ def test_no_traceback_for_a_hostile_data_folder_or_database_url(
     os.mkfifo(fifo)
     locked = root / "locked.db"
     shutil.copy(sqlite_template, locked)
+    ledger = make_engine(f"sqlite:///{locked}")
+    seed(ledger)
+    ledger.dispose()
     commands = [
         ["stations"],
         ["export", "serials", "--out", str(root / "out.xlsx")],
@@ -415,6 +425,9 @@ def test_no_traceback_for_a_hostile_data_folder_or_database_url(
     pin = {"STATION_PIN": os.fsdecode(b"\xff\xfe12")}
     cases.append(Case("PIN not utf-8", ["users", "add", "sue", "--role", "supervisor"], pin, False))
     busy = Case("locked", ["--db", f"sqlite:///{locked}", *commands[3]], db=False)
+    posting: dict[str, Any] = {}
+    scanning = threading.Thread(target=_post_while_locked, args=(locked, tmp_path, posting))
+    scanning.start()  # its lock is held past the busy timeout while the cases run
     holder = sqlite3.connect(locked, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # held while every case runs
     try:
@@ -422,13 +435,57 @@ def test_no_traceback_for_a_hostile_data_folder_or_database_url(
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+        scanning.join()
     assert_no_problem(outcomes)
     assert outcomes[0].status == EXIT_DATABASE
-    assert outcomes[0].err.startswith(
+    assert outcomes[0].err == (
         f"station: DATABASE_BUSY: The database {locked} is busy: another station or program"
         " holds its write lock and did not let go in time (database is locked). Nothing was"
         " written; try again in a moment.\n"
-    ), outcomes[0].err
+    )
+    assert posting["result"] == {
+        "posted": False,
+        "code": "DATABASE_BUSY",
+        "message": "The database is busy: another station holds its write lock. Nothing"
+        " posted; the session is kept. Try again in a moment.",
+    }
+    assert posting["status"] == 1 and posting["err"] == b""
+
+
+def _post_while_locked(template: Path, root: Path, found: dict[str, Any]) -> None:
+    """`station scan` on a ledger of its own: two scans, then its write lock is taken by
+    another program, then CMD-SAVE. Records the posting result, the exit and stderr."""
+    ledger = root / "scan-locked.db"
+    shutil.copy(template, ledger)
+    env = _env(root / "scan-locked")
+    args = ["--db", f"sqlite:///{ledger}", "scan", "--station", "DOCK-2", "--receive", "PO-1"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "station", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write(b"W1\nSN-BUSY-1\n")
+        process.stdin.flush()
+        verdicts = [json.loads(process.stdout.readline()) for _ in range(2)]
+        holder = sqlite3.connect(ledger, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            out, err = process.communicate(b"CMD-SAVE\n", timeout=CASE_TIMEOUT)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    if all(verdict["ok"] for verdict in verdicts) and out:
+        result = json.loads(out.splitlines()[-1])
+        found["result"] = {k: result.get(k) for k in ("posted", "code", "message")}
+    found.update(status=process.returncode, err=err)
 
 
 # --- what the messages say ----------------------------------------------------------------

@@ -174,11 +174,7 @@ def database_problem(error: BaseException, engine_url: str | None = None) -> Sta
     reason = _first_line(error)
     lowered = reason.lower()
     where = _sqlite_where(engine_url)
-    if (
-        "database is locked" in lowered
-        or "table is locked" in lowered
-        or (getattr(getattr(error, "orig", None), "sqlstate", None) == "55P03")
-    ):
+    if is_busy(error):
         return StationError(
             Code.DATABASE_BUSY,
             f"The database{where} is busy: another station or program holds its write lock"
@@ -211,6 +207,18 @@ def database_problem(error: BaseException, engine_url: str | None = None) -> Sta
             Code.DATABASE_UNAVAILABLE, f"Cannot reach the database{where} ({reason})."
         )
     return None
+
+
+def is_busy(error: BaseException) -> bool:
+    """The database answered, but another connection held the lock it needed for longer
+    than the busy timeout: SQLite's "database is locked", PostgreSQL's lock_not_available."""
+    orig = getattr(error, "orig", None)
+    reason = str(orig or error).lower()
+    return (
+        "database is locked" in reason
+        or "database table is locked" in reason
+        or getattr(orig, "sqlstate", None) == "55P03"
+    )
 
 
 def _sqlite_where(url: str | None) -> str:

@@ -34,7 +34,8 @@ def _append(url: str, path: Path, data: bytes) -> None:
             raise OSError(errno.ENXIO, "no program reads that named pipe", str(path)) from None
         raise
     with os.fdopen(fd, "ab") as out:
-        os.set_blocking(fd, True)  # opened without waiting; a printer takes its time
+        if hasattr(os, "O_NONBLOCK"):  # opened without waiting; a printer takes its time
+            os.set_blocking(fd, True)
         out.write(data)
         out.flush()
 
