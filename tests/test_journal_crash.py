@@ -19,8 +19,9 @@ from sqlalchemy import Engine, make_url, text
 from station.journal import BLOCK, journal_path
 from tests.seed import seed
 from tests.test_journal_sessions import add_po
-from tests.test_station_scan import _ask, _start
+from tests.workflow import ask as _ask
 from tests.workflow import run_scan
+from tests.workflow import start_scan as _start
 
 ARGS = ("--station", "DOCK-9", "--receive", "PO-1")
 SCANS = [b"W1", b"CR-1", b"CR-2", b"CABLE3", b"G2", b"CRSERIAL01"]
