@@ -48,10 +48,10 @@ class Code(StrEnum):
     NOTHING_TO_POST = "NOTHING_TO_POST"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     DATABASE_BUSY = "DATABASE_BUSY"
-    DATABASE_URL_INVALID = "DATABASE_URL_INVALID"
     POSTING_FAILED = "POSTING_FAILED"
     # administration
     UNKNOWN_OPTION = "UNKNOWN_OPTION"
+    DATABASE_URL_INVALID = "DATABASE_URL_INVALID"
     BAD_OPTION_VALUE = "BAD_OPTION_VALUE"
     NOT_AUTHORIZED = "NOT_AUTHORIZED"
     USER_EXISTS = "USER_EXISTS"
@@ -106,9 +106,9 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.NOTHING_TO_POST: "Save with nothing scanned.",
     Code.DATABASE_UNAVAILABLE: "The database cannot be reached; the session stays journaled.",
     Code.DATABASE_BUSY: "Another station or program held the database's lock too long: retry.",
-    Code.DATABASE_URL_INVALID: "The --db URL (or STATION_DATABASE_URL) names no usable database.",
     Code.POSTING_FAILED: "The database refused the posting; nothing was written.",
     Code.UNKNOWN_OPTION: "No station option has this name.",
+    Code.DATABASE_URL_INVALID: "The --db URL (or STATION_DATABASE_URL) names no usable database.",
     Code.BAD_OPTION_VALUE: "The value does not fit the option.",
     Code.NOT_AUTHORIZED: "A supervisor's name and PIN are needed and were not given or wrong.",
     Code.USER_EXISTS: "A user with this name exists already.",
