@@ -3,6 +3,7 @@ so a station starts even when the database is briefly unreachable (SPEC §4)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -42,11 +43,18 @@ def _cache_path(name: str) -> Path:
 
 
 def _write_cache(name: str, values: dict[str, Any], warehouse: tuple[int | None, str]) -> None:
+    """Keep the options on this machine for a start while the database is down. Best
+    effort: with its disk full or its folder taken by a file, the station carries on from
+    the database (the journal reports its own disk trouble, scan by scan)."""
     path = _cache_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"options": values, "warehouse": list(warehouse)}))
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"options": values, "warehouse": list(warehouse)}))
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def register(engine: Engine, name: str, kind: str = "both") -> int:

@@ -13,20 +13,31 @@ from pathlib import Path
 import pytest
 
 
-@contextlib.contextmanager
-def tmpfs(folder: Path, size: str = "64k") -> Iterator[Path]:
-    """`folder` (created) on a tmpfs of `size`; unmounted afterwards."""
+def mount_tmpfs(folder: Path, size: str = "64k") -> str | None:
+    """Mount a tmpfs of `size` on `folder` (created); None, or why it could not be."""
     folder.mkdir(parents=True, exist_ok=True)
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)],
         capture_output=True,
     )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    return None if mounted.returncode == 0 else mounted.stderr.decode().strip() or "mount failed"
+
+
+def unmount(folder: Path) -> None:
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, size: str = "64k") -> Iterator[Path]:
+    """`folder` (created) on a tmpfs of `size`; unmounted afterwards. Skips the test
+    where this machine does not let it mount one."""
+    problem = mount_tmpfs(folder, size)
+    if problem is not None:
+        pytest.skip(f"cannot mount a tmpfs here: {problem}")
     try:
         yield folder
     finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
+        unmount(folder)
 
 
 @contextlib.contextmanager

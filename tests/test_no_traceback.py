@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 
 from station.cli import EXIT_BROKEN_PIPE, EXIT_DATABASE, EXIT_INTERRUPTED, build_parser
 from station.db.engine import make_engine
-from tests.disks import a_device, read_only
+from tests.disks import a_device, fill, mount_tmpfs, read_only, unmount
 from tests.seed import seed
 
 WORKERS = 4
@@ -424,6 +424,19 @@ def test_no_traceback_for_a_hostile_data_folder_or_database_url(
     ]
     pin = {"STATION_PIN": os.fsdecode(b"\xff\xfe12")}
     cases.append(Case("PIN not utf-8", ["users", "add", "sue", "--role", "supervisor"], pin, False))
+    full = root / "full-disk"  # a data folder on a full disk, where a tmpfs can be mounted
+    full_disk = mount_tmpfs(full, "64k") is None
+    if full_disk:
+        fill(full, leave=0)
+        on_ledger = ["--db", f"sqlite:///{locked}"]
+        cases += [
+            Case(f"full data folder: {label}", argv, {"STATION_DATA_DIR": str(full)}, db=False)
+            for label, argv in (
+                ("default ledger", ["stations"]),
+                ("options", [*on_ledger, "options", "show", "--station", "FULL-1"]),
+                ("export", [*on_ledger, *commands[1]]),
+            )
+        ]
     busy = Case("locked", ["--db", f"sqlite:///{locked}", *commands[3]], db=False)
     posting: dict[str, Any] = {}
     scanning = threading.Thread(target=_post_while_locked, args=(locked, tmp_path, posting))
@@ -436,6 +449,8 @@ def test_no_traceback_for_a_hostile_data_folder_or_database_url(
         holder.execute("ROLLBACK")
         holder.close()
         scanning.join()
+        if full_disk:
+            unmount(full)
     assert_no_problem(outcomes)
     assert outcomes[0].status == EXIT_DATABASE
     assert outcomes[0].err == (

@@ -187,6 +187,12 @@ def database_problem(error: BaseException, engine_url: str | None = None) -> Sta
             f"The database{where} cannot be read: it is not a SQLite ledger, or it is damaged"
             f" ({reason}). Check {_URL_SOURCE}; restore the ledger from a backup.",
         )
+    if "disk is full" in lowered:
+        return StationError(
+            Code.DATABASE_UNAVAILABLE,
+            f"The database{where} cannot grow: its disk is full ({reason}). Nothing was"
+            " written; free space on that disk.",
+        )
     if "readonly database" in lowered or "read-only" in lowered:
         return StationError(
             Code.DATABASE_UNAVAILABLE,
