@@ -476,6 +476,8 @@ def _answer(engine: Engine, opened: Any, kind: str) -> int:
     failed = False
     for lines in waiting_lines(sys.stdin.buffer):
         shown: list[str] = []
+        if len(lines) > 1:
+            session.look_ahead(lines)
         try:
             with journal.group() if journal is not None else nullcontext():
                 for line in lines:
