@@ -172,6 +172,7 @@ def _main(argv: list[str]) -> int:
     if args.command is None:
         return _open_gui(args.db)
     handler = HANDLERS.get(args.command, _devices_command)
+    args._engines = []  # opened by `_engine`, closed when the command ends
     try:
         return handler(args)
     except StationError as error:
@@ -183,6 +184,9 @@ def _main(argv: list[str]) -> int:
             raise
         _error(f"{problem.code}: {problem.message}")
         return EXIT_DATABASE
+    finally:  # a caller in the same process (the tests) keeps no idle connection
+        for engine in args._engines:
+            engine.dispose()
 
 
 def _refuse_undecodable(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -218,7 +222,9 @@ def _error(message: str) -> None:
 def _engine(args: argparse.Namespace) -> Engine:
     from station.app import connect
 
-    return connect(args.db)
+    engine = connect(args.db)
+    getattr(args, "_engines", []).append(engine)
+    return engine
 
 
 def _open_gui(url: str | None) -> int:
