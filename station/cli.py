@@ -201,7 +201,23 @@ def _refuse_undecodable(parser: argparse.ArgumentParser, args: argparse.Namespac
                 text.encode("utf-8")
             except UnicodeEncodeError:
                 shown = os.fsencode(text).decode("utf-8", "backslashreplace")[:80]
-                parser.error(f"argument {name}: {shown!r} holds bytes that are not UTF-8 text")
+                flag = _flag_of(parser, args, name)
+                parser.error(f"argument {flag}: '{shown}' holds bytes that are not UTF-8 text")
+
+
+def _flag_of(parser: argparse.ArgumentParser, args: argparse.Namespace, dest: str) -> str:
+    """How the user wrote the argument stored as `dest` (`--station`, or `serial`), in
+    the command that was run."""
+    node: argparse.ArgumentParser | None = parser
+    while node is not None:
+        chosen = None
+        for action in node._actions:
+            if action.dest == dest and action.option_strings:
+                return action.option_strings[-1]
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(args, action.dest, None) or "")
+        node = chosen
+    return dest
 
 
 def _database_problem(error: Exception, url: str | None) -> StationError | None:
