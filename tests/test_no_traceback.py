@@ -615,3 +615,19 @@ def test_ctrl_c_ends_a_scan_quietly_and_keeps_its_scans(seeded: str, tmp_path: P
     )
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines()[0] == b'{"restored": 2}'
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["trace", "SN-{bad}"], "argument serial: 'SN-\\xff1'"),
+        (["scan", "--station", "SN-{bad}", "--receive", "PO-1"], "argument --station: 'SN-\\xff1'"),
+        (["--db", "sqlite:///{bad}.db", "stations"], "argument --db: 'sqlite:///\\xff1.db'"),
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_named(tmp_path: Path, argv: list[str], says: str) -> None:
+    """Names, numbers and URLs are text; a file name may hold any bytes (tests/test_files)."""
+    bad = os.fsdecode(b"\xff1")
+    done = _station(*(word.replace("{bad}", bad) for word in argv), home=tmp_path / "h")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.endswith(f"station: error: {says} holds bytes that are not UTF-8 text\n")
