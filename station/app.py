@@ -49,10 +49,13 @@ class Opened:
     damaged: JournalDamage | None = None
 
 
-def connect(url: str | None = None) -> Engine:
-    """An engine on `url` (default: the SQLite file in the user's data directory),
-    with the schema created or upgraded."""
-    return open_database(url)
+def connect(url: str | None = None, *, patient: bool = False) -> Engine:
+    """An engine on `url` (default: the SQLite file in the user's data directory) whose
+    schema is current: a SQLite file is created or upgraded (after a copy is kept), a
+    shared PostgreSQL is refused when its schema and this code disagree (see
+    station.db.engine.open_database). Its waits for PostgreSQL are bounded (a scan or a
+    posting answers within the station's timeout), unless `patient` (long commands)."""
+    return open_database(url, patient=patient)
 
 
 def open_session(

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +21,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from station.codes import Code, StationError, Verdict
 from station.db import ledger
-from station.db.engine import is_busy, looking_up, reading
+from station.db.engine import busy, looking_up, reading
 from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.journal import Journal
-from station.posting import PostingResult
+from station.posting import OutcomeUnknown, PostingResult
 from station.scanning import Scan, command_in, gtin14, read_scan, serial_key, show
 from station.serials import serial_problem
 from station.stations import StationConfig
@@ -76,6 +77,8 @@ class SessionLine:
     def remaining(self) -> int:
         return max(self.ordered - self.before - self.session, 0)
 
+
+UNREACHABLE_BEFORE = "found unreachable by a scan that waited with this one"
 
 #: The grid as last journaled: rows, current line, awaited line, the last row.
 _State = tuple[int, int | None, int | None, tuple[int, str | None, int, int | None] | None]
@@ -130,6 +133,12 @@ class ScanSession:
         #: A journaled mode the next scan is read in (ship: "not_found" after CMD-NOTFOUND);
         #: the next scan or any command ends it.
         self.mode: str | None = None
+        #: A save whose commit outcome is unknown (the connection was lost during it):
+        #: until a save answers whether it was posted, only CMD-SAVE is taken.
+        self.unconfirmed = False
+        #: Within `together`: the database was found unreachable by a scan before.
+        self._together = False
+        self._unreachable = False
         self.journal = journal
         self._journal_started = False
         self._journal_whole = True  # False after a failed write: the next rewrites it whole
@@ -229,13 +238,16 @@ class ScanSession:
             gtins = {code: gtin for code in codes if (gtin := gtin14(code))}
             products = ledger.products_by_codes(connection, codes, gtins)
             units = ledger.units_by_key(connection, keys)
-        except DBAPIError:
+        except DBAPIError as error:
             self.close()  # each scan then meets the problem itself, with its verdict
+            self._note_unreachable(error)
             return
         self._ahead = _Ahead(products, units)
 
     def scan(self, raw: str | bytes) -> Verdict:
         scan = read_scan(raw, command_prefix=self.station["command_prefix"])
+        if self.unconfirmed and scan.command != "SAVE":
+            return self._refuse(scan, _unconfirmed(), "command")
         try:
             if scan.kind == "command":
                 self._ahead = None
@@ -252,10 +264,37 @@ class ScanSession:
                 self._log(scan, "scan")
         except Problem as problem:
             return self._refuse(scan, problem, problem.kind or self._read_as(scan))
+        except OutcomeUnknown:  # a posting made by a scan (ship: CMD-NOTFOUND's serial)
+            self.close()
+            return self._refuse(
+                scan,
+                Problem(
+                    Code.POSTING_OUTCOME_UNKNOWN,
+                    "The connection to the database was lost during the commit: whether"
+                    " it was written is unknown. Scan it again: it is written once.",
+                ),
+                "document",
+            )
         except OperationalError as error:
             self.close()  # reconnect on the next scan
-            return self._refuse(scan, Problem(*_database_down(error, "scan refused")), "document")
+            self._note_unreachable(error)
+            return self._refuse(scan, database_problem(error, "scan refused"), "document")
         return verdict
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Scans that waited together (`station scan`: one group of waiting lines): once
+        one finds the database unreachable, the others that need it are refused at once
+        instead of each waiting the timeout again. The next group tries again."""
+        self._together, self._unreachable = True, False
+        try:
+            yield
+        finally:
+            self._together, self._unreachable = False, False
+
+    def _note_unreachable(self, error: Exception) -> None:
+        if self._together and isinstance(error, OperationalError) and not busy(error):
+            self._unreachable = True
 
     def _set_mode(self, mode: str | None, scan: Scan) -> None:
         self.mode = mode
@@ -268,6 +307,8 @@ class ScanSession:
     def _lookup_connection(self) -> Connection:
         """One autocommit connection kept for the session's look-ups: no pool checkout,
         no BEGIN/ROLLBACK, prepared statements reused — a verdict in a few round trips."""
+        if self._unreachable:
+            raise OperationalError(None, None, ConnectionError(UNREACHABLE_BEFORE))
         if self._connection is None or self._connection.invalidated:
             self._connection = self._lookups.connect()
         return self._connection
@@ -669,9 +710,22 @@ class ScanSession:
     def save_verdict(self, scan: Scan | None = None) -> Verdict:
         scan = scan or Scan("CMD-SAVE", "CMD-SAVE", "command", command="SAVE")
         try:
-            result = self.save()
+            if self._unreachable:
+                raise OperationalError(None, None, ConnectionError(UNREACHABLE_BEFORE))
+            result = self._resolved(self.save())
+        except OutcomeUnknown:
+            self.unconfirmed = True
+            result = PostingResult.refused(
+                Code.POSTING_OUTCOME_UNKNOWN,
+                "The connection to the database was lost while the posting was being"
+                " committed: it may or may not be posted. The session is kept: scan CMD-SAVE"
+                " again when the database answers — it says whether it had been posted, and"
+                " never posts twice.",
+            )
         except OperationalError as error:
-            result = PostingResult.refused(*_database_down(error, "nothing posted"))
+            self._note_unreachable(error)
+            problem = database_problem(error, "nothing posted")
+            result = PostingResult.refused(problem.code, problem.message)
         return Verdict(
             scan.raw,
             result.posted,
@@ -683,6 +737,20 @@ class ScanSession:
 
     def save(self) -> PostingResult:
         raise NotImplementedError
+
+    def _resolved(self, result: PostingResult) -> PostingResult:
+        """The answer to a save after one whose outcome was unknown says which it was."""
+        if not self.unconfirmed:
+            return result
+        self.unconfirmed = False
+        if result.posted:
+            result.resolves_unknown = True
+            posted_now = "had not been posted: posted now"
+            earlier = "had been posted" if result.already_posted else posted_now
+        else:
+            earlier = "had not been posted"
+        result.message = f"The save whose outcome was unknown {earlier}. {result.message}"
+        return result
 
     def _posted(self, result: PostingResult) -> PostingResult:
         """After a successful posting: the session starts empty and the journal is gone."""
@@ -852,16 +920,26 @@ class ScanSession:
         return Verdict(shown, False, problem.code, kind, problem.message, sku, None)
 
 
-def _database_down(error: OperationalError, outcome: str) -> tuple[Code, str]:
-    """DATABASE_BUSY when another station held the lock too long (SQLite's "database is
-    locked"), else DATABASE_UNAVAILABLE; the message says what happened to the scan."""
-    if is_busy(error):
-        return Code.DATABASE_BUSY, (
-            f"The database is busy: another station holds its write lock. {outcome.capitalize()};"
-            " the session is kept. Try again in a moment."
+def database_problem(error: Exception, what: str) -> Problem:
+    """DATABASE_BUSY or DATABASE_UNAVAILABLE for an OperationalError; `what`: what
+    became of the request ("scan refused", "nothing posted")."""
+    if busy(error):
+        return Problem(
+            Code.DATABASE_BUSY,
+            f"The database is busy (another station holds its lock, or it is too slow): {what};"
+            " the session is kept — try again.",
         )
-    return Code.DATABASE_UNAVAILABLE, (
-        f"The database cannot be reached: {outcome}; the session is kept."
+    return Problem(
+        Code.DATABASE_UNAVAILABLE,
+        f"The database cannot be reached: {what}; the session is kept.",
+    )
+
+
+def _unconfirmed() -> Problem:
+    return Problem(
+        Code.POSTING_OUTCOME_UNKNOWN,
+        "Whether the last save was posted is unknown (the connection was lost during its"
+        " commit): scan CMD-SAVE to find out before scanning on; nothing else is taken.",
     )
 
 

@@ -362,7 +362,7 @@ def test_no_traceback_for_a_hostile_data_folder_or_database_url(
 ) -> None:
     """The default ledger in a data folder that cannot hold it, --db URLs that name no
     database, and a SQLite ledger whose write lock another program holds (past the
-    station's 10 s busy timeout): none ends in a traceback, and the lock says busy."""
+    station's timeout): none ends in a traceback, and the lock says busy."""
     root = tmp_path / "env"
     root.mkdir()
     a_file = root / "a-file"
@@ -455,14 +455,14 @@ def test_no_traceback_for_a_hostile_data_folder_or_database_url(
     assert outcomes[0].status == EXIT_DATABASE
     assert outcomes[0].err == (
         f"station: DATABASE_BUSY: The database {locked} is busy: another station or program"
-        " holds its write lock and did not let go in time (database is locked). Nothing was"
-        " written; try again in a moment.\n"
+        " held a lock it needs for too long, or it answered too slowly (database is locked)."
+        " Nothing was changed; try again in a moment.\n"
     )
     assert posting["result"] == {
         "posted": False,
         "code": "DATABASE_BUSY",
-        "message": "The database is busy: another station holds its write lock. Nothing"
-        " posted; the session is kept. Try again in a moment.",
+        "message": "The database is busy (another station holds its lock, or it is too"
+        " slow): nothing posted; the session is kept — try again.",
     }
     assert posting["status"] == 1 and posting["err"] == b""
 
