@@ -59,14 +59,7 @@ def _write_cache(name: str, values: dict[str, Any], warehouse: tuple[int | None,
 
 def register(engine: Engine, name: str, kind: str = "both") -> int:
     """The station's id; a name seen for the first time is registered with defaults."""
-    name = name.strip()
-    if not name:
-        raise StationError(Code.UNKNOWN_STATION, "A station needs a name.")
-    if len(name) > NAME_LENGTH:
-        raise StationError(
-            Code.UNKNOWN_STATION,
-            f"A station name has at most {NAME_LENGTH} characters; this one has {len(name)}.",
-        )
+    name = _checked_name(name)
     with engine.begin() as connection:
         found = admin.station_id(connection, name)
         if found is not None:
@@ -90,9 +83,7 @@ def load(engine: Engine, name: str) -> StationConfig:
     SQLite): the options are read, and the station noted as seen — or, seen for the
     first time, registered — only when the lock is free now. A station left
     unregistered is registered by its first posting (`current`)."""
-    name = name.strip()
-    if not name:
-        raise StationError(Code.UNKNOWN_STATION, "A station needs a name.")
+    name = _checked_name(name)
     try:
         with reading(engine).connect() as connection:
             station = admin.station_id(connection, name)
@@ -107,6 +98,19 @@ def load(engine: Engine, name: str) -> StationConfig:
         cached = json.loads(path.read_text())
         warehouse_id, code = cached["warehouse"]
         return StationConfig(name, opts.with_defaults(cached["options"]), warehouse_id, code)
+
+
+def _checked_name(name: str) -> str:
+    """A station name as stored: stripped, not empty, at most NAME_LENGTH characters."""
+    name = name.strip()
+    if not name:
+        raise StationError(Code.UNKNOWN_STATION, "A station needs a name.")
+    if len(name) > NAME_LENGTH:
+        raise StationError(
+            Code.UNKNOWN_STATION,
+            f"A station name has at most {NAME_LENGTH} characters; this one has {len(name)}.",
+        )
+    return name
 
 
 def _note_seen(engine: Engine, name: str, station: int | None) -> None:
