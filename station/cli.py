@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -22,6 +23,14 @@ if TYPE_CHECKING:  # each command imports what it needs when it runs (`--help` s
     from sqlalchemy import Engine
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3
+#: Ctrl-C, and a reader of stdout that went away (128 + SIGINT, 128 + SIGPIPE).
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
+#: Refusals that are the database's: exit EXIT_DATABASE.
+DATABASE_CODES = frozenset(
+    {Code.DATABASE_UNAVAILABLE, Code.DATABASE_BUSY, Code.DATABASE_URL_INVALID}
+)
+#: Arguments that are file paths: any bytes the system allows.
+PATH_ARGUMENTS = frozenset({"file", "out"})
 #: At most this many serial key conflicts are listed by `station db upgrade|rekey`.
 SHOWN_CONFLICTS = 50
 #: `station scan`: most waiting lines judged before one journal sync and their verdicts
@@ -123,13 +132,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; `argv` None: the process's own arguments (the `station` program)."""
-    if argv is not None:
-        return _main(list(argv))
+    """Run one command; `argv` None: the process's own arguments (the `station` program).
+    Ctrl-C ends it quietly (exit 130), and so does a reader that stopped reading (`| head`)."""
     try:
-        return _main(sys.argv[1:])
-    finally:
-        gc.freeze()  # the program ends: its last garbage collection need not walk it all
+        if argv is not None:
+            return _main(list(argv))
+        try:
+            status = _main(sys.argv[1:])
+            sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
+            return status
+        finally:
+            gc.freeze()  # the program ends: its last garbage collection need not walk it all
+    except KeyboardInterrupt:
+        _error("interrupted.")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _drop_stdout() -> None:
+    """The reader of stdout has gone: what is still buffered goes nowhere, so that the
+    interpreter's last flush does not fail once more on the way out."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _main(argv: list[str]) -> int:
@@ -140,43 +168,67 @@ def _main(argv: list[str]) -> int:
         args.values += extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    _refuse_undecodable(parser, args)
     if args.command is None:
         return _open_gui(args.db)
     handler = HANDLERS.get(args.command, _devices_command)
+    args._engines = []  # opened by `_engine`, closed when the command ends
     try:
         return handler(args)
     except StationError as error:
         _error(f"{error.code}: {error.message}")
-        return EXIT_FAILED
+        return EXIT_DATABASE if error.code in DATABASE_CODES else EXIT_FAILED
     except Exception as error:
-        if not _unreachable(error):
+        problem = _database_problem(error, args.db)
+        if problem is None:
             raise
-        _error(_database_error(error))
+        _error(f"{problem.code}: {problem.message}")
         return EXIT_DATABASE
+    finally:  # a caller in the same process (the tests) keeps no idle connection
+        for engine in args._engines:
+            engine.dispose()
 
 
-def _unreachable(error: Exception) -> bool:
-    """SQLAlchemy's OperationalError, without importing SQLAlchemy for the commands
-    that never loaded it (an error it raised means it is loaded)."""
+def _refuse_undecodable(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Names, numbers and URLs are text: an argument with bytes that are not UTF-8 is a
+    usage error naming it (file paths may hold any bytes the system allows)."""
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        for text in values:
+            if name in PATH_ARGUMENTS or not isinstance(text, str):
+                continue
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = os.fsencode(text).decode("utf-8", "backslashreplace")[:80]
+                flag = _flag_of(parser, args, name)
+                parser.error(f"argument {flag}: '{shown}' holds bytes that are not UTF-8 text")
+
+
+def _flag_of(parser: argparse.ArgumentParser, args: argparse.Namespace, dest: str) -> str:
+    """How the user wrote the argument stored as `dest` (`--station`, or `serial`), in
+    the command that was run."""
+    node: argparse.ArgumentParser | None = parser
+    while node is not None:
+        chosen = None
+        for action in node._actions:
+            if action.dest == dest and action.option_strings:
+                return action.option_strings[-1]
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(args, action.dest, None) or "")
+        node = chosen
+    return dest
+
+
+def _database_problem(error: Exception, url: str | None) -> StationError | None:
+    """A database error as a refusal with its code (None: not the database's), without
+    importing SQLAlchemy for the commands that never loaded it."""
     exc = sys.modules.get("sqlalchemy.exc")
-    return exc is not None and isinstance(error, exc.OperationalError)
+    if exc is None or not isinstance(error, exc.DBAPIError):
+        return None
+    from station.db.engine import database_problem
 
-
-def _database_error(error: Exception) -> str:
-    """DATABASE_BUSY for a lock held too long ("database is locked" is not unreachable),
-    else DATABASE_UNAVAILABLE."""
-    from station.db.engine import busy
-
-    if busy(error):
-        return (
-            f"{Code.DATABASE_BUSY}: the database is busy — another station or program holds"
-            f" its lock ({_first_line(error)}); nothing was changed, try again."
-        )
-    return f"{Code.DATABASE_UNAVAILABLE}: cannot reach the database ({_first_line(error)})"
-
-
-def _first_line(error: BaseException) -> str:
-    return str(getattr(error, "orig", error)).strip().splitlines()[0]
+    return database_problem(error, url)
 
 
 def _error(message: str) -> None:
@@ -190,7 +242,9 @@ PATIENT = frozenset({"import", "export", "demo", "db"})
 def _engine(args: argparse.Namespace) -> Engine:
     from station.app import connect
 
-    return connect(args.db, patient=args.command in PATIENT)
+    engine = connect(args.db, patient=args.command in PATIENT)
+    getattr(args, "_engines", []).append(engine)
+    return engine
 
 
 def _open_gui(url: str | None) -> int:
@@ -303,6 +357,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from station.exports import export
+    from station.files import shown
 
     filters = {
         key: value
@@ -316,7 +371,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if value
     }
     count = export(_engine(args), args.kind, args.out, filters)
-    print(f"Exported {count} {args.kind} row(s) to {args.out}.")
+    print(f"Exported {count} {args.kind} row(s) to {shown(args.out)}.")
     return EXIT_OK
 
 

@@ -52,6 +52,7 @@ class Code(StrEnum):
     POSTING_OUTCOME_UNKNOWN = "POSTING_OUTCOME_UNKNOWN"
     # administration
     UNKNOWN_OPTION = "UNKNOWN_OPTION"
+    DATABASE_URL_INVALID = "DATABASE_URL_INVALID"
     BAD_OPTION_VALUE = "BAD_OPTION_VALUE"
     NOT_AUTHORIZED = "NOT_AUTHORIZED"
     USER_EXISTS = "USER_EXISTS"
@@ -70,6 +71,7 @@ class Code(StrEnum):
     # the session journal (SPEC §8)
     JOURNAL_DAMAGED = "JOURNAL_DAMAGED"
     JOURNAL_UNAVAILABLE = "JOURNAL_UNAVAILABLE"
+    DATA_FOLDER_UNAVAILABLE = "DATA_FOLDER_UNAVAILABLE"
     SESSION_OTHER_USER = "SESSION_OTHER_USER"
 
 
@@ -120,13 +122,17 @@ DESCRIPTIONS: dict[Code, str] = {
         " posted (a session posts once)."
     ),
     Code.UNKNOWN_OPTION: "No station option has this name.",
+    Code.DATABASE_URL_INVALID: "The --db URL (or STATION_DATABASE_URL) names no usable database.",
     Code.BAD_OPTION_VALUE: "The value does not fit the option.",
     Code.NOT_AUTHORIZED: "A supervisor's name and PIN are needed and were not given or wrong.",
     Code.USER_EXISTS: "A user with this name exists already.",
     Code.UNKNOWN_STATION: "No station has this name.",
     Code.IMPORT_INVALID: "An import file has bad rows; nothing was written.",
     Code.EXPORT_INVALID: "An export was asked with a bad kind, filter or date.",
-    Code.EXPORT_FAILED: "The export file cannot be written (open in another program?).",
+    Code.EXPORT_FAILED: (
+        "A file to write (export, label) cannot be written, or would replace the ledger,"
+        " the station's data or a device: nothing written."
+    ),
     Code.PRINT_FAILED: "Posted, but its labels or slip could not be printed.",
     Code.LABEL_TEMPLATE_MISSING: "A label template cannot be read (STATION_LABELS_DIR?).",
     Code.LABEL_TEMPLATE_INVALID: "A label template has unknown fields, sections or non-ASCII.",
@@ -141,6 +147,7 @@ DESCRIPTIONS: dict[Code, str] = {
     ),
     Code.JOURNAL_DAMAGED: "Damaged journal: kept aside; the scans before the damage were restored.",
     Code.JOURNAL_UNAVAILABLE: "The journal cannot be written (disk full, no permission): refused.",
+    Code.DATA_FOLDER_UNAVAILABLE: "The data folder (STATION_DATA_DIR) is a file or read-only.",
     Code.SESSION_OTHER_USER: "The document has unsaved scans by another user: continue as them.",
 }
 

@@ -2,26 +2,31 @@
 
 Rows stream from the database (a server-side cursor on PostgreSQL) into an openpyxl
 write-only workbook, so a million serials never sit in memory at once. The file is
-written next to `out_path` and renamed into place only when complete.
+written next to `out_path` and renamed into place only when complete, and never over the
+ledger, a journal or anything else of the station's (`station.files.write_atomically`).
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from zipfile import ZIP_DEFLATED, ZipFile
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
 from sqlalchemy import Engine
 
 from station.codes import Code, StationError
 from station.db import lookup
+from station.db.engine import ledger_files
 from station.db.models import UNIT_STATUSES
+from station.files import write_atomically
 
 #: What each export holds: serials = every unit, arrivals = units received on a
 #: receipt, shipments = shipped units.
@@ -120,9 +125,16 @@ def _cells(rows: Iterable[tuple[Any, ...]]) -> Iterator[list[Any]]:
         yield cells
 
 
-def write_xlsx(out_path: Path, title: str, rows: Iterable[list[Any]]) -> int:
+def write_xlsx(
+    out_path: str | Path,
+    title: str,
+    rows: Iterable[list[Any]],
+    protected: Mapping[Path, str] | None = None,
+) -> int:
     """Write `rows` under the COLUMNS header to a write-only workbook; rows written."""
-    return write_rows_xlsx(out_path, COLUMNS, rows, title=title, widths=_WIDTHS)
+    return write_rows_xlsx(
+        out_path, COLUMNS, rows, title=title, widths=_WIDTHS, protected=protected
+    )
 
 
 def write_rows_xlsx(
@@ -132,24 +144,51 @@ def write_rows_xlsx(
     *,
     title: str = "Serials",
     widths: Sequence[int] = (),
+    protected: Mapping[Path, str] | None = None,
 ) -> int:
     """Write a header and rows to a write-only workbook; returns the rows written.
 
+    The file is written whole or not at all, and only where `write_atomically` allows
+    (never over `protected` files or the station's data): else EXPORT_FAILED.
     Text that starts with "=" is stored as text, never as a formula: a serial or a
     customer name such as `=HYPERLINK(…)` cannot run in the reader's Excel.
     """
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title)
-    for index, width in enumerate(widths):
-        sheet.column_dimensions[get_column_letter(index + 1)].width = width
-    sheet.freeze_panes = "A2"
-    sheet.append(list(header))
-    count = 0
-    for cells in rows:
-        sheet.append([_as_text(sheet, value) for value in cells])
-        count += 1
-    workbook.save(out_path)
-    return count
+
+    def write(out: IO[bytes]) -> int:
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(title)
+        for index, width in enumerate(widths):
+            sheet.column_dimensions[get_column_letter(index + 1)].width = width
+        sheet.freeze_panes = "A2"
+        sheet.append(list(header))
+        count = 0
+        archive = ZipFile(out, "w", ZIP_DEFLATED, allowZip64=True)
+        try:
+            for cells in rows:
+                sheet.append([_as_text(sheet, value) for value in cells])
+                count += 1
+            ExcelWriter(workbook, archive).save()  # openpyxl's save_workbook, but
+        except BaseException:  # what it leaves open is closed here, quietly
+            _discard(sheet, archive)
+            raise
+        return count
+
+    return write_atomically(out_path, write, protected=protected)
+
+
+def _discard(sheet: Any, archive: ZipFile) -> None:
+    """After a failed write (a full disk, a lost database): end the sheet's row stream,
+    remove its temporary file and close the archive now, quietly. Left to the garbage
+    collector, each fails again on its closed file and says so on stderr."""
+    rows, writer = getattr(sheet, "_rows", None), getattr(sheet, "_writer", None)
+    with contextlib.suppress(Exception):
+        if rows is not None:
+            rows.close()
+    with contextlib.suppress(Exception):
+        if writer is not None:
+            writer.cleanup()
+    with contextlib.suppress(Exception):
+        archive.close()
 
 
 def _as_text(sheet: Any, value: Any) -> Any:
@@ -172,7 +211,8 @@ def export(
     Columns: SKU, product, serial, status, warehouse, bin, PO, vendor, unit cost,
     received at/by, order, customer, shipped at/by (times in UTC). `filters` is an
     ExportFilters or a mapping with its field names (dates as YYYY-MM-DD text or
-    dates). A bad kind, status or date raises ExportFilterInvalid (a StationError).
+    dates). A bad kind, status or date raises ExportFilterInvalid (a StationError); a
+    file that cannot or may not be written, EXPORT_FAILED.
     """
     if kind not in EXPORT_KINDS:
         raise ExportFilterInvalid(
@@ -185,21 +225,14 @@ def export(
         if chosen.date_to
         else None
     )
-    out_path = Path(out_path)
-    partial = out_path.with_name(f".{out_path.name}.partial")
-    try:
-        with engine.connect() as connection:
-            rows = lookup.unit_rows(
-                connection,
-                kind,
-                sku=chosen.sku,
-                warehouse=chosen.warehouse,
-                status=chosen.status,
-                start=start,
-                end=end,
-            )
-            count = write_xlsx(partial, kind.capitalize(), _cells(rows))
-        os.replace(partial, out_path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return count
+    with engine.connect() as connection:
+        rows = lookup.unit_rows(
+            connection,
+            kind,
+            sku=chosen.sku,
+            warehouse=chosen.warehouse,
+            status=chosen.status,
+            start=start,
+            end=end,
+        )
+        return write_xlsx(out_path, kind.capitalize(), _cells(rows), ledger_files(engine))

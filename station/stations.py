@@ -3,6 +3,7 @@ so a station starts even when the database is briefly unreachable (SPEC §4)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from station.db import admin, ledger
 from station.db.engine import busy, data_dir, reading, writing_briefly
 from station.journal import local_name
 from station.users import authorize_supervisor
+
+#: The longest station name (stations.name is VARCHAR(100)).
+NAME_LENGTH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,18 +43,23 @@ def _cache_path(name: str) -> Path:
 
 
 def _write_cache(name: str, values: dict[str, Any], warehouse: tuple[int | None, str]) -> None:
+    """Keep the options on this machine for a start while the database is down. Best
+    effort: with its disk full or its folder taken by a file, the station carries on from
+    the database (the journal reports its own disk trouble, scan by scan)."""
     path = _cache_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"options": values, "warehouse": list(warehouse)}))
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"options": values, "warehouse": list(warehouse)}))
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def register(engine: Engine, name: str, kind: str = "both") -> int:
     """The station's id; a name seen for the first time is registered with defaults."""
-    name = name.strip()
-    if not name:
-        raise StationError(Code.UNKNOWN_STATION, "A station needs a name.")
+    name = _checked_name(name)
     with engine.begin() as connection:
         found = admin.station_id(connection, name)
         if found is not None:
@@ -74,9 +83,7 @@ def load(engine: Engine, name: str) -> StationConfig:
     SQLite): the options are read, and the station noted as seen — or, seen for the
     first time, registered — only when the lock is free now. A station left
     unregistered is registered by its first posting (`current`)."""
-    name = name.strip()
-    if not name:
-        raise StationError(Code.UNKNOWN_STATION, "A station needs a name.")
+    name = _checked_name(name)
     try:
         with reading(engine).connect() as connection:
             station = admin.station_id(connection, name)
@@ -91,6 +98,19 @@ def load(engine: Engine, name: str) -> StationConfig:
         cached = json.loads(path.read_text())
         warehouse_id, code = cached["warehouse"]
         return StationConfig(name, opts.with_defaults(cached["options"]), warehouse_id, code)
+
+
+def _checked_name(name: str) -> str:
+    """A station name as stored: stripped, not empty, at most NAME_LENGTH characters."""
+    name = name.strip()
+    if not name:
+        raise StationError(Code.UNKNOWN_STATION, "A station needs a name.")
+    if len(name) > NAME_LENGTH:
+        raise StationError(
+            Code.UNKNOWN_STATION,
+            f"A station name has at most {NAME_LENGTH} characters; this one has {len(name)}.",
+        )
+    return name
 
 
 def _note_seen(engine: Engine, name: str, station: int | None) -> None:

@@ -14,6 +14,8 @@ from station.db import admin
 from station.db.models import ROLES
 
 _N, _R, _P = 2**14, 8, 1
+#: The longest user name (users.name is VARCHAR(100)).
+NAME_LENGTH = 100
 
 
 def hash_pin(pin: str) -> str:
@@ -66,6 +68,11 @@ def add_user(
     name = name.strip()
     if not name:
         raise StationError(Code.BAD_OPTION_VALUE, "A user needs a name.")
+    if len(name) > NAME_LENGTH:
+        raise StationError(
+            Code.BAD_OPTION_VALUE,
+            f"A user name has at most {NAME_LENGTH} characters; this one has {len(name)}.",
+        )
     if role not in ROLES:
         raise StationError(Code.BAD_OPTION_VALUE, f"Role must be one of {', '.join(ROLES)}.")
     check_pin(pin)

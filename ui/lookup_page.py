@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from station.codes import Code, StationError
 from station.db import search
+from station.db.engine import ledger_files
 from station.exports import write_rows_xlsx
 from station.trace import UnitTrace, trace
 from ui.models import EventsModel, RowsModel
@@ -227,7 +228,11 @@ class LookupPage(QWidget):
                 rows.extend([[event.get(key) for key in header] for event in events])
             rows.append([])
         try:
-            written = write_rows_xlsx(path, header, rows, title="Lookup")
+            protected = ledger_files(self.services.engine)
+            written = write_rows_xlsx(path, header, rows, title="Lookup", protected=protected)
+        except StationError as refused:  # the ledger, the data folder, a device, no folder
+            self.banner.show_bad(refused.message, refused.code)
+            return 0
         except PermissionError:
             self.banner.show_bad(
                 f"Cannot write {path}: it is open in another program (Excel?) or the folder is"

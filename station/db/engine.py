@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,10 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import platformdirs
 from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from station.codes import Code, StationError
+from station.files import ensure_data_folder, shown
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -30,12 +32,20 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+#: SQLite's side files of a database, and what each is.
+_SIDE_FILES = {
+    "-wal": "the ledger's write-ahead log",
+    "-shm": "the ledger's shared-memory index",
+    "-journal": "the ledger's rollback journal",
+}
+#: Where a bad database URL comes from, for the fix in a message.
+_URL_SOURCE = "--db or STATION_DATABASE_URL"
+
+
 def data_dir() -> Path:
-    """Where Station keeps its SQLite file and session journals on this machine."""
-    override = os.environ.get("STATION_DATA_DIR")
-    path = Path(override) if override else Path(platformdirs.user_data_dir("station", False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Where Station keeps its SQLite file and session journals on this machine; created
+    when missing. DATA_FOLDER_UNAVAILABLE (a StationError) names it when it cannot be."""
+    return ensure_data_folder()
 
 
 def default_url() -> str:
@@ -216,25 +226,161 @@ def make_engine(url: str | None = None, *, patient: bool = False) -> Engine:
     timeout; on SQLite a writer waits that long for another's write lock ("database
     is locked"). `patient`: no statement or answer limit (SQLite: 30 s for the lock),
     for the commands that may legitimately run long (imports, exports, the demo,
-    `station db`)."""
+    `station db`). DATABASE_URL_INVALID when the URL names no database Station can use,
+    DATABASE_UNAVAILABLE when its SQLite file cannot be one (a folder, a device)."""
     url = url or default_url()
-    parsed = make_url(url)
+    parsed = _parse(url)
     seconds = 0 if patient else timeout_seconds(parsed)
-    if parsed.get_backend_name() == "sqlite":  # a writer waits for the write lock that long
-        busy_ms = int(1000 * seconds) if seconds else SQLITE_PATIENT_MS
-        plain = parsed.difference_update_query(["station_timeout"])
-        engine = create_engine(plain, connect_args={"timeout": busy_ms / 1000})
-        event.listen(engine, "connect", _sqlite_connected(busy_ms))
-        event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    limits = Limits.for_seconds(seconds)
-    if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() != "psycopg":
-        return create_engine(parsed, pool_pre_ping=True)
-    engine = create_engine(_postgres_url(parsed, limits), pool_pre_ping=True)
+    try:
+        if parsed.get_backend_name() == "sqlite":  # a writer waits for the write lock that long
+            _check_sqlite_path(parsed.database)
+            busy_ms = int(1000 * seconds) if seconds else SQLITE_PATIENT_MS
+            plain = parsed.difference_update_query(["station_timeout"])
+            engine = create_engine(plain, connect_args={"timeout": busy_ms / 1000})
+            event.listen(engine, "connect", _sqlite_connected(busy_ms))
+            event.listen(engine, "begin", _sqlite_begin)
+            return engine
+        limits = Limits.for_seconds(seconds)
+        if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() != "psycopg":
+            return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(_postgres_url(parsed, limits), pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError, TypeError) as error:
+        raise _bad_url(url, _first_line(error)) from None
     from station.db import waits
 
     waits.bound(engine, limits.answer, limits.ping)
     return engine
+
+
+def _parse(url: str) -> URL:
+    try:
+        url.encode("utf-8")
+        return make_url(url)
+    except UnicodeEncodeError:
+        raise _bad_url(url, "it holds bytes that are not UTF-8 text") from None
+    except (ArgumentError, ValueError) as error:
+        raise _bad_url(url, _first_line(error)) from None
+
+
+def _bad_url(url: str, reason: str) -> StationError:
+    text = shown(url)
+    if len(text) > 120:
+        text = f"{text[:100]}… ({len(text)} characters)"
+    return StationError(
+        Code.DATABASE_URL_INVALID,
+        f"{text!r} is not a database URL Station can use ({reason}). Give {_URL_SOURCE}"
+        " as postgresql+psycopg://USER@HOST/DB or sqlite:///PATH/TO/station.db.",
+    )
+
+
+def _check_sqlite_path(database: str | None) -> None:
+    """A SQLite file must be a regular file (or nothing yet) in an existing folder: SQLite
+    itself says only "unable to open database file", and a named pipe would hang it."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise _no_sqlite(path, f"its folder {shown(path.parent)} does not exist") from None
+        return
+    except NotADirectoryError:
+        raise _no_sqlite(path, "a part of its folder path is a file") from None
+    except OSError as error:
+        raise _no_sqlite(path, error.strerror or str(error)) from None
+    if stat.S_ISDIR(mode):
+        raise _no_sqlite(path, "it is a folder")
+    if not stat.S_ISREG(mode):
+        raise _no_sqlite(path, "it is not a regular file (a device or a named pipe)")
+
+
+def _no_sqlite(path: Path, reason: str) -> StationError:
+    return StationError(
+        Code.DATABASE_UNAVAILABLE,
+        f"Cannot open the SQLite ledger {shown(path)}: {reason}. Fix {_URL_SOURCE}"
+        " (sqlite:///PATH/TO/station.db), or create that folder.",
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def ledger_files(engine: Engine) -> dict[Path, str]:
+    """The files of a SQLite ledger and what each is (none on PostgreSQL): no file the
+    station writes may replace them."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return {}
+    path = Path(database)
+    files = {path: "the station's ledger (its SQLite database)"}
+    files.update({Path(f"{path}{suffix}"): what for suffix, what in _SIDE_FILES.items()})
+    for backup in path.parent.glob(f"{path.name}.before-*"):
+        files[backup] = "a backup of the station's ledger"
+    return files
+
+
+def database_problem(error: BaseException, engine_url: str | None = None) -> StationError | None:
+    """What a database error means to the person who ran a command, with its stable code:
+    DATABASE_BUSY (SQLite's "database is locked", PostgreSQL's lock_not_available),
+    DATABASE_UNAVAILABLE (cannot reach or open it, naming the SQLite file). None for an
+    error that is not the database's."""
+    if not isinstance(error, DBAPIError):
+        return None
+    reason = _first_line(error)
+    lowered = reason.lower()
+    where = _sqlite_where(engine_url)
+    if busy(error):
+        return StationError(
+            Code.DATABASE_BUSY,
+            f"The database{where} is busy: another station or program held a lock it needs"
+            f" for too long, or it answered too slowly ({reason}). Nothing was changed; try"
+            " again in a moment.",
+        )
+    if "file is not a database" in lowered or "malformed" in lowered:
+        return StationError(
+            Code.DATABASE_UNAVAILABLE,
+            f"The database{where} cannot be read: it is not a SQLite ledger, or it is damaged"
+            f" ({reason}). Check {_URL_SOURCE}; restore the ledger from a backup.",
+        )
+    if "disk is full" in lowered:
+        return StationError(
+            Code.DATABASE_UNAVAILABLE,
+            f"The database{where} cannot grow: its disk is full ({reason}). Nothing was"
+            " written; free space on that disk.",
+        )
+    if "readonly database" in lowered or "read-only" in lowered:
+        return StationError(
+            Code.DATABASE_UNAVAILABLE,
+            f"The database{where} is read-only for this user ({reason}): give this user"
+            " write access to it and its folder.",
+        )
+    if "unable to open database file" in lowered:
+        return StationError(
+            Code.DATABASE_UNAVAILABLE,
+            f"Cannot open the database{where} ({reason}): this user needs to read and write"
+            f" it and its folder. Check {_URL_SOURCE}.",
+        )
+    if isinstance(error.orig, Exception) and type(error).__name__ in (
+        "OperationalError",
+        "InterfaceError",
+    ):
+        return StationError(
+            Code.DATABASE_UNAVAILABLE, f"Cannot reach the database{where} ({reason})."
+        )
+    return None
+
+
+def _sqlite_where(url: str | None) -> str:
+    try:
+        parsed = make_url(url or default_url())
+    except Exception:  # the URL was checked when the engine was made; this only names it
+        return ""
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return ""
+    return f" {shown(parsed.database)}"
 
 
 def _alembic_config() -> Config:

@@ -12,7 +12,6 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from station.devices.errors import DeviceError
@@ -97,18 +96,21 @@ def run(
 def cmd_label(
     args: argparse.Namespace, engine_factory: Callable[[], Engine], out: BinaryIO, err: TextIO
 ) -> int:
+    from station.db.engine import ledger_files
     from station.db.print_jobs import product_for_label
     from station.devices import labels
+    from station.files import write_atomically
 
-    found = product_for_label(engine_factory(), args.sku)
+    engine = engine_factory()
+    found = product_for_label(engine, args.sku)
     if found is None:
         print(f"station: UNKNOWN_ITEM: no product has SKU {args.sku!r}", file=err)
         return EXIT_FAILED
     name, gtin = found
     render = getattr(labels, RENDER[args.format])
     data = render(labels.SerialLabel(args.sku, name, args.serial, gtin))
-    if args.out:
-        Path(args.out).write_bytes(data)
+    if args.out is not None:  # never over the ledger, the data folder, a device (EXPORT_FAILED)
+        write_atomically(args.out, lambda file: file.write(data), protected=ledger_files(engine))
     else:
         out.write(data)
         out.flush()

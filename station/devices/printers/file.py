@@ -2,18 +2,40 @@
 (the protocol of the setting it is in: ZPL for label_printer, ESC/POS for receipt_printer).
 
 Each job is appended, so a regular file collects every job and a device node
-(`/dev/usb/lp0`) gets each job as it is written.
+(`/dev/usb/lp0`) gets each job as it is written. A named pipe that no program reads is
+offline (opening it never waits), and nothing is ever written into the station's data
+folder, where its ledger and journals live.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
+from station.devices.errors import DeviceRefused
 from station.devices.printers.base import EscposPrinter, ZplPrinter
+from station.files import inside_data_folder, shown
 
 
-def _append(path: Path, data: bytes) -> None:
-    with path.open("ab") as out:
+def _append(url: str, path: Path, data: bytes) -> None:
+    folder = inside_data_folder(path)
+    if folder is not None:
+        raise DeviceRefused(
+            url,
+            f"{shown(path)} is in the station's data folder {shown(folder)}, which holds its"
+            " ledger and journals: print to a file or device elsewhere",
+        )
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as error:
+        if error.errno == errno.ENXIO:  # a named pipe with no reader: never wait for one
+            raise OSError(errno.ENXIO, "no program reads that named pipe", str(path)) from None
+        raise
+    with os.fdopen(fd, "ab") as out:
+        if hasattr(os, "O_NONBLOCK"):  # opened without waiting; a printer takes its time
+            os.set_blocking(fd, True)
         out.write(data)
         out.flush()
 
@@ -24,7 +46,7 @@ class ZplFilePrinter(ZplPrinter):
         self.path = path
 
     def _send(self, data: bytes) -> None:
-        _append(self.path, data)
+        _append(self.url, self.path, data)
 
 
 class EscposFilePrinter(EscposPrinter):
@@ -33,4 +55,4 @@ class EscposFilePrinter(EscposPrinter):
         self.path = path
 
     def _send(self, data: bytes) -> None:
-        _append(self.path, data)
+        _append(self.url, self.path, data)
