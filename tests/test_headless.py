@@ -16,7 +16,7 @@ from sqlalchemy import Engine, insert, text
 from station.cli import GROUP_MAX, waiting_lines
 from station.db.engine import head_revision, newest_migration
 from station.db.models import POLine, PurchaseOrder
-from tests.seed import seed
+from tests.seed import add_operators, seed
 
 ARGS = ("--station", "PIPE-1", "--receive", "PO-PIPE", "--user", "kim")
 HEAVY = ("sqlalchemy", "alembic", "biip", "escpos", "PIL", "barcode", "openpyxl", "serial")
@@ -25,6 +25,7 @@ HEAVY = ("sqlalchemy", "alembic", "biip", "escpos", "PIL", "barcode", "openpyxl"
 def _big_po(engine: Engine, qty: int = 5000) -> None:
     """The seed ledger plus PO-PIPE: `qty` units of Widget One (W1) to receive."""
     seed(engine)
+    add_operators(engine, kim="clerk")
     with engine.begin() as c:
         po = c.execute(
             insert(PurchaseOrder)

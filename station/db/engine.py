@@ -67,12 +67,14 @@ def looking_up(engine: Engine) -> Engine:
 def make_engine(url: str | None = None) -> Engine:
     """An engine for `url` (default: the SQLite file in the user's data directory)."""
     url = url or default_url()
+    # hide_parameters: a database error's text never carries a statement's values (a PIN
+    # hash, for one) into a message, a log or a traceback.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 10})
+        engine = create_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _alembic_config() -> Config:
