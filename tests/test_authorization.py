@@ -597,3 +597,23 @@ def test_no_pin_hash_or_salt_is_ever_shown(db_url: str, engine: Engine, tmp_path
     for secret in secrets:
         assert secret not in everything
     assert re.search(r"[0-9a-f]{32}", repr(carl)) is None
+
+
+def test_a_pin_reset_unlocks_and_an_unknown_name_is_audited_as_such(engine: Engine) -> None:
+    add_supervisor(engine)
+    add_operators(engine, kim="clerk")
+    for _ in range(users.PIN_TRIES):
+        with pytest.raises(StationError):
+            users.sign_in(engine, "kim", WRONG_PIN, station="PACK-2")
+    with pytest.raises(StationError) as refused:
+        users.sign_in(engine, "kim", OPERATOR_PIN, station="PACK-2")
+    assert refused.value.code == Code.USER_LOCKED
+    users.reset_pin(engine, "kim", "8642", by=SUPERVISOR, by_pin=SUPERVISOR_PIN)
+    assert users.sign_in(engine, "kim", "8642", station="PACK-2") == "clerk"
+    with pytest.raises(StationError) as refused:
+        users.sign_in(engine, "nobody", "8642", station="PACK-2")
+    assert refused.value.code == Code.NOT_AUTHORIZED
+    assert refused.value.message == "Wrong user or PIN for 'nobody'."
+    with engine.connect() as c:
+        assert [f["reason"] for f in admin.pin_failures(c, "nobody")] == ["unknown_user"]
+        assert [f["reason"] for f in admin.pin_failures(c, "kim")] == ["wrong_pin"] * 5 + ["locked"]

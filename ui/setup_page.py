@@ -95,7 +95,11 @@ class SetupPage(QWidget):
         engine = self.services.engine
         try:
             # A retry after a later step failed finds the supervisor it created: it signs
-            # in with that name and PIN instead of creating the user again.
+            # in with that name and PIN instead of creating the user again. Users created
+            # meanwhile (another first run at once) are found too: sign in as one of them.
+            if not self.has_users:
+                with engine.connect() as connection:
+                    self.has_users = admin.user_count(connection) > 0
             if self.has_users or users.role_of(engine, supervisor) is not None:
                 users.authorize_supervisor(engine, supervisor, pin, station=name)
             else:
