@@ -165,6 +165,9 @@ def _main(argv: list[str]) -> int:
             raise
         _error(f"{Code.DATABASE_UNAVAILABLE}: cannot reach the database ({_first_line(error)})")
         return EXIT_DATABASE
+    finally:  # an in-process caller (the tests) keeps no connection of the command's
+        for engine in getattr(args, "engines", ()):
+            engine.dispose()
 
 
 def _unreachable(error: Exception) -> bool:
@@ -185,7 +188,9 @@ def _error(message: str) -> None:
 def _engine(args: argparse.Namespace) -> Engine:
     from station.app import connect
 
-    return connect(args.db)
+    engine = connect(args.db)
+    args.engines = [*getattr(args, "engines", ()), engine]
+    return engine
 
 
 def _open_gui(url: str | None) -> int:

@@ -73,6 +73,8 @@ def reset_sequences(engine: Engine) -> None:
         return
     with engine.begin() as c:
         for table in Base.metadata.sorted_tables:
+            if c.scalar(text("SELECT to_regclass(:t)"), {"t": table.name}) is None:
+                continue  # a table of a later revision than the ledger's
             if "id" in table.c and table.c.id.autoincrement is not False:
                 c.execute(
                     text(
