@@ -39,7 +39,7 @@ class HomePage(QWidget):
         self.lookup_button = button("Lookup  (F4)", big=True)
         self.options_button = button("Options  (F9)")
         self.users_button = button("Users  (F10)")
-        self.sign_in_button = button("Sign in  (F8)")
+        self.sign_in_button = button("Sign in  (F11)")
         self.sign_out_button = button("Sign out")
         for widget, name in (
             (self.receive_button, "receive"),
@@ -99,7 +99,7 @@ class HomePage(QWidget):
         self.operator_label.setText(
             f"Operator: {who}" if operator else "Operator: nobody signed in — scan your badge"
         )
-        self.sign_in_button.setText("Switch user  (F8)" if operator else "Sign in  (F8)")
+        self.sign_in_button.setText("Switch user  (F11)" if operator else "Sign in  (F11)")
         self.sign_out_button.setVisible(operator is not None)
 
     def resume_first(self) -> None:

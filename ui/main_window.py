@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
             ("F2", "receive"),
             ("F3", "ship"),
             ("F4", "lookup"),
-            ("F8", "sign_in"),
+            ("F11", "sign_in"),
             ("F9", "options"),
             ("F10", "users"),
         ):

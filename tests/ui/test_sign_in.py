@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QComboBox
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine, text
@@ -127,8 +128,11 @@ def test_a_packer_cannot_receive_and_signing_out_leaves_nobody(
     add_operators(engine, pat="packer")
     window = make_window()
     keys = keyboard(window)
-    keys.scan("USER-pat")
+    qtbot.keyClick(window, Qt.Key.Key_F11)  # the sign-in from the keyboard
     dialog = _dialog(window)
+    assert dialog.name_field.text() == ""
+    keys.scan("USER-pat")
+    assert dialog.name_field.text() == "pat"
     dialog.pin_field.setText(OPERATOR_PIN)
     dialog.sign_in_button.click()
     qtbot.waitUntil(lambda: window.services.operator == "pat")
