@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, text
 
 from station.db.bulk import EVENT_COLUMNS, UNIT_COLUMNS
-from station.db.engine import open_database
+from station.db.engine import make_engine, upgrade_database
 from station.db.models import (
     Barcode,
     Event,
@@ -242,7 +242,9 @@ def build_ledger(
         raise ValueError(f"units must be at least {2 * reserve + PRODUCTS} for reserve={reserve}")
     started = time.perf_counter()
     own = engine is None
-    engine = engine or open_database(url)
+    if engine is None:  # as `station db upgrade` would (building takes long: patient)
+        engine = make_engine(url, patient=True)
+        upgrade_database(engine)
     try:
         with engine.begin() as connection:
             if connection.scalar(select(Unit.id).limit(1)) is not None:

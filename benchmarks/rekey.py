@@ -34,7 +34,7 @@ def _fullwidth(value: str) -> str:
 def bench_rekey(url: str, units: int, changed: int) -> tuple[float, float, str]:
     """(build seconds, rekey seconds, what it did)."""
     info = build_ledger(url, units, reserve=max(changed, 10))
-    engine = open_database(url)
+    engine = open_database(url, patient=True)  # as `station db rekey`
     try:
         with engine.begin() as connection:
             rows = connection.execute(

@@ -410,10 +410,13 @@ def bench_db(
         bench_postings(engine, info, result)
         if args.repeat:
             result.generated = bench_generated(engine, info, args.post, args.repeat)
+        # `station export` and `station import` run on a patient engine (no time limit)
+        patient = open_database(url, patient=True)
         if args.export:
-            bare = bench_export(engine, work_dir, result, bare)
+            bare = bench_export(patient, work_dir, result, bare)
         if args.import_rows:
-            bench_import(engine, work_dir, args.import_rows, result)
+            bench_import(patient, work_dir, args.import_rows, result)
+        patient.dispose()
     finally:
         engine.dispose()
         if db == "postgresql" and not args.keep:

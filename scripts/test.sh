@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
+# The versions CI passed with (requirements/test.txt: the app and its test tools, hashed;
+# bash scripts/lock.sh regenerates it), then Station itself, editable.
+.venv/bin/python -m pip install -q -r requirements/test.txt
+.venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

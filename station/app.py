@@ -49,10 +49,13 @@ class Opened:
     damaged: JournalDamage | None = None
 
 
-def connect(url: str | None = None) -> Engine:
-    """An engine on `url` (default: the SQLite file in the user's data directory),
-    with the schema created or upgraded."""
-    return open_database(url)
+def connect(url: str | None = None, *, patient: bool = False) -> Engine:
+    """An engine on `url` (default: the SQLite file in the user's data directory) whose
+    schema is current: a SQLite file is created or upgraded (after a copy is kept), a
+    shared PostgreSQL is refused when its schema and this code disagree (see
+    station.db.engine.open_database). Its waits for PostgreSQL are bounded (a scan or a
+    posting answers within the station's timeout), unless `patient` (long commands)."""
+    return open_database(url, patient=patient)
 
 
 def open_session(
@@ -74,20 +77,21 @@ def open_session(
             document = ledger.purchase_order(connection, number)
             if document is None:
                 raise StationError(Code.PO_NOT_FOUND, f"No purchase order {number}.")
-            problem = po_not_open(document, config.options)
-            if problem is not None:
-                raise problem
+            closed = po_not_open(document, config.options)
             cls: type[ScanSession] = ReceiveSession
         elif kind == "ship":
             document = ledger.sales_order(connection, number)
             if document is None:
                 raise StationError(Code.ORDER_NOT_FOUND, f"No sales order {number}.")
+            closed = None
             if document.status in ("shipped", "cancelled"):
-                raise StationError(Code.ORDER_NOT_OPEN, f"Order {number} is {document.status}.")
+                closed = StationError(Code.ORDER_NOT_OPEN, f"Order {number} is {document.status}.")
             cls = ShipSession
         else:
             raise ValueError(f"unknown session kind {kind!r}")
     names = (kind, config.name, document.number)
+    if closed is not None:
+        raise _set_aside(closed, names, journal=journal, sync=sync)
     log = Journal(journal_path(*names), sync=sync) if journal else None
     source, contents = _journal_of(log, *names)
     _check_user(contents, document, config.name, user)
@@ -116,6 +120,32 @@ def open_session(
     if not damaged:
         return Opened(session, restored)
     return Opened(session, restored, _damage(contents, restored, kept, document, config.name))
+
+
+def _set_aside(
+    closed: StationError, names: tuple[str, str, str], *, journal: bool, sync: bool
+) -> StationError:
+    """The document was closed while this station had unsaved scans of it (another
+    station finished it): they can never be posted, so the journal is kept aside under a
+    new name, no longer offered for resuming, and the refusal says where it went."""
+    if not journal:
+        return closed
+    source, contents = _journal_of(Journal(journal_path(*names), sync=sync), *names)
+    if source is None or not (contents.records or contents.lost):
+        return closed
+    count = len(contents.records) + (contents.lost or 0)
+    kept = source.keep_damaged("closed")
+    if kept is None:
+        where = f"could not be kept aside (it stays as {source.path})"
+    else:
+        where = f"were kept as {kept}"
+        with contextlib.suppress(OSError):  # else found again next time, nothing lost
+            source.clear()
+    return StationError(
+        closed.code,
+        f"{closed.message} This station's {count} unsaved scans of it were never posted"
+        f" and {where}: check them against the goods.",
+    )
 
 
 def _journal_of(

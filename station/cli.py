@@ -152,9 +152,7 @@ def _main(argv: list[str]) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         return _open_gui(args.db)
-    handler = HANDLERS.get(args.command)
-    if handler is None:
-        return _devices_command(args)
+    handler = HANDLERS.get(args.command, _devices_command)
     try:
         return handler(args)
     except StationError as error:
@@ -163,7 +161,7 @@ def _main(argv: list[str]) -> int:
     except Exception as error:
         if not _unreachable(error):
             raise
-        _error(f"{Code.DATABASE_UNAVAILABLE}: cannot reach the database ({_first_line(error)})")
+        _error(_database_error(error))
         return EXIT_DATABASE
     finally:  # an in-process caller (the tests) keeps no connection of the command's
         for engine in getattr(args, "engines", ()):
@@ -177,6 +175,19 @@ def _unreachable(error: Exception) -> bool:
     return exc is not None and isinstance(error, exc.OperationalError)
 
 
+def _database_error(error: Exception) -> str:
+    """DATABASE_BUSY for a lock held too long ("database is locked" is not unreachable),
+    else DATABASE_UNAVAILABLE."""
+    from station.db.engine import busy
+
+    if busy(error):
+        return (
+            f"{Code.DATABASE_BUSY}: the database is busy — another station or program holds"
+            f" its lock ({_first_line(error)}); nothing was changed, try again."
+        )
+    return f"{Code.DATABASE_UNAVAILABLE}: cannot reach the database ({_first_line(error)})"
+
+
 def _first_line(error: BaseException) -> str:
     return str(getattr(error, "orig", error)).strip().splitlines()[0]
 
@@ -185,10 +196,14 @@ def _error(message: str) -> None:
     print(f"station: {message}", file=sys.stderr)
 
 
+#: Commands that may legitimately run long: no statement or answer time limit.
+PATIENT = frozenset({"import", "export", "demo", "db"})
+
+
 def _engine(args: argparse.Namespace) -> Engine:
     from station.app import connect
 
-    engine = connect(args.db)
+    engine = connect(args.db, patient=args.command in PATIENT)
     args.engines = [*getattr(args, "engines", ()), engine]
     return engine
 
@@ -220,17 +235,24 @@ def _devices_command(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    """`db upgrade` is the only command that migrates a shared PostgreSQL (a SQLite file
+    is copied aside first); `db rekey` works on a schema that is current."""
     from station.db import rekey
-    from station.db.engine import head_revision, make_engine, upgrade
+    from station.db.engine import make_engine, open_database, upgrade_database
 
-    engine = make_engine(args.db)
-    upgrade(engine)
     if args.action == "rekey":
+        engine = open_database(args.db, patient=True)
         with engine.begin() as connection:
             done = rekey.rekey(connection)
         print(f"{done.units} unit key(s) and {done.allocated} allocated serial(s) re-keyed.")
     else:
-        print(f"Schema is at revision {head_revision()}.")
+        engine = make_engine(args.db, patient=True)
+        upgraded = upgrade_database(engine)
+        if upgraded.backup is not None:
+            print(f"Kept a copy of the revision {upgraded.before} file as {upgraded.backup}.")
+        if upgraded.before != upgraded.now:
+            print(f"Schema upgraded from revision {upgraded.before or 'none'} to {upgraded.now}.")
+        print(f"Schema is at revision {upgraded.now}.")
     with engine.connect() as connection:
         conflicts = rekey.conflicts(connection)
     if conflicts:
@@ -468,28 +490,48 @@ def _answer(engine: Engine, opened: Any, kind: str) -> int:
         damaged = opened.damaged.as_dict() if opened.damaged else {}
         out.write(json.dumps({"restored": opened.restored, **damaged}) + "\n")
         out.flush()
-    failed = False
+    status = EXIT_OK
     for lines in waiting_lines(sys.stdin.buffer):
         shown: list[str] = []
+        prints: list[Any] = []  # postings' print jobs, recorded; sent after their lines
         try:
-            with journal.group() if journal is not None else nullcontext():
+            with session.together(), journal.group() if journal is not None else nullcontext():
+                if len(lines) > 1:
+                    session.look_ahead(lines)
                 for line in lines:
                     raw = line.rstrip(b"\r\n")
                     if raw.strip():
-                        data, ok = _judge(engine, session, kind, raw)
+                        data, ok = _judge(engine, session, kind, raw, prints)
                         shown.append(json.dumps(data, ensure_ascii=False) + "\n")
-                        failed = failed or not ok
+                        status = max(status, _line_status(data, ok))
         except OSError as error:  # the group's sync failed: none of its verdicts shows
             session.close()
             _error(
                 f"{Code.JOURNAL_UNAVAILABLE}: the journal cannot be synced ({error});"
                 " the last scans got no verdict. Start again to restore what is on disk."
             )
+            _send_prints(prints)  # a posting among them stands: its jobs are recorded
             return EXIT_FAILED
         out.write("".join(shown))
         out.flush()
+        _send_prints(prints)
     session.close()
-    return EXIT_FAILED if failed else EXIT_OK
+    return status
+
+
+#: Verdict codes after which `station scan` ends with EXIT_DATABASE (SPEC §7: non-zero
+#: for an unreachable database); it reads on, so scans after the network heals count.
+UNREACHABLE = frozenset({str(Code.DATABASE_UNAVAILABLE), str(Code.POSTING_OUTCOME_UNKNOWN)})
+
+
+def _line_status(data: dict[str, Any], ok: bool) -> int:
+    """The exit status one output line calls for: a scan or posting the database could
+    not answer, a failed posting, or nothing."""
+    if data.get("code") in UNREACHABLE:
+        return EXIT_DATABASE
+    if not ok or data.get("code") == Code.DATABASE_BUSY:
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def waiting_lines(source: BinaryIO) -> Iterator[list[bytes]]:
@@ -516,26 +558,47 @@ def waiting_lines(source: BinaryIO) -> Iterator[list[bytes]]:
         yield [bytes(partial)]
 
 
-def _judge(engine: Engine, session: Any, kind: str, raw: bytes) -> tuple[dict[str, Any], bool]:
-    """The JSON line for one scan, and False when it was a posting that failed."""
+def _judge(
+    engine: Engine, session: Any, kind: str, raw: bytes, prints: list[Any]
+) -> tuple[dict[str, Any], bool]:
+    """The JSON line for one scan, and False when it was a posting that failed. A
+    posting's print jobs are rendered and recorded here (their state is in its line)
+    and added to `prints`, sent once the line is out."""
     from station.posting import PostingResult
 
     verdict = session.scan(raw)
     if isinstance(verdict.posting, PostingResult):
         result = verdict.posting
-        return {**result.as_dict(), **_print_after(engine, session, kind, result)}, result.posted
+        prepared = _prepare_print(engine, session, kind, result)
+        if prepared is None:
+            return result.as_dict(), result.posted
+        prints.append(prepared)
+        return {**result.as_dict(), **prepared.as_dict()}, result.posted
     return verdict.as_dict(), True
 
 
-def _print_after(engine: Engine, session: Any, kind: str, result: Any) -> dict[str, Any]:
-    """Labels or the packing slip the posting calls for, printed before the next scan."""
-    from station.printing import jobs_after_posting, print_jobs_now
+def _prepare_print(engine: Engine, session: Any, kind: str, result: Any) -> Any:
+    """The labels or packing slip a posting calls for, rendered and recorded as queued
+    jobs (None when it calls for none). The posting stands whatever printing does."""
+    from station.printing import PreparedPrint, jobs_after_posting, prepare_print
 
-    jobs = jobs_after_posting(kind, session.document, result, session.station)
-    if not jobs:
-        return {}
-    printed, errors = print_jobs_now(engine, session.station, jobs)
-    return {"printed": printed, **({"print_errors": errors} if errors else {})}
+    try:
+        jobs = jobs_after_posting(kind, session.document, result, session.station)
+        return prepare_print(engine, session.station, jobs) if jobs else None
+    except Exception as error:
+        prepared = PreparedPrint(str(result.document), session.station.name)
+        prepared.fail(Code.PRINT_FAILED, f"Nothing printed ({type(error).__name__}: {error}).")
+        return prepared
+
+
+def _send_prints(prints: list[Any]) -> None:
+    """Send the recorded jobs of the postings just shown; failures go to stderr, with
+    their code (stdout keeps one line per scan), and the jobs stay for a reprint."""
+    from station.printing import send_prepared
+
+    for prepared in prints:
+        for failure in send_prepared(prepared):
+            _error(f"{failure.code}: {failure.message}")
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {

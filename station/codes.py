@@ -47,7 +47,9 @@ class Code(StrEnum):
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
     NOTHING_TO_POST = "NOTHING_TO_POST"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    DATABASE_BUSY = "DATABASE_BUSY"
     POSTING_FAILED = "POSTING_FAILED"
+    POSTING_OUTCOME_UNKNOWN = "POSTING_OUTCOME_UNKNOWN"
     # administration
     UNKNOWN_OPTION = "UNKNOWN_OPTION"
     BAD_OPTION_VALUE = "BAD_OPTION_VALUE"
@@ -61,7 +63,13 @@ class Code(StrEnum):
     EXPORT_INVALID = "EXPORT_INVALID"
     EXPORT_FAILED = "EXPORT_FAILED"
     PRINT_FAILED = "PRINT_FAILED"
+    LABEL_TEMPLATE_MISSING = "LABEL_TEMPLATE_MISSING"
+    LABEL_TEMPLATE_INVALID = "LABEL_TEMPLATE_INVALID"
+    LABEL_UNPRINTABLE = "LABEL_UNPRINTABLE"
     DIALOG_OPEN = "DIALOG_OPEN"
+    # the database schema (SPEC §9)
+    SCHEMA_OUT_OF_DATE = "SCHEMA_OUT_OF_DATE"
+    STATION_OUT_OF_DATE = "STATION_OUT_OF_DATE"
     # the session journal (SPEC §8)
     JOURNAL_DAMAGED = "JOURNAL_DAMAGED"
     JOURNAL_UNAVAILABLE = "JOURNAL_UNAVAILABLE"
@@ -105,7 +113,15 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.ORDER_NOT_OPEN: "The sales order is shipped or cancelled.",
     Code.NOTHING_TO_POST: "Save with nothing scanned.",
     Code.DATABASE_UNAVAILABLE: "The database cannot be reached; the session stays journaled.",
+    Code.DATABASE_BUSY: (
+        "The database is busy (another station holds its lock, or it is too slow):"
+        " nothing changed; try again."
+    ),
     Code.POSTING_FAILED: "The database refused the posting; nothing was written.",
+    Code.POSTING_OUTCOME_UNKNOWN: (
+        "The connection was lost during the commit: save again to learn whether it was"
+        " posted (a session posts once)."
+    ),
     Code.UNKNOWN_OPTION: "No station option has this name.",
     Code.BAD_OPTION_VALUE: "The value does not fit the option.",
     Code.NOT_AUTHORIZED: (
@@ -123,7 +139,17 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.EXPORT_INVALID: "An export was asked with a bad kind, filter or date.",
     Code.EXPORT_FAILED: "The export file cannot be written (open in another program?).",
     Code.PRINT_FAILED: "Posted, but its labels or slip could not be printed.",
+    Code.LABEL_TEMPLATE_MISSING: "A label template cannot be read (STATION_LABELS_DIR?).",
+    Code.LABEL_TEMPLATE_INVALID: "A label template has unknown fields, sections or non-ASCII.",
+    Code.LABEL_UNPRINTABLE: "The serial has characters the receipt printer cannot print.",
     Code.DIALOG_OPEN: "A scan arrived while a dialog was open; it was not taken.",
+    Code.SCHEMA_OUT_OF_DATE: (
+        "The shared database's schema is older than this Station: a supervisor runs"
+        " `station db upgrade`."
+    ),
+    Code.STATION_OUT_OF_DATE: (
+        "The database's schema is newer than this Station: install the newer Station."
+    ),
     Code.JOURNAL_DAMAGED: "Damaged journal: kept aside; the scans before the damage were restored.",
     Code.JOURNAL_UNAVAILABLE: "The journal cannot be written (disk full, no permission): refused.",
     Code.SESSION_OTHER_USER: "The document has unsaved scans by another user: continue as them.",

@@ -300,17 +300,17 @@ class Journal:
             return
         self._sync_directory()
 
-    def keep_damaged(self) -> Path | None:
-        """Keep the file (or whatever is in its place) as `<name>.damaged-<UTC time>`;
+    def keep_damaged(self, why: str = "damaged") -> Path | None:
+        """Keep the file (or whatever is in its place) as `<name>.<why>-<UTC time>`;
         the new path, or None when it could not be kept. A file is copied (hard-linked
         when it can be) and stays in place until a new journal replaces it, so the
         records read from it are never only in memory; a directory is moved."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        aside = self.path.with_name(f"{self.path.name}.{why}-{stamp}")
         number = 1
         while aside.exists() or aside.is_symlink():
             number += 1
-            aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{number}")
+            aside = self.path.with_name(f"{self.path.name}.{why}-{stamp}-{number}")
         self.close()
         try:
             if self.path.is_dir() and not self.path.is_symlink():

@@ -24,6 +24,9 @@ class PostingResult:
     document: str | None = None
     units: int = 0
     already_posted: bool = False
+    #: True for the save that follows one whose outcome was unknown: its line then says
+    #: `already_posted` true or false either way.
+    resolves_unknown: bool = False
     serials: list[str] = field(default_factory=list)
     generated: list[str] = field(default_factory=list)
     #: What was posted, for labels and slips: (document line index, serial, quantity).
@@ -45,8 +48,8 @@ class PostingResult:
                 "units": self.units,
                 "message": self.message,
             }
-            if self.already_posted:
-                data["already_posted"] = True
+            if self.already_posted or self.resolves_unknown:
+                data["already_posted"] = self.already_posted
             if self.generated:
                 data["generated"] = self.generated
             return data
@@ -56,6 +59,12 @@ class PostingResult:
         return data
 
 
+class OutcomeUnknown(Exception):
+    """The connection to a database server was lost during COMMIT: the posting may or
+    may not have been written. The session keeps its scans; saving it again answers
+    which, since a session posts once (its session id)."""
+
+
 def post_in_one_transaction(
     engine: Engine,
     post: Callable[[Connection], PostingResult],
@@ -63,10 +72,18 @@ def post_in_one_transaction(
 ) -> PostingResult:
     """Run `post` in one transaction. A refused rule (any StationError, with its code)
     and a database refusal write nothing; `on_conflict` explains a unique-key conflict
-    (another station was first). OperationalError (database unreachable) propagates."""
+    (another station was first). OperationalError (database unreachable or busy)
+    propagates; OutcomeUnknown when it came during the commit to a server."""
     try:
-        with engine.begin() as connection:
-            return post(connection)
+        with engine.connect() as connection:
+            transaction = connection.begin()
+            try:
+                result = post(connection)
+            except BaseException:
+                transaction.rollback()
+                raise
+            _commit(transaction, connection)
+            return result
     except StationError as refusal:
         return PostingResult.refused(refusal.code, refusal.message, refusal.serials)
     except IntegrityError as error:
@@ -75,6 +92,17 @@ def post_in_one_transaction(
         raise
     except DBAPIError as error:
         return refused_by_database(error)
+
+
+def _commit(transaction: Any, connection: Connection) -> None:
+    """Commit; a server's connection lost now leaves the outcome unknown (SQLite's
+    commit is local: a failed one wrote nothing)."""
+    try:
+        transaction.commit()
+    except OperationalError as error:
+        if connection.dialect.name == "sqlite" or not connection.invalidated:
+            raise
+        raise OutcomeUnknown(str(error)) from error
 
 
 def already_posted(document: str, number: str, units: int) -> PostingResult:

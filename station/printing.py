@@ -4,9 +4,10 @@ slip after a shipment. The GUI and `station scan` both print through here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from station.codes import Code, StationError
 from station.devices import labels
 from station.devices.errors import DeviceError
 from station.documents import Document
@@ -16,6 +17,7 @@ from station.stations import StationConfig
 if TYPE_CHECKING:  # the printers come in when something prints (`station scan` starts fast)
     from sqlalchemy import Engine
 
+    from station.devices.print_queue import PrintQueue, PrintTicket
     from station.devices.printers.base import Printer
 
 
@@ -32,6 +34,10 @@ class PrintJob:
     @property
     def label(self) -> str:
         return self.item.serial if isinstance(self.item, labels.SerialLabel) else self.item.order
+
+    @property
+    def item_name(self) -> str:
+        return "label" if isinstance(self.item, labels.SerialLabel) else "packing slip"
 
     def render(self, printer: Printer) -> bytes:
         if isinstance(self.item, labels.SerialLabel):
@@ -97,34 +103,151 @@ def protocol_of(setting: str) -> str:
     return "escpos" if setting == "receipt_printer" else "zpl"
 
 
-def print_jobs_now(
-    engine: Engine, station: StationConfig, jobs: list[PrintJob], *, timeout: float = 30.0
-) -> tuple[int, list[str]]:
-    """Print jobs through a queue per printer and wait for them (the headless station):
-    the number printed and the errors. Failed jobs stay recorded for a reprint."""
-    from station.devices.print_queue import PrintQueue
+@dataclass(frozen=True, slots=True)
+class PrintFailure:
+    """A print job that did not print: its stable code and what happened."""
+
+    code: Code
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": str(self.code), "message": self.message}
+
+
+@dataclass(slots=True)
+class PreparedPrint:
+    """A posting's print jobs, rendered and recorded `queued` in `print_jobs` (so a
+    reprint finds them) but not sent yet; and the jobs that could not get that far."""
+
+    document: str
+    station: str
+    batches: list[tuple[PrintQueue, list[PrintTicket]]] = field(default_factory=list)
+    failures: list[PrintFailure] = field(default_factory=list)
+
+    @property
+    def queued(self) -> int:
+        return sum(len(tickets) for _queue, tickets in self.batches)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The posting result's print fields: `printing` queued or failed (some job could
+        not be prepared), `print_jobs` (how many are queued) and `print_errors`."""
+        if not self.batches and not self.failures:
+            return {}
+        found: dict[str, Any] = {
+            "printing": "failed" if self.failures else "queued",
+            "print_jobs": self.queued,
+        }
+        if self.failures:
+            found["print_errors"] = [failure.as_dict() for failure in self.failures]
+        return found
+
+    def fail(self, code: Code, message: str) -> None:
+        failure = PrintFailure(code, message)
+        if failure not in self.failures:  # one line for a template every label lacks
+            self.failures.append(failure)
+
+
+def render_job(job: PrintJob, printer: Printer) -> bytes:
+    """A job's bytes in the printer's protocol. Every failure is a StationError with a
+    stable code (LABEL_TEMPLATE_MISSING, LABEL_TEMPLATE_INVALID, LABEL_UNPRINTABLE, or
+    PRINT_FAILED for anything else), never another exception."""
+    try:
+        return job.render(printer)
+    except StationError:
+        raise
+    except Exception as error:
+        raise StationError(
+            Code.PRINT_FAILED,
+            f"The {job.item_name} {job.label} of {job.document_number} cannot be rendered"
+            f" for {printer.url} ({type(error).__name__}: {error}).",
+        ) from error
+
+
+def prepare_print(engine: Engine, station: StationConfig, jobs: list[PrintJob]) -> PreparedPrint:
+    """Render a posting's jobs and record them as queued, one transaction per printer,
+    before its result is shown; `send_prepared()` prints them after. Raises nothing: a
+    job that cannot be rendered or recorded is a failure in the result."""
+    from station.devices.print_queue import PrintQueue, PrintTicket
     from station.devices.printers import open_printer
 
-    printed, errors = 0, []
+    prepared = PreparedPrint(jobs[0].document_number if jobs else "", station.name)
     by_printer: dict[str, list[PrintJob]] = {}
     for job in jobs:
         by_printer.setdefault(job.printer, []).append(job)
     for setting, batch in by_printer.items():
-        url = str(station[setting])
+        url = str(station[setting] or "").strip()
+        what = _count(batch)
         if not url:
-            errors.append(f"{len(batch)} job(s) not printed: no {setting} is set")
+            prepared.fail(
+                Code.PRINT_FAILED,
+                f"{what} not printed: station {station.name} has no {setting} set.",
+            )
             continue
         try:
             printer = open_printer(url, default_protocol=protocol_of(setting))
         except DeviceError as error:
-            errors.append(str(error))
+            prepared.fail(Code.PRINT_FAILED, f"{what} not printed: {error}")
             continue
-        with PrintQueue(printer, engine, station=station.name) as queue:
-            tickets = queue.submit_all(
-                [(j.document_kind, j.document_number, j.label, j.render(printer)) for j in batch]
+        documents = []
+        for job in batch:
+            try:
+                payload = render_job(job, printer)
+            except StationError as error:
+                prepared.fail(error.code, error.message)
+                continue
+            documents.append((job.document_kind, job.document_number, job.label, payload))
+        if not documents:
+            continue
+        queue = PrintQueue(printer, engine, station=station.name)
+        try:
+            tickets = queue.record_all(documents)
+        except Exception as error:  # the database is down: still print; the worker retries
+            tickets = [PrintTicket(*document) for document in documents]
+            prepared.fail(
+                Code.PRINT_FAILED,
+                f"{_count(tickets)} not recorded ({_first_line(error)}): they are sent, and"
+                " recorded when the database answers.",
             )
-            for ticket in tickets:
-                ticket.wait(timeout)
-        printed += sum(1 for t in tickets if t.status == "printed")
-        errors += sorted({t.error for t in tickets if t.status != "printed" and t.error})
-    return printed, errors
+        prepared.batches.append((queue, tickets))
+    return prepared
+
+
+def send_prepared(prepared: PreparedPrint, *, timeout: float = 30.0) -> list[PrintFailure]:
+    """Print what `prepare_print()` recorded, each printer's jobs in order, and wait for
+    them: the failures (each job stays recorded, failed or queued, for a reprint)."""
+    failures: list[PrintFailure] = []
+    again = f"station reprint {prepared.document} --station {prepared.station}"
+    for queue, tickets in prepared.batches:
+        try:
+            with queue:
+                queue.enqueue(tickets)
+                for ticket in tickets:
+                    ticket.wait(timeout)
+        except Exception as error:  # a bug in a transport never ends the session
+            failures.append(
+                PrintFailure(
+                    Code.PRINT_FAILED,
+                    f"{queue.printer.url}: {type(error).__name__}: {_first_line(error)}."
+                    f" The jobs are kept: {again}",
+                )
+            )
+            continue
+        failed = [ticket for ticket in tickets if ticket.status != "printed"]
+        if failed:
+            errors = sorted({t.error or "the printer did not answer in time" for t in failed})
+            failures.append(
+                PrintFailure(
+                    Code.PRINT_FAILED,
+                    f"{len(failed)} of {_count(tickets)} for {prepared.document} not printed:"
+                    f" {'; '.join(errors)}. They are kept: {again}",
+                )
+            )
+    return failures
+
+
+def _count(items: list[Any]) -> str:
+    return f"{len(items)} print job" + ("" if len(items) == 1 else "s")
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(getattr(error, "orig", error)).strip().splitlines() or [type(error).__name__])[0]

@@ -101,6 +101,9 @@ def read_scan(
         return _read_gs1(raw, text, symbology)
     if not text:
         return Scan(raw, text, "unreadable", problem="it is empty")
+    control = next((ch for ch in text if unicodedata.category(ch) == "Cc"), None)
+    if control is not None:  # no label carries one; a database cannot hold NUL
+        return Scan(raw, text, "unreadable", problem=f"it holds a control character ({control!a})")
     return Scan(raw, text, "text")
 
 

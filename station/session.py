@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from station.codes import Code, StationError, Verdict
 from station.db import ledger
-from station.db.engine import looking_up, reading
-from station.documents import Document, DocumentLine, Product
+from station.db.engine import busy, looking_up, reading
+from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.journal import Journal
-from station.posting import PostingResult
+from station.posting import OutcomeUnknown, PostingResult
 from station.scanning import Scan, command_in, gtin14, read_scan, serial_key, show
 from station.serials import serial_problem
 from station.stations import StationConfig
@@ -76,8 +78,19 @@ class SessionLine:
         return max(self.ordered - self.before - self.session, 0)
 
 
+UNREACHABLE_BEFORE = "found unreachable by a scan that waited with this one"
+
 #: The grid as last journaled: rows, current line, awaited line, the last row.
 _State = tuple[int, int | None, int | None, tuple[int, str | None, int, int | None] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """What `look_ahead` read for the scans waiting in line: products by code, units by
+    serial key (every code and key it asked for, found or not)."""
+
+    products: dict[str, Product | None]
+    units: dict[str, list[UnitInfo]]
 
 
 @dataclass(slots=True)
@@ -120,6 +133,12 @@ class ScanSession:
         #: A journaled mode the next scan is read in (ship: "not_found" after CMD-NOTFOUND);
         #: the next scan or any command ends it.
         self.mode: str | None = None
+        #: A save whose commit outcome is unknown (the connection was lost during it):
+        #: until a save answers whether it was posted, only CMD-SAVE is taken.
+        self.unconfirmed = False
+        #: Within `together`: the database was found unreachable by a scan before.
+        self._together = False
+        self._unreachable = False
         self.journal = journal
         self._journal_started = False
         self._journal_whole = True  # False after a failed write: the next rewrites it whole
@@ -129,6 +148,7 @@ class ScanSession:
         self._journaled_mode: str | None = None
         self._scope: str | None = None
         self._charset: str | None = None
+        self._ahead: _Ahead | None = None
         self.started = datetime.now(UTC)
         self._codes: dict[str, int] = {}
         for index, line in enumerate(document.lines):
@@ -191,10 +211,46 @@ class ScanSession:
 
     # --- reading a scan (SPEC §3.0) ---------------------------------------------------
 
+    def look_ahead(self, raws: Sequence[str | bytes]) -> None:
+        """Read at once what the scans waiting in line will look up — the catalog
+        products and the units their texts name — in two queries instead of two round
+        trips per scan. `scan` uses these facts until a command (a posting changes
+        them) or the next look-ahead; a scan they do not cover is looked up alone."""
+        self._ahead = None
+        codes: set[str] = set()
+        keys: set[str] = set()
+        for raw in raws:
+            scan = read_scan(raw, command_prefix=self.station["command_prefix"])
+            if scan.kind == "command":
+                break
+            if scan.kind == "text":
+                codes.add(scan.text)
+                keys.add(scan.key)
+            elif scan.kind == "gs1" and scan.gtin is not None:
+                codes.add(scan.gtin)
+                if scan.serial is not None:
+                    keys.add(serial_key(scan.serial))
+        codes -= self._doc_codes
+        if len(keys) + len(codes) < 3:  # a scan or two: looked up alone as they come
+            return
+        try:
+            connection = self._lookup_connection()
+            gtins = {code: gtin for code in codes if (gtin := gtin14(code))}
+            products = ledger.products_by_codes(connection, codes, gtins)
+            units = ledger.units_by_key(connection, keys)
+        except DBAPIError as error:
+            self.close()  # each scan then meets the problem itself, with its verdict
+            self._note_unreachable(error)
+            return
+        self._ahead = _Ahead(products, units)
+
     def scan(self, raw: str | bytes) -> Verdict:
         scan = read_scan(raw, command_prefix=self.station["command_prefix"])
+        if self.unconfirmed and scan.command != "SAVE":
+            return self._refuse(scan, _unconfirmed(), "command")
         try:
             if scan.kind == "command":
+                self._ahead = None
                 if self.mode is not None:
                     self._set_mode(None, scan)
                 return self._command(scan)
@@ -208,17 +264,37 @@ class ScanSession:
                 self._log(scan, "scan")
         except Problem as problem:
             return self._refuse(scan, problem, problem.kind or self._read_as(scan))
-        except OperationalError:
-            self.close()  # reconnect on the next scan
+        except OutcomeUnknown:  # a posting made by a scan (ship: CMD-NOTFOUND's serial)
+            self.close()
             return self._refuse(
                 scan,
                 Problem(
-                    Code.DATABASE_UNAVAILABLE,
-                    "The database cannot be reached: scan refused; the session is kept.",
+                    Code.POSTING_OUTCOME_UNKNOWN,
+                    "The connection to the database was lost during the commit: whether"
+                    " it was written is unknown. Scan it again: it is written once.",
                 ),
                 "document",
             )
+        except OperationalError as error:
+            self.close()  # reconnect on the next scan
+            self._note_unreachable(error)
+            return self._refuse(scan, database_problem(error, "scan refused"), "document")
         return verdict
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Scans that waited together (`station scan`: one group of waiting lines): once
+        one finds the database unreachable, the others that need it are refused at once
+        instead of each waiting the timeout again. The next group tries again."""
+        self._together, self._unreachable = True, False
+        try:
+            yield
+        finally:
+            self._together, self._unreachable = False, False
+
+    def _note_unreachable(self, error: Exception) -> None:
+        if self._together and isinstance(error, OperationalError) and not busy(error):
+            self._unreachable = True
 
     def _set_mode(self, mode: str | None, scan: Scan) -> None:
         self.mode = mode
@@ -231,6 +307,8 @@ class ScanSession:
     def _lookup_connection(self) -> Connection:
         """One autocommit connection kept for the session's look-ups: no pool checkout,
         no BEGIN/ROLLBACK, prepared statements reused — a verdict in a few round trips."""
+        if self._unreachable:
+            raise OperationalError(None, None, ConnectionError(UNREACHABLE_BEFORE))
         if self._connection is None or self._connection.invalidated:
             self._connection = self._lookups.connect()
         return self._connection
@@ -319,7 +397,14 @@ class ScanSession:
         return False
 
     def _catalog_product(self, connection: Connection, code: str) -> Product | None:
+        if self._ahead is not None and code in self._ahead.products:
+            return self._ahead.products[code]
         return ledger.product_by_code(connection, code, gtin14(code))
+
+    def _units_with_serial(self, connection: Connection, key: str) -> list[UnitInfo]:
+        if self._ahead is not None and key in self._ahead.units:
+            return self._ahead.units[key]
+        return ledger.units_with_serial(connection, key)
 
     def serial_scope(self, connection: Connection) -> str:
         """The company's serial_scope, read once per session (posting reads it again)."""
@@ -625,12 +710,22 @@ class ScanSession:
     def save_verdict(self, scan: Scan | None = None) -> Verdict:
         scan = scan or Scan("CMD-SAVE", "CMD-SAVE", "command", command="SAVE")
         try:
-            result = self.save()
-        except OperationalError:
+            if self._unreachable:
+                raise OperationalError(None, None, ConnectionError(UNREACHABLE_BEFORE))
+            result = self._resolved(self.save())
+        except OutcomeUnknown:
+            self.unconfirmed = True
             result = PostingResult.refused(
-                Code.DATABASE_UNAVAILABLE,
-                "The database cannot be reached: nothing posted; the session is kept.",
+                Code.POSTING_OUTCOME_UNKNOWN,
+                "The connection to the database was lost while the posting was being"
+                " committed: it may or may not be posted. The session is kept: scan CMD-SAVE"
+                " again when the database answers — it says whether it had been posted, and"
+                " never posts twice.",
             )
+        except OperationalError as error:
+            self._note_unreachable(error)
+            problem = database_problem(error, "nothing posted")
+            result = PostingResult.refused(problem.code, problem.message)
         return Verdict(
             scan.raw,
             result.posted,
@@ -642,6 +737,20 @@ class ScanSession:
 
     def save(self) -> PostingResult:
         raise NotImplementedError
+
+    def _resolved(self, result: PostingResult) -> PostingResult:
+        """The answer to a save after one whose outcome was unknown says which it was."""
+        if not self.unconfirmed:
+            return result
+        self.unconfirmed = False
+        if result.posted:
+            result.resolves_unknown = True
+            posted_now = "had not been posted: posted now"
+            earlier = "had been posted" if result.already_posted else posted_now
+        else:
+            earlier = "had not been posted"
+        result.message = f"The save whose outcome was unknown {earlier}. {result.message}"
+        return result
 
     def _posted(self, result: PostingResult) -> PostingResult:
         """After a successful posting: the session starts empty and the journal is gone."""
@@ -809,6 +918,29 @@ class ScanSession:
         if self.awaiting is not None:
             sku = self.document.lines[self.awaiting].product.sku
         return Verdict(shown, False, problem.code, kind, problem.message, sku, None)
+
+
+def database_problem(error: Exception, what: str) -> Problem:
+    """DATABASE_BUSY or DATABASE_UNAVAILABLE for an OperationalError; `what`: what
+    became of the request ("scan refused", "nothing posted")."""
+    if busy(error):
+        return Problem(
+            Code.DATABASE_BUSY,
+            f"The database is busy (another station holds its lock, or it is too slow): {what};"
+            " the session is kept — try again.",
+        )
+    return Problem(
+        Code.DATABASE_UNAVAILABLE,
+        f"The database cannot be reached: {what}; the session is kept.",
+    )
+
+
+def _unconfirmed() -> Problem:
+    return Problem(
+        Code.POSTING_OUTCOME_UNKNOWN,
+        "Whether the last save was posted is unknown (the connection was lost during its"
+        " commit): scan CMD-SAVE to find out before scanning on; nothing else is taken.",
+    )
 
 
 def check_serial_text(serial: str, charset: str) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from station import options as opts
 from station.codes import Code, StationError
 from station.db import admin, ledger
-from station.db.engine import data_dir
+from station.db.engine import busy, data_dir, reading, writing_briefly
 from station.journal import local_name
 from station.users import authorize_supervisor
 
@@ -68,11 +68,20 @@ def register(engine: Engine, name: str, kind: str = "both") -> int:
 
 def load(engine: Engine, name: str) -> StationConfig:
     """The station's options (defaults filled in) and warehouse; from the local cache
-    when the database cannot be reached."""
+    when the database cannot be reached.
+
+    Starting never waits for a write lock (another station posting, a long import on
+    SQLite): the options are read, and the station noted as seen — or, seen for the
+    first time, registered — only when the lock is free now. A station left
+    unregistered is registered by its first posting (`current`)."""
+    name = name.strip()
+    if not name:
+        raise StationError(Code.UNKNOWN_STATION, "A station needs a name.")
     try:
-        station = register(engine, name)
-        with engine.connect() as connection:
+        with reading(engine).connect() as connection:
+            station = admin.station_id(connection, name)
             config = _read(connection, station, name)
+        _note_seen(engine, name, station)
         _write_cache(name, config.options, (config.warehouse_id, config.warehouse))
         return config
     except OperationalError:
@@ -84,8 +93,21 @@ def load(engine: Engine, name: str) -> StationConfig:
         return StationConfig(name, opts.with_defaults(cached["options"]), warehouse_id, code)
 
 
-def _read(connection: Connection, station: int, name: str) -> StationConfig:
-    stored = admin.stored_options(connection, station)
+def _note_seen(engine: Engine, name: str, station: int | None) -> None:
+    """Register the station or note it as seen now, unless that would wait for a lock."""
+    try:
+        with writing_briefly(engine) as connection:
+            if station is None:
+                admin.add_station_once(connection, name)
+            else:
+                admin.touch_station(connection, station)
+    except OperationalError as error:
+        if not busy(error):
+            raise
+
+
+def _read(connection: Connection, station: int | None, name: str) -> StationConfig:
+    stored = admin.stored_options(connection, station) if station is not None else {}
     values = opts.with_defaults(
         {key: opts.decode(key, text) for key, text in stored.items() if key in opts.OPTIONS}
     )
@@ -97,11 +119,18 @@ def _read(connection: Connection, station: int, name: str) -> StationConfig:
     return StationConfig(name, values, found, code)
 
 
-def current(connection: Connection, config: StationConfig) -> StationConfig:
+def current(
+    connection: Connection, config: StationConfig, *, register: bool = False
+) -> StationConfig:
     """The station's options as the database holds them now, in the caller's transaction
-    (a posting re-checks its rules against these, not those its session opened with)."""
+    (a posting re-checks its rules against these, not those its session opened with).
+    `register`: a posting's write transaction registers a station its start could not."""
     station = admin.station_id(connection, config.name)
-    return config if station is None else _read(connection, station, config.name)
+    if station is None:
+        if register:
+            admin.add_station_once(connection, config.name)
+        return config
+    return _read(connection, station, config.name)
 
 
 def set_options(

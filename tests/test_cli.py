@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -115,16 +116,18 @@ def test_codes_lists_every_code(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_an_old_sqlite_file_is_backed_up_before_migrating(tmp_path: Path) -> None:
-    from station.db.engine import _back_up_sqlite
+    from station.db.engine import back_up_sqlite
 
     path = tmp_path / "old.db"
     engine = make_engine(f"sqlite:///{path}")
     with engine.begin() as c:
         c.execute(text("CREATE TABLE marker (x INTEGER)"))
         c.execute(text("INSERT INTO marker VALUES (42)"))
-    _back_up_sqlite(engine, "0000")
+    kept = back_up_sqlite(engine, "0000")
     engine.dispose()
-    copy = sqlite3.connect(tmp_path / "old.db.before-0000")
+    assert kept is not None and kept.parent == tmp_path
+    assert re.fullmatch(r"old\.db\.before-0000-\d{8}T\d{6}Z", kept.name), kept.name
+    copy = sqlite3.connect(kept)
     assert copy.execute("SELECT x FROM marker").fetchall() == [(42,)]
     copy.close()
 

@@ -11,12 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, event, insert, text
 
+from station.app import open_session
 from station.cli import GROUP_MAX, waiting_lines
 from station.db.engine import head_revision, newest_migration
 from station.db.models import POLine, PurchaseOrder
-from tests.seed import add_operators, seed
+from tests.seed import UPC_OTHER, add_operators, seed
 
 ARGS = ("--station", "PIPE-1", "--receive", "PO-PIPE", "--user", "kim")
 HEAVY = ("sqlalchemy", "alembic", "biip", "escpos", "PIL", "barcode", "openpyxl", "serial")
@@ -107,6 +108,76 @@ def test_a_save_inside_a_group_posts_in_turn_and_the_scans_after_it_are_journale
     posted = json.loads(again.communicate(b"CMD-SAVE\n", timeout=60)[0])
     assert posted["posted"] is True and posted["units"] == 2, posted
     assert _received(engine) == {"PIPE-A1", "PIPE-A2", "PIPE-B1", "PIPE-B2"}
+
+
+def test_waiting_scans_are_looked_up_together_and_judged_as_one_at_a_time(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """A group's look-ups are read in one go: the verdicts are those of scans sent one
+    by one — a serial posted by a CMD-SAVE inside the group exists for the scans after it,
+    another product's barcode is still named — and 200 serials cost a few queries."""
+    _big_po(engine)
+    scans = [
+        UPC_OTHER, "W1", "WS-1", "PIPE-A", "pipe-a", "PIPE-B", "CMD-SAVE",
+        "W1", "PIPE-A", "PIPE-C", *(f"PIPE-{n:03d}" for n in range(200)), "CMD-SAVE",
+    ]  # fmt: skip
+    path = tmp_path / "scans.txt"
+    path.write_text("".join(f"{scan}\n" for scan in scans))
+    with path.open("rb") as stdin:
+        process = _start(db_url, tmp_path / "data", stdin)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and err == b"", err.decode()
+    lines = [json.loads(line) for line in out.splitlines()]
+    codes = [line.get("code", "posted" if line.get("posted") else line) for line in lines]
+    assert codes[:11] == [
+        "ITEM_NOT_ON_PO", "OK", "SERIAL_ALREADY_EXISTS", "OK", "SERIAL_DUPLICATE_IN_SESSION",
+        "OK", "posted", "OK", "SERIAL_ALREADY_EXISTS", "OK", "OK",
+    ], lines[:11]  # fmt: skip
+    assert "Other Thing" in lines[0]["message"]
+    assert lines[-1]["posted"] is True and lines[-1]["units"] == 201, lines[-1]
+    assert _received(engine) == {"PIPE-A", "PIPE-B", "PIPE-C"} | {
+        f"PIPE-{n:03d}" for n in range(200)
+    }
+
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    group = [b"W1", *(b"PIPE-X%03d" % n for n in range(200))]
+    session = open_session(engine, "PIPE-2", "receive", "PO-PIPE", journal=False).session
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        session.look_ahead(group)
+        verdicts = [session.scan(scan) for scan in group]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        session.close()
+    assert all(verdict.ok for verdict in verdicts), [v for v in verdicts if not v.ok][:3]
+    assert len(statements) <= 5, statements
+
+
+def test_a_ship_group_looked_up_together_gets_the_verdicts_of_one_scan_at_a_time(
+    engine: Engine,
+) -> None:
+    seed(engine)
+    group = [
+        "W1-BOX", "WS-1", "W1-BOX", "WS-GONE", "ws-1", "WS-EAST", "WS-2", UPC_OTHER,
+        "CABLE3", "NO-SUCH", "WS-3", "CMD-UNDO", "WS-3",
+    ]  # fmt: skip
+    verdicts = []
+    for ahead in (True, False):
+        session = open_session(engine, "PACK-9", "ship", "SO-1", journal=False).session
+        if ahead:
+            session.look_ahead(group)
+        verdicts.append([session.scan(scan).as_dict() for scan in group])
+        session.close()
+    assert verdicts[0] == verdicts[1]
+    assert [v["code"] for v in verdicts[0]] == [
+        "OK", "OK", "OK", "SERIAL_NOT_IN_STOCK", "SERIAL_DUPLICATE_IN_SESSION",
+        "SERIAL_WRONG_WAREHOUSE", "OK", "ITEM_NOT_ON_ORDER", "OK", "UNKNOWN_ITEM",
+        "UNKNOWN_ITEM", "OK", "OVER_PACK",
+    ]  # fmt: skip
 
 
 def test_one_scan_at_a_time_gets_its_verdict_without_waiting_for_more(

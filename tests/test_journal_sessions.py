@@ -520,3 +520,51 @@ def test_station_scan_refuses_another_user_and_keeps_the_journal(
     with engine.connect() as c:
         who = c.execute(text("SELECT user_name FROM receipts WHERE station = 'DOCK-1'"))
         assert who.scalar_one() == "alice"
+
+
+@pytest.mark.parametrize(
+    ("kind", "number", "scans", "close", "refusal"),
+    [
+        ("receive", "PO-1", RECEIVE, "UPDATE purchase_orders SET status = 'closed'", "PO_NOT_OPEN"),
+        ("ship", "SO-1", ["W1", "WS-1"], "UPDATE sales_orders SET status = 'cancelled'",
+         "ORDER_NOT_OPEN"),
+    ],
+)  # fmt: skip
+def test_unsaved_scans_of_a_document_closed_meanwhile_are_set_aside_and_named(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    engine: Engine,
+    db_url: str,
+    kind: str,
+    number: str,
+    scans: list[str],
+    close: str,
+    refusal: str,
+) -> None:
+    """Another station (or the office) finished the document while this station had
+    unsaved scans of it: they can never be posted, so the next start names them and where
+    they were kept, and the station is no longer stuck on them."""
+    seed(engine)
+    args = ["--station", "DOCK-1", f"--{kind}", number]
+    status, out = run_scan(monkeypatch, capsys, db_url, args, scans)
+    assert status == 0 and all(line["ok"] for line in out), out
+    path = journal_path(kind, "DOCK-1", number)
+    assert path.exists()
+    with engine.begin() as c:
+        c.execute(text(f"{close} WHERE number = '{number}'"))
+
+    messages = []
+    for _ in range(2):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"W1\n")))
+        capsys.readouterr()
+        status = main(["--db", db_url, "scan", *args])
+        captured = capsys.readouterr()
+        assert status == EXIT_FAILED and captured.out == "" and "Traceback" not in captured.err
+        messages.append(captured.err)
+    assert messages[0].startswith(f"station: {refusal}: ")
+    assert f"This station's {len(scans)} unsaved scans of it were never posted" in messages[0]
+    kept = Path(messages[0].split("were kept as ")[1].split(": check")[0])
+    assert kept.name.startswith(f"{path.name}.closed-") and kept.exists()
+    assert len(Journal(kept).read()[1]) == len(scans)  # the scans are in the kept file
+    assert not path.exists()
+    assert messages[1].startswith(f"station: {refusal}: ") and "unsaved" not in messages[1]

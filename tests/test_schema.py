@@ -100,7 +100,8 @@ def test_an_old_ledger_is_migrated_with_its_data(engine: Engine) -> None:
     assert current_revision(engine) == "0001"
     if engine.dialect.name == "sqlite":  # the app upgrades a SQLite file by itself
         upgraded = open_database(str(engine.url))
-        assert Path(f"{engine.url.database}.before-0001").exists()  # kept before migrating
+        kept = list(Path(engine.url.database).parent.glob("station.db.before-0001-*"))
+        assert len(kept) == 1  # kept before migrating
         upgraded.dispose()
     else:
         upgrade(engine)

@@ -12,6 +12,7 @@ from station.codes import Code, StationError
 from station.demo import load_demo
 from station.imports import import_stock
 from station.trace import as_json_ready, as_text, trace
+from tests.seed import seed
 from tests.test_exports import SHIPPED_SERIAL, ship_demo_unit
 
 
@@ -122,3 +123,25 @@ def test_unknown_serial(engine: Engine, serial: str) -> None:
         trace(engine, serial)
     assert caught.value.code is Code.SERIAL_UNKNOWN
     assert caught.value.message.startswith("No unit has serial")
+
+
+def test_a_documents_units_are_found_by_any_of_its_numbers(engine: Engine) -> None:
+    from station.db.search import units_of_document
+
+    seed(engine)
+    on_po = ["GSN0000001", "WS-1", "WS-2", "WS-3", "WS-4", "WS-EAST", "WS-GONE"]  # not WS-OPEN
+    with engine.connect() as connection:
+        serials = {
+            number: [row.serial for row in units_of_document(connection, f" {number} ")]
+            for number in ("PO-0", "RCV-OLD", "SO-0", "SHP-OLD", "PO-1", "SO-1", "NOTHING", "")
+        }
+    assert serials == {
+        "PO-0": on_po,
+        "RCV-OLD": on_po,
+        "SO-0": ["WS-GONE"],
+        "SHP-OLD": ["WS-GONE"],
+        "PO-1": [],
+        "SO-1": [],
+        "NOTHING": [],
+        "": [],
+    }

@@ -292,6 +292,9 @@ class OptionsDialog(_Locked):
         except DeviceError as error:
             self.errors[key].setText(str(error))
             return
+        except StationError as error:  # the label template is missing or not usable
+            self.errors[key].setText(f"{error.code}: {error.message}")
+            return
         self.errors[key].setText("")
         self.banner.show_info(f"Test label sent to {url} (see the status bar for the result).")
         self.last_test = ticket

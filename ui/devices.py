@@ -22,7 +22,7 @@ from station.devices.errors import DeviceError
 from station.devices.print_queue import PrintQueue, PrintTicket
 from station.devices.printers import Printer, open_printer
 from station.devices.serial_scanner import SerialScanner, parse_scanner_setting
-from station.printing import PrintJob
+from station.printing import PrintJob, render_job
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +156,13 @@ class Printing(QObject):
         return None if queue is None else queue.printer
 
     def submit(self, jobs: Sequence[PrintJob]) -> str:
-        """Queue what a posting prints (station.printing); returns a note for the user."""
+        """Queue what a posting prints (station.printing); returns a note for the user.
+        A job that cannot be rendered (a template missing, a serial the printer cannot
+        print) raises StationError with its code once the others are queued."""
         urls = {"label_printer": self.label_url, "receipt_printer": self.receipt_url}
         labels_sent = labels_missing = 0
         slip_note = ""
+        refused: list[StationError] = []
         batches: dict[str, list[tuple[str, str, str, bytes]]] = {}
         for job in jobs:
             queue = self.queues.get(urls[job.printer])
@@ -170,13 +173,22 @@ class Printing(QObject):
                     "" if is_label else "No printer is set for the packing slip."
                 )
                 continue
+            try:
+                payload = render_job(job, queue.printer)
+            except StationError as error:
+                refused.append(error)
+                continue
             batches.setdefault(urls[job.printer], []).append(
-                (job.document_kind, job.document_number, job.label, job.render(queue.printer))
+                (job.document_kind, job.document_number, job.label, payload)
             )
             labels_sent += is_label
             slip_note = slip_note or ("" if is_label else "Packing slip sent to the printer.")
         for url, documents in batches.items():  # each batch recorded in one transaction
             self.queues[url].submit_all(documents)
+        if refused:
+            first = refused[0]
+            more = f" ({len(refused) - 1} more like it)" if len(refused) > 1 else ""
+            raise StationError(first.code, first.message + more)
         if labels_sent:
             return f"{labels_sent} labels sent to the label printer."
         if labels_missing:

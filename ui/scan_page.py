@@ -19,13 +19,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
 from station import printing
 from station.app import JournalDamage
 from station.codes import DESCRIPTIONS, Code, StationError, Verdict
 from station.devices import labels
-from station.devices.errors import DeviceError
 from station.posting import PostingResult
 from station.scanning import read_scan
 from station.session import ScanSession
@@ -359,10 +357,15 @@ class ScanPage(QWidget):
             unit = labels.SerialLabel(
                 product.sku, product.name, entry.serial or "(generated)", product.gtin
             )
-            png, title = labels.serial_label_png(unit), f"Label {unit.serial}"
+            title, render = f"Label {unit.serial}", lambda: labels.serial_label_png(unit)
         else:
             slip = self.packing_slip()
-            png, title = labels.packing_slip_png(slip), f"Packing slip {slip.order}"
+            title, render = f"Packing slip {slip.order}", lambda: labels.packing_slip_png(slip)
+        try:
+            png = render()
+        except StationError as error:  # a label template missing or not usable
+            self.banner.show_bad(error.message, error.code)
+            return
         PreviewDialog(title, png, self).open()
 
     # --- posting ------------------------------------------------------------------
@@ -385,10 +388,11 @@ class ScanPage(QWidget):
                 self.kind, self.session.document, result, self.session.station
             )
             note = self.services.printing.submit(jobs) if jobs else ""
-        except (DeviceError, StationError, SQLAlchemyError, OSError) as error:
+        except Exception as error:  # never a crash after a posting committed
             # posted all the same: the stock moved; the labels can be printed again
+            code = error.code if isinstance(error, StationError) else Code.PRINT_FAILED
             self.print_error = note = f"Printing failed: {first_line(error)}"
-            self.banner.show_bad(f"{result.message} {note}", Code.PRINT_FAILED)
+            self.banner.show_bad(f"{result.message} {note}", code)
         finally:
             QTimer.singleShot(0, lambda note=note: self.posted.emit(result, note))
         return verdict

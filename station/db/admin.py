@@ -30,6 +30,16 @@ def add_station(connection: Connection, name: str, kind: str = "both") -> int:
     ).scalar_one()
 
 
+def add_station_once(connection: Connection, name: str, kind: str = "both") -> None:
+    """Register a station unless it is registered (by another process meanwhile too)."""
+    values = {"name": name, "kind": kind, "last_seen": utcnow()}
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    connection.execute(upsert(Station).values(**values).on_conflict_do_nothing())
+
+
 def touch_station(connection: Connection, station: int) -> None:
     connection.execute(update(Station).where(Station.id == station).values(last_seen=utcnow()))
 

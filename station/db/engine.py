@@ -1,18 +1,28 @@
-"""Engines, the default database location and schema upgrades (Alembic).
+"""Engines, the default database location, how long a station waits for the database,
+and schema upgrades (Alembic).
 
 Alembic is imported only when a schema has to change (or a command asks for revisions):
-opening a database whose schema is current reads its revision with one query.
+opening a database whose schema is current reads its revision in one transaction.
+Only `station db upgrade` migrates a shared PostgreSQL; a single-PC SQLite file is
+copied aside and upgraded when a station opens it.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, make_url
+
+from station.codes import Code, StationError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -32,16 +42,24 @@ def default_url() -> str:
     return os.environ.get("STATION_DATABASE_URL") or f"sqlite:///{data_dir() / 'station.db'}"
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    # pysqlite's own transaction handling is off; SQLAlchemy's "begin" event below
-    # issues BEGIN IMMEDIATE, so a writer takes the lock up front (no upgrade deadlock).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+#: How long a patient command (an import, `station db`) waits for SQLite's write lock
+#: before "database is locked"; a station waits its timeout (DEFAULT_TIMEOUT).
+SQLITE_PATIENT_MS = 30_000
+
+
+def _sqlite_connected(busy_ms: int):  # type: ignore[no-untyped-def]
+    def connected(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # pysqlite's own transaction handling is off; SQLAlchemy's "begin" event below
+        # issues BEGIN IMMEDIATE, so a writer takes the lock up front (no upgrade deadlock).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    return connected
 
 
 def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
@@ -64,17 +82,163 @@ def looking_up(engine: Engine) -> Engine:
     return engine.execution_options(isolation_level="AUTOCOMMIT", read_only=True)
 
 
-def make_engine(url: str | None = None) -> Engine:
-    """An engine for `url` (default: the SQLite file in the user's data directory)."""
+@contextmanager
+def writing_briefly(engine: Engine, wait_ms: int = 250) -> Iterator[Connection]:
+    """A write transaction that waits at most `wait_ms` for a lock another station or
+    program holds (SQLite's write lock, a PostgreSQL row lock): OperationalError (see
+    `busy`) when it is held longer. For the writes a station can do without, such as
+    noting when it was last seen."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            driver: Any = connection.connection.driver_connection  # no BEGIN yet
+            usual = driver.execute("PRAGMA busy_timeout").fetchone()[0]
+            driver.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={int(usual)}")
+            return
+        with connection.begin():
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait_ms)}")
+            yield connection
+
+
+def busy(error: BaseException) -> bool:
+    """Whether a database error says "busy", not "unreachable": SQLite's write lock held
+    past busy_timeout, PostgreSQL's lock_timeout or statement_timeout."""
+    cause = getattr(error, "orig", None) or error
+    if getattr(cause, "sqlstate", None) in ("55P03", "57014"):  # lock / statement timeout
+        return True
+    return isinstance(cause, sqlite3.OperationalError) and "is locked" in str(cause)
+
+
+#: Seconds a scan or a posting waits for PostgreSQL's answer before the station gives up
+#: on the connection (SPEC §8: DATABASE_UNAVAILABLE within 5 s on a silent network), and
+#: for SQLite's write lock before DATABASE_BUSY. STATION_DB_TIMEOUT or `?station_timeout=`
+#: in the URL changes it; 0: no limit.
+DEFAULT_TIMEOUT = 4.0
+MAX_TIMEOUT = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How long a station waits for PostgreSQL, derived from one number of seconds.
+
+    `answer` is kept by the client: psycopg has no read timeout, and a network that
+    goes silent without a reset leaves a blocked read waiting for ever (TCP keepalives
+    and tcp_user_timeout only notice a peer whose kernel stops acknowledging, so not a
+    hung server or a proxy in between). The server's statement_timeout and lock_timeout
+    answer first when the server is alive but busy."""
+
+    answer: float | None  # client: the longest wait for one answer (None: no limit)
+    ping: float | None  # client: the check of a pooled connection before it is used
+    connect: int  # libpq connect_timeout (psycopg's least is 2 s)
+    statement_ms: int  # server: statement_timeout (0: off)
+    lock_ms: int  # server: lock_timeout
+    idle_in_transaction_ms: int  # server: ends a session a vanished client left mid-way
+    tcp_user_timeout_ms: int  # kernel: unacknowledged data this long ends the connection
+
+    @classmethod
+    def for_seconds(cls, seconds: float) -> Limits:
+        """The limits of a station that answers within about `seconds` (0: patient)."""
+        if seconds <= 0:
+            return cls(None, None, 10, 0, 0, 0, 60_000)
+        return cls(
+            answer=seconds,
+            ping=min(seconds, max(0.5, seconds / 4)),
+            connect=max(2, math.ceil(seconds / 2)),
+            statement_ms=int(1000 * max(seconds - 1, seconds * 0.75)),
+            lock_ms=int(1000 * seconds / 2),
+            idle_in_transaction_ms=int(1000 * max(10.0, 3 * seconds)),
+            tcp_user_timeout_ms=int(1000 * seconds),
+        )
+
+
+#: libpq keepalives: an idle connection whose peer stopped acknowledging is found dead
+#: in about 5 + 3 × 1 s; the server is asked to watch its side the same way.
+KEEPALIVES = {"keepalives": "1", "keepalives_idle": "5", "keepalives_interval": "1"}
+KEEPALIVES_COUNT = "3"
+
+
+def timeout_seconds(url: URL) -> float:
+    """The station's timeout for `url`: its `station_timeout` query parameter, else
+    STATION_DB_TIMEOUT, else DEFAULT_TIMEOUT. A value that is not a number is refused."""
+    text = url.query.get("station_timeout") or os.environ.get("STATION_DB_TIMEOUT")
+    if not text:
+        return DEFAULT_TIMEOUT
+    text = text if isinstance(text, str) else text[-1]
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_TIMEOUT:  # NaN too
+        raise StationError(
+            Code.BAD_OPTION_VALUE,
+            f"The database timeout '{text}' (station_timeout / STATION_DB_TIMEOUT) is not a"
+            f" number of seconds from 0 (no limit) to {MAX_TIMEOUT}.",
+        )
+    return seconds
+
+
+def _postgres_url(url: URL, limits: Limits) -> URL:
+    """`url` with the limits as libpq parameters, wherever the URL does not set its own
+    (a `-c name=value` in its `options` wins over ours)."""
+    query = {key: value for key, value in url.query.items() if key != "station_timeout"}
+    defaults = {
+        "connect_timeout": str(limits.connect),
+        **KEEPALIVES,
+        "keepalives_count": KEEPALIVES_COUNT,
+        "tcp_user_timeout": str(limits.tcp_user_timeout_ms),
+    }
+    for key, value in defaults.items():
+        query.setdefault(key, value)
+    given = query.get("options") or ""
+    given = given if isinstance(given, str) else " ".join(given)
+    server = {
+        "statement_timeout": limits.statement_ms,
+        "lock_timeout": limits.lock_ms,
+        "idle_in_transaction_session_timeout": limits.idle_in_transaction_ms,
+        "tcp_keepalives_idle": KEEPALIVES["keepalives_idle"],
+        "tcp_keepalives_interval": KEEPALIVES["keepalives_interval"],
+        "tcp_keepalives_count": KEEPALIVES_COUNT,
+    }
+    added = [f"-c {name}={value}" for name, value in server.items() if name not in given]
+    query["options"] = " ".join([given, *added]).strip()
+    return url.set(query=query)
+
+
+def make_engine(url: str | None = None, *, patient: bool = False) -> Engine:
+    """An engine for `url` (default: the SQLite file in the user's data directory).
+
+    On PostgreSQL every wait for the server is bounded (see Limits): a scan or a
+    posting on a silent network fails with OperationalError within the station's
+    timeout; on SQLite a writer waits that long for another's write lock ("database
+    is locked"). `patient`: no statement or answer limit (SQLite: 30 s for the lock),
+    for the commands that may legitimately run long (imports, exports, the demo,
+    `station db`)."""
     url = url or default_url()
+    parsed = make_url(url)
     # hide_parameters: a database error's text never carries a statement's values (a PIN
     # hash, for one) into a message, a log or a traceback.
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
-        event.listen(engine, "connect", _sqlite_connect)
+    seconds = 0 if patient else timeout_seconds(parsed)
+    if parsed.get_backend_name() == "sqlite":  # a writer waits for the write lock that long
+        busy_ms = int(1000 * seconds) if seconds else SQLITE_PATIENT_MS
+        plain = parsed.difference_update_query(["station_timeout"])
+        engine = create_engine(
+            plain, connect_args={"timeout": busy_ms / 1000}, hide_parameters=True
+        )
+        event.listen(engine, "connect", _sqlite_connected(busy_ms))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    limits = Limits.for_seconds(seconds)
+    if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() != "psycopg":
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(_postgres_url(parsed, limits), pool_pre_ping=True, hide_parameters=True)
+    from station.db import waits
+
+    waits.bound(engine, limits.answer, limits.ping)
+    return engine
 
 
 def _alembic_config() -> Config:
@@ -98,22 +262,26 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def migrations() -> list[str]:
+    """The revisions this code knows, oldest first, from the file names in
+    `migrations/versions` (`NNNN_what_it_does.py` holds revision "NNNN"), without
+    loading Alembic."""
+    return sorted(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("*.py"))
+
+
 def newest_migration() -> str:
-    """The revision of the newest file in `migrations/versions` (files are named
-    `NNNN_what_it_does.py` with revision "NNNN"): the head, without loading Alembic."""
-    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("*.py"))
+    """The head revision, without loading Alembic."""
+    return migrations()[-1]
 
 
-def _schema_is_current(engine: Engine) -> bool:
-    """The database's only stored revision is the newest migration's. An unreachable
-    database raises here (OperationalError), as Alembic would."""
+def stored_revisions(engine: Engine) -> list[str] | None:
+    """What the database's alembic_version holds; None when it has no such table (a new
+    database). An unreachable database raises OperationalError."""
     with reading(engine).connect() as connection:
-        try:
-            stored = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            revisions = list(stored.scalars())
-        except DBAPIError:  # no alembic_version table yet: a new database
-            return False
-    return revisions == [newest_migration()]
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        stored = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+        return sorted(str(revision) for revision in stored.scalars())
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -136,26 +304,124 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(config, revision)
 
 
-def open_database(url: str | None = None, *, migrate: bool = True) -> Engine:
-    """An engine whose schema is current; a fresh or old SQLite file is upgraded in place,
-    after a copy of the old file is kept beside it."""
-    engine = make_engine(url)
-    if migrate and not _schema_is_current(engine):
-        current = current_revision(engine)
-        if current != head_revision():
-            if current is not None and engine.dialect.name == "sqlite":
-                _back_up_sqlite(engine, current)
-            upgrade(engine)
+@dataclass(frozen=True, slots=True)
+class Upgraded:
+    """What `upgrade_database` did: the revision before (None: a new database), the
+    revision now and the copy of a SQLite file kept before migrating it."""
+
+    before: str | None
+    now: str
+    backup: Path | None = None
+
+
+def open_database(url: str | None = None, *, patient: bool = False) -> Engine:
+    """An engine whose schema is the one this code was written for.
+
+    A SQLite file (one PC) is created, or copied aside and upgraded, in place. A
+    shared PostgreSQL is never migrated here: a schema older than the code is refused
+    with SCHEMA_OUT_OF_DATE (a supervisor runs `station db upgrade`), one newer than
+    the code with STATION_OUT_OF_DATE (install the newer Station)."""
+    engine = make_engine(url, patient=patient)
+    try:
+        stored = stored_revisions(engine)
+        if stored != [newest_migration()]:
+            _refuse_unknown(engine, stored)
+            if engine.dialect.name != "sqlite":
+                raise _out_of_date(engine, stored)
+            upgrade_database(engine, stored)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 
-def _back_up_sqlite(engine: Engine, revision: str) -> None:
-    path = engine.url.database
-    if not path or path == ":memory:":
+def upgrade_database(engine: Engine, stored: list[str] | None = None) -> Upgraded:
+    """`station db upgrade`: create or migrate the schema to the newest revision; a
+    SQLite file that holds a schema is first copied beside itself (the sqlite3 backup
+    API, a consistent copy even while others read it). A revision this code does not
+    know is refused (STATION_OUT_OF_DATE): it never reaches Alembic."""
+    stored = stored_revisions(engine) if stored is None else stored
+    _refuse_unknown(engine, stored)
+    head = newest_migration()
+    before = stored[0] if stored else None
+    if stored == [head]:
+        return Upgraded(before, head)
+    backup = None
+    if before is not None and engine.dialect.name == "sqlite":
+        try:
+            backup = back_up_sqlite(engine, before)
+        except (OSError, sqlite3.Error) as error:
+            raise StationError(
+                Code.SCHEMA_OUT_OF_DATE,
+                f"{_where(engine)} has schema revision {before}, older than this Station's"
+                f" {head}, and no copy of it could be kept beside it ({error}): it was not"
+                " upgraded. Free space or allow writing in its folder, then start again.",
+            ) from error
+    upgrade(engine)
+    return Upgraded(before, head, backup)
+
+
+def _where(engine: Engine) -> str:
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return f"The SQLite file {url.database}"
+    return f"The database {url.database} on {url.host or 'localhost'}"
+
+
+def _refuse_unknown(engine: Engine, stored: list[str] | None) -> None:
+    """STATION_OUT_OF_DATE when alembic_version holds a revision this code does not
+    know (a newer Station migrated it) or more than one."""
+    if stored is None or (len(stored) == 1 and stored[0] in migrations()):
         return
-    target = f"{path}.before-{revision}"
-    raw = engine.raw_connection()  # VACUUM runs outside any transaction
+    found = ", ".join(stored) if stored else "none (an empty alembic_version)"
+    raise StationError(
+        Code.STATION_OUT_OF_DATE,
+        f"{_where(engine)} has schema revision {found}, which this Station (schema revision"
+        f" {newest_migration()}) does not know: a newer Station has upgraded it. Install"
+        " that Station version here; nothing was changed.",
+    )
+
+
+def _out_of_date(engine: Engine, stored: list[str] | None) -> StationError:
+    head = newest_migration()
+    if not stored:
+        found = "has no Station schema yet"
+        fix = "create it"
+    else:
+        found = f"has schema revision {stored[0]}, older than this Station's {head}"
+        fix = "upgrade it, once every station runs this version"
+    return StationError(
+        Code.SCHEMA_OUT_OF_DATE,
+        f"{_where(engine)} {found}; shared databases are never migrated by a station."
+        f" A supervisor runs `station db upgrade` to {fix} (schema revision {head});"
+        " nothing was changed.",
+    )
+
+
+def back_up_sqlite(engine: Engine, revision: str) -> Path | None:
+    """Copy the SQLite file of `engine` beside itself as
+    `<file>.before-<revision>-<UTC time>` with sqlite3's backup API; the copy's path
+    (None for a database without a file). OSError or sqlite3.Error when it cannot be
+    written: then nothing is migrated."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database)
+    if not path.exists():
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.before-{revision}-{stamp}")
+    count = 1
+    while target.exists():
+        count += 1
+        target = path.with_name(f"{path.name}.before-{revision}-{stamp}-{count}")
+    source = sqlite3.connect(path)
     try:
-        raw.driver_connection.execute("VACUUM INTO ?", (target,))  # type: ignore[union-attr]
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
     finally:
-        raw.close()
+        source.close()
+    return target

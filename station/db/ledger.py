@@ -18,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal,
     or_,
     select,
     union_all,
@@ -160,6 +161,40 @@ def product_by_code(connection: Connection, code: str, gtin: str | None) -> Prod
     if product_id is None:
         return None
     return _products(connection, [product_id])[product_id]
+
+
+_PRODUCTS_BY_CODES: Any = None
+
+
+def products_by_codes(
+    connection: Connection, codes: Iterable[str], gtins: Mapping[str, str]
+) -> dict[str, Product | None]:
+    """`product_by_code` for many codes in one query: each code's product, or None.
+    `gtins` maps a code to its GTIN-14 form where it has one."""
+    global _PRODUCTS_BY_CODES
+    if _PRODUCTS_BY_CODES is None:
+        codes_in = bindparam("codes", expanding=True)
+        _PRODUCTS_BY_CODES = union_all(
+            select(literal(0), Barcode.code, Barcode.product_id).where(Barcode.code.in_(codes_in)),
+            select(literal(1), Barcode.gtin, Barcode.product_id).where(
+                Barcode.gtin.in_(bindparam("gtins", expanding=True))
+            ),
+            select(literal(2), ProductRow.sku, ProductRow.id).where(ProductRow.sku.in_(codes_in)),
+        )
+    codes = sorted(set(codes))
+    found: dict[str, int] = {}
+    by_gtin: dict[str, list[str]] = {}
+    for code in codes:
+        if code in gtins:
+            by_gtin.setdefault(gtins[code], []).append(code)
+    for part in chunked(codes, IN_CHUNK):
+        wanted = sorted({gtins[code] for code in part if code in gtins})
+        rows = connection.execute(_PRODUCTS_BY_CODES, {"codes": part, "gtins": wanted}).all()
+        for rank, value, product_id in sorted(rows, key=lambda row: row[0]):  # barcodes first
+            for code in by_gtin.get(value, []) if rank == 1 else [value]:
+                found.setdefault(code, product_id)
+    products = _products(connection, set(found.values())) if found else {}
+    return {code: products[found[code]] if code in found else None for code in codes}
 
 
 # --- documents ----------------------------------------------------------------------
@@ -320,6 +355,15 @@ def units_with_serial(connection: Connection, key: str) -> list[UnitInfo]:
     if _UNITS_BY_KEY is None:
         _UNITS_BY_KEY = _unit_query().where(Unit.serial_key == bindparam("key"))
     return [UnitInfo(*row) for row in connection.execute(_UNITS_BY_KEY, {"key": key})]
+
+
+def units_by_key(connection: Connection, keys: Iterable[str]) -> dict[str, list[UnitInfo]]:
+    """`units_with_serial` for many keys at once: every key asked, with its units."""
+    keys = set(keys)
+    found: dict[str, list[UnitInfo]] = {key: [] for key in keys}
+    for unit in units_with_serials(connection, list(keys)):
+        found[unit.serial_key].append(unit)
+    return found
 
 
 def units_with_serials(

@@ -4,26 +4,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select
+from sqlalchemy import Connection, insert, literal, or_, select, union_all
 
 from station.db.lookup import unit_query
-from station.db.models import PurchaseOrder, Receipt, SalesOrder, Shipment, Unit, Warehouse
+from station.db.models import (
+    OrderLine,
+    POLine,
+    PurchaseOrder,
+    Receipt,
+    SalesOrder,
+    Shipment,
+    Unit,
+    Warehouse,
+)
 
 
 def units_of_document(connection: Connection, number: str, limit: int = 10000) -> list[Any]:
     """Rows of `lookup.unit_query` for every unit received on a PO or receipt, or shipped
-    on an order or shipment, with this number, in serial order."""
+    on an order or shipment, with this number, in serial order. The number is found
+    first (each by its unique index), then its units by their indexed references: no
+    look-up reads the whole units table."""
     number = number.strip()
     if not number:
         return []
-    query = unit_query().where(
-        or_(
-            PurchaseOrder.number == number,
-            Receipt.number == number,
-            SalesOrder.number == number,
-            Shipment.number == number,
+    found = connection.execute(
+        union_all(
+            select(literal("po"), PurchaseOrder.id).where(PurchaseOrder.number == number),
+            select(literal("receipt"), Receipt.id).where(Receipt.number == number),
+            select(literal("order"), SalesOrder.id).where(SalesOrder.number == number),
+            select(literal("shipment"), Shipment.id).where(Shipment.number == number),
         )
-    )
+    ).all()
+    if not found:
+        return []
+    held_by = {
+        "po": lambda id_: Unit.po_line_id.in_(select(POLine.id).where(POLine.po_id == id_)),
+        "receipt": lambda id_: Unit.receipt_id == id_,
+        "order": lambda id_: Unit.order_line_id.in_(
+            select(OrderLine.id).where(OrderLine.order_id == id_)
+        ),
+        "shipment": lambda id_: Unit.shipment_id == id_,
+    }
+    query = unit_query().where(or_(*(held_by[kind](id_) for kind, id_ in found)))
     return list(connection.execute(query.order_by(Unit.serial_key).limit(limit)))
 
 

@@ -1,4 +1,4 @@
-"""Serial labels and packing slips: ZPL from the templates in `resources/labels/`, ESC/POS
+"""Serial labels and packing slips: ZPL from the templates in `station/resources/labels/`, ESC/POS
 through python-escpos's Dummy printer, and a PNG preview rendered from the ZPL itself.
 
 Every field value is escaped. Text fields use `^FH` hex escapes (`_`, `^`, `~`, `\\`,
@@ -12,8 +12,10 @@ label has one `^XA` and one `^XZ` whatever the data.
 The preview (`render_zpl_png`) draws the ZPL that would be sent, so it shows the same
 layout; it understands the subset of ZPL these templates use.
 
-Templates are read from `resources/labels/` next to the `station` package (a source
-checkout or an editable install); `STATION_LABELS_DIR` points elsewhere.
+Templates are package data (`station.resources`, read with `importlib.resources`, so a
+wheel carries them); `STATION_LABELS_DIR` points at a folder of the site's own. A template
+that cannot be read or filled is refused with `LABEL_TEMPLATE_MISSING` or
+`LABEL_TEMPLATE_INVALID`, naming it.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING
 
+from station import resources
+from station.codes import Code, StationError
 from station.devices import code128
 
 if TYPE_CHECKING:  # imported by the renderers that use them: the labels' data stays light
@@ -85,23 +88,66 @@ class PackingSlip:
         return sum(line.qty for line in self.lines)
 
 
-def labels_dir() -> Path:
-    override = os.environ.get("STATION_LABELS_DIR")
-    return Path(override) if override else Path(__file__).parents[2] / "resources" / "labels"
-
-
 @cache
-def _template_text(name: str, directory: Path) -> str:
-    return (directory / name).read_text(encoding="utf-8")
+def _template_text(name: str, overrides: tuple[str | None, str | None]) -> str:
+    found = resources.labels_folder().joinpath(name)
+    try:
+        return found.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as error:
+        labels_dir, resources_dir = overrides
+        fix = (
+            "fix STATION_LABELS_DIR"
+            if labels_dir
+            else "fix STATION_RESOURCES_DIR"
+            if resources_dir
+            else "reinstall Station"
+        )
+        raise StationError(
+            Code.LABEL_TEMPLATE_MISSING,
+            f"The label template {name} cannot be read from {found}"
+            f" ({getattr(error, 'strerror', None) or error}). Nothing was printed; {fix}.",
+        ) from None
 
 
 def template(name: str) -> str:
-    return _template_text(name, labels_dir())
+    """A label template's text (cached per STATION_LABELS_DIR / STATION_RESOURCES_DIR)."""
+    env = os.environ
+    return _template_text(name, (env.get("STATION_LABELS_DIR"), env.get("STATION_RESOURCES_DIR")))
 
 
-def _sections(text: str) -> dict[str, Template]:
+def _fill(template_name: str, text: str, /, **values: object) -> str:
+    """A template's text with its `$fields` filled (every value is escaped already)."""
+    try:
+        return Template(text).substitute(**values)
+    except (KeyError, ValueError) as error:
+        raise _invalid(template_name, f"{type(error).__name__}: {error}", values) from None
+
+
+def _invalid(name: str, problem: str, values: dict[str, object] | None = None) -> StationError:
+    fields = f" its fields are ${', $'.join(sorted(values))};" if values else ""
+    return StationError(
+        Code.LABEL_TEMPLATE_INVALID,
+        f"The label template {name} cannot be used ({problem});{fields} nothing was printed.",
+    )
+
+
+def _ascii(name: str, zpl: str) -> bytes:
+    try:
+        return zpl.encode("ascii")
+    except UnicodeError:
+        raise _invalid(
+            name, "it holds characters that are not ASCII; write them as ^FH hex"
+        ) from None
+
+
+def _sections(name: str, text: str) -> dict[str, str]:
+    """`[head]`, `[line]`, `[serial]` and `[foot]` of a template made of sections."""
     parts = re.split(r"^\[(\w+)\]\n", text, flags=re.MULTILINE)
-    return {parts[i]: Template(parts[i + 1]) for i in range(1, len(parts), 2)}
+    found = {parts[i]: parts[i + 1] for i in range(1, len(parts), 2)}
+    lacking = [part for part in ("head", "line", "serial", "foot") if part not in found]
+    if lacking:
+        raise _invalid(name, "it has no section " + ", ".join(f"[{p}]" for p in lacking))
+    return found
 
 
 # --- ZPL escaping ----------------------------------------------------------------------
@@ -162,40 +208,47 @@ def serial_label_zpl(label: SerialLabel) -> bytes:
     else:
         barcode = zpl_code128(label.serial)
         values = code128.values_for(label.serial.encode("utf-8"))
-    text = Template(template("serial_label.zpl")).substitute(
+    file = "serial_label.zpl"
+    text = _fill(
+        file,
+        template(file),
         name=zpl_text(label.name),
         sku=zpl_text(label.sku),
         module=_module_width(values),
         barcode=barcode,
         text=zpl_text(label.text),
     )
-    return text.encode("ascii")
+    return _ascii(file, text)
 
 
 def packing_slip_zpl(slip: PackingSlip) -> bytes:
-    parts = _sections(template("packing_slip.zpl"))
+    file = "packing_slip.zpl"
+    parts = _sections(file, template(file))
     rows: list[str] = []
     y = 300
     for line in slip.lines:
         rows.append(
-            parts["line"].substitute(
-                y=y, qty=line.qty, sku=zpl_text(line.sku), name=zpl_text(line.name)
+            _fill(
+                file, parts["line"], y=y, qty=line.qty, sku=zpl_text(line.sku),
+                name=zpl_text(line.name),
             )
-        )
+        )  # fmt: skip
         y += 36
         for serial in line.serials:
-            rows.append(parts["serial"].substitute(y=y, serial=zpl_text(serial)))
+            rows.append(_fill(file, parts["serial"], y=y, serial=zpl_text(serial)))
             y += 30
     values = code128.values_for(slip.order.encode("utf-8"))
-    head = parts["head"].substitute(
+    head = _fill(
+        file,
+        parts["head"],
         length=y + 60,
         order=zpl_text(slip.order),
         customer=zpl_text(slip.customer),
         module=_module_width(values),
         barcode=zpl_code128(slip.order),
     )
-    foot = parts["foot"].substitute(y=y + 10, units=slip.units)
-    return (head + "".join(rows) + foot).encode("ascii")
+    foot = _fill(file, parts["foot"], y=y + 10, units=slip.units)
+    return _ascii(file, head + "".join(rows) + foot)
 
 
 # --- ESC/POS ---------------------------------------------------------------------------
@@ -211,29 +264,68 @@ def escpos_text(value: object) -> str:
     return _CONTROL.sub("?", str(value))
 
 
-def _escpos_barcode(printer: Dummy, data: bytes, *, gs1_gtin: str | None = None) -> None:
-    """Hardware Code 128 (GS k 73) when the data allows it, else a bitmap of the symbol.
+#: Text python-escpos sends as GB18030, whole (its MagicEncode does so for these).
+_GB18030 = re.compile("[\u4e00-\u9fa5]")
+NO_BARCODE = "(no barcode: too long for this printer)"
+
+
+def _media_width(printer: Dummy) -> int:
+    """Dots the printer's profile can print across (512 for the TM-T88V)."""
+    try:
+        return int(printer.profile.profile_data["media"]["width"]["pixels"])
+    except (KeyError, TypeError, ValueError):
+        return 512
+
+
+def undrawable(printer: Dummy, text: str) -> list[str]:
+    """The characters of `text` that no code page of the printer's profile holds (they
+    would print as `?`); python-escpos sends text with Chinese characters as GB18030."""
+    if _GB18030.search(text):
+        return [c for c in text if ord(c) > 0x7F and not _GB18030.match(c)]
+    encoder = printer.magic.encoder
+    return [c for c in text if ord(c) > 0x7F and encoder.find_suitable_encoding(c) is None]
+
+
+def _drawn(printer: Dummy, value: object) -> str:
+    """`escpos_text(value)` with each character the printer cannot draw written as
+    `<U+XXXX>`, so a slip or a name never shows a `?` that reads as another serial."""
+    text = escpos_text(value)
+    for char in set(undrawable(printer, text)):
+        text = text.replace(char, f"<U+{ord(char):04X}>")
+    return text
+
+
+def _escpos_barcode(printer: Dummy, data: bytes, *, gs1_gtin: str | None = None) -> bool:
+    """Code 128 of `data`: the printer's own (GS k 73) when the data allows it and the
+    symbol fits at 2 dots a module, else a bitmap at 2 or 1 dots a module; False (nothing
+    written) when not even that fits the paper.
 
     The command is written directly: python-escpos's `barcode()` prints a notice to stdout,
     which would corrupt `station label --format escpos` output.
     """
     if gs1_gtin is not None:
+        values = code128.gs1_values(gs1_gtin, data)
         digits = "01" + gs1_gtin + "21"
         pairs = bytes(int(digits[i : i + 2]) for i in range(0, len(digits), 2))
         payload = b"{C{1" + pairs + b"{B" + data
-    elif all(0x20 <= byte < 0x7F for byte in data):
-        payload = b"{B" + data.replace(b"{", b"{{")
     else:
-        payload = b""
-    if payload and len(payload) <= 255:
+        values = code128.values_for(data)
+        plain = all(0x20 <= byte < 0x7F for byte in data)
+        payload = b"{B" + data.replace(b"{", b"{{") if plain else b""
+    width = _media_width(printer)
+    if payload and len(payload) <= 255 and len(code128.modules(values, quiet=0)) * 2 <= width:
         printer._raw(ESC + b"a\x01")  # centre
         printer._raw(GS + b"h" + bytes([80]) + GS + b"w\x02" + GS + b"H\x00")
         printer._raw(GS + b"kI" + bytes([len(payload)]) + payload)
         printer._raw(b"\n" + ESC + b"a\x00")
-        return
-    values = code128.values_for(data)
-    printer.image(_barcode_image(code128.modules(values), 2, 80), center=True)
-    printer._raw(ESC + b"a\x00")
+        return True
+    pattern = code128.modules(values)
+    for module in (2, 1):
+        if len(pattern) * module <= width:
+            printer.image(_barcode_image(pattern, module, 80), center=True)
+            printer._raw(ESC + b"a\x00")
+            return True
+    return False
 
 
 def _escpos_printer() -> Dummy:
@@ -245,15 +337,31 @@ def _escpos_printer() -> Dummy:
 
 
 def serial_label_escpos(label: SerialLabel) -> bytes:
+    """The label on a receipt printer. A serial with characters none of the printer's
+    code pages holds is refused (`LABEL_UNPRINTABLE`): its label would show another
+    serial. A serial too long for a barcode across the paper prints as text alone."""
     printer = _escpos_printer()
+    text = escpos_text(label.text)
+    unknown = undrawable(printer, text)
+    if unknown:
+        chars = " ".join(f"{c} (U+{ord(c):04X})" for c in dict.fromkeys(unknown))
+        raise StationError(
+            Code.LABEL_UNPRINTABLE,
+            f"The serial {label.serial!r} has characters the receipt printer's code pages"
+            f" ({ESCPOS_PROFILE}) cannot print: {chars}. Nothing was printed; print its"
+            " label on a ZPL label printer.",
+            [label.serial],
+        )
     printer.set(bold=True)
-    printer.textln(escpos_text(label.name))
+    printer.textln(_drawn(printer, label.name))
     printer.set(bold=False)
-    printer.textln(f"SKU: {escpos_text(label.sku)}")
-    _escpos_barcode(
+    printer.textln(f"SKU: {_drawn(printer, label.sku)}")
+    drawn = _escpos_barcode(
         printer, label.serial.encode("utf-8"), gs1_gtin=label.gtin if label.gs1 else None
     )
-    printer.textln(escpos_text(label.text))
+    printer.textln(text)
+    if not drawn:
+        printer.textln(NO_BARCODE)
     printer.cut()
     return printer.output
 
@@ -261,19 +369,21 @@ def serial_label_escpos(label: SerialLabel) -> bytes:
 def packing_slip_escpos(slip: PackingSlip) -> bytes:
     printer = _escpos_printer()
     printer.set(bold=True, double_height=True, double_width=True)
-    printer.textln(f"Packing slip {escpos_text(slip.order)}")
+    printer.textln(f"Packing slip {_drawn(printer, slip.order)}")
     printer.set(bold=False, double_height=False, double_width=False, normal_textsize=True)
-    printer.textln(f"Customer: {escpos_text(slip.customer)}")
+    printer.textln(f"Customer: {_drawn(printer, slip.customer)}")
     printer.ln()
     for line in slip.lines:
-        qty, sku, name = escpos_text(line.qty), escpos_text(line.sku), escpos_text(line.name)
-        printer.textln(f"{qty} x {sku}  {name}")
+        sku, name = _drawn(printer, line.sku), _drawn(printer, line.name)
+        printer.textln(f"{escpos_text(line.qty)} x {sku}  {name}")
         for serial in line.serials:
-            printer.textln(f"    {escpos_text(serial)}")
+            printer.textln(f"    {_drawn(printer, serial)}")
     printer.ln()
     printer.textln(f"{escpos_text(slip.units)} units")
-    _escpos_barcode(printer, slip.order.encode("utf-8"))
-    printer.textln(escpos_text(slip.order))
+    drawn = _escpos_barcode(printer, slip.order.encode("utf-8"))
+    printer.textln(_drawn(printer, slip.order))
+    if not drawn:
+        printer.textln(NO_BARCODE)
     printer.cut()
     return printer.output
 
@@ -362,7 +472,19 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int, lines: int) -> li
 
 
 def render_zpl_png(zpl: bytes) -> bytes:
-    """A PNG of the label, drawn from its ZPL (the subset of ZPL our templates use)."""
+    """A PNG of the label, drawn from its ZPL (the subset of ZPL our templates use); a
+    site's own template the preview cannot read is refused with LABEL_TEMPLATE_INVALID."""
+    try:
+        return _render_png(zpl)
+    except (ValueError, IndexError, KeyError, UnicodeError) as error:
+        raise StationError(
+            Code.LABEL_TEMPLATE_INVALID,
+            f"The preview cannot draw this label template ({type(error).__name__}: {error});"
+            " it draws the ZPL commands of the shipped templates.",
+        ) from None
+
+
+def _render_png(zpl: bytes) -> bytes:
     from PIL import Image, ImageDraw, ImageFont
 
     source = zpl.decode("ascii")

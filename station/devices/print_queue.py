@@ -137,19 +137,29 @@ class PrintQueue:
     def submit_all(self, documents: Sequence[tuple[str, str, str, bytes]]) -> list[PrintTicket]:
         """`submit()` for many `(kind, number, label, payload)` at once: one transaction
         records them all (a receipt's labels), so the caller waits far less per job."""
+        try:
+            tickets = self.record_all(documents)
+        except Exception:  # the database is down: still print; the worker tries again
+            log.exception("could not record %d print jobs", len(documents))
+            tickets = [PrintTicket(*document) for document in documents]
+        self.enqueue(tickets)
+        return tickets
+
+    def record_all(self, documents: Sequence[tuple[str, str, str, bytes]]) -> list[PrintTicket]:
+        """Tickets for `(kind, number, label, payload)`, recorded as queued jobs in one
+        transaction (with an engine) but not sent: `enqueue()` sends them. Raises what
+        the database raises."""
         tickets = [PrintTicket(*document) for document in documents]
         if self.engine is not None and tickets:
-            new = [self._new_job(ticket) for ticket in tickets]
-            try:
-                ids = print_jobs.add_jobs(self.engine, new)
-            except Exception:  # the database is down: still print; the worker tries again
-                log.exception("could not record %d print jobs", len(tickets))
-            else:
-                for ticket, job_id in zip(tickets, ids, strict=True):
-                    ticket.job_id = job_id
+            ids = print_jobs.add_jobs(self.engine, [self._new_job(t) for t in tickets])
+            for ticket, job_id in zip(tickets, ids, strict=True):
+                ticket.job_id = job_id
+        return tickets
+
+    def enqueue(self, tickets: Sequence[PrintTicket]) -> None:
+        """Hand tickets (from `record_all()`) to the worker, in order."""
         for ticket in tickets:
             self._put(ticket)
-        return tickets
 
     def retry(self, job_id: int) -> PrintTicket:
         """Send a recorded job again (failed or not), from its stored bytes."""

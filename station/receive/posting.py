@@ -72,7 +72,7 @@ def _post(
     po = ledger.purchase_order(connection, session.document.number, lock=True)
     if po is None:
         raise Problem(Code.PO_NOT_FOUND, f"PO {session.document.number} no longer exists.")
-    station = stations.current(connection, session.station)
+    station = stations.current(connection, session.station, register=True)
     options = station.options
     problem = rules.po_not_open(po, options)
     if problem is not None:

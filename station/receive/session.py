@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from station.codes import Code
-from station.db import ledger
 from station.posting import PostingResult
 from station.receive import rules
 from station.receive.posting import post_receipt
@@ -39,7 +38,7 @@ class ReceiveSession(ScanSession):
             self._check_room(index)
         self._check_duplicate(connection, index, serial, key)
         scope = self.serial_scope(connection)
-        for unit in ledger.units_with_serial(connection, key):
+        for unit in self._units_with_serial(connection, key):
             if scope == "global" or unit.product_id == line.product.id:
                 raise rules.already_exists(serial, unit)
         return None

@@ -58,7 +58,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
         raise Problem(Code.ORDER_NOT_OPEN, f"Order {order.number} is {order.status}.")
     if not session.entries:
         raise Problem(Code.NOTHING_TO_POST, "Nothing scanned: nothing to ship.")
-    station = stations.current(connection, session.station)
+    station = stations.current(connection, session.station, register=True)
     by_id = {line.id: line for line in order.lines}
     lines = [by_id[line.id] for line in session.document.lines]
     counts: Counter[int] = Counter()
@@ -225,7 +225,7 @@ def mark_not_found(
         product_ids, wanted = {product.id}, f"{product.name} ({product.sku})"
 
     def post(connection: Connection) -> PostingResult:
-        config = stations.current(connection, station)
+        config = stations.current(connection, station, register=True)
         warehouse_id, warehouse = rules.ship_warehouse(config, order)
         units = ledger.units_with_serials(connection, [key], lock=True)
         mine = [u for u in units if u.product_id in product_ids]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from station.codes import Code, Verdict
-from station.db import ledger
 from station.posting import PostingResult
 from station.scanning import Scan, serial_key
 from station.session import Problem, ScanSession, check_serial_text
@@ -33,7 +32,7 @@ class ShipSession(ScanSession):
             line,
             serial,
             key,
-            ledger.units_with_serial(connection, key),
+            self._units_with_serial(connection, key),
             options=self.station.options,
             warehouse_id=warehouse_id,
             warehouse=warehouse,

@@ -41,7 +41,9 @@ class FakePrinter:
             except OSError:
                 return
             if self.hanging.is_set():
-                self._held.append(conn)
+                with self._changed:
+                    self._held.append(conn)
+                    self._changed.notify_all()
                 continue
             with conn:
                 data = b""
@@ -62,6 +64,13 @@ class FakePrinter:
                 f"{len(self.jobs)} of {count} jobs arrived"
             )
             return list(self.jobs)
+
+    def wait_held(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until the hanging printer holds `count` connections it does not answer."""
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self._held) >= count, timeout), (
+                f"{len(self._held)} of {count} connections arrived"
+            )
 
     def close(self) -> None:
         self._server.close()

@@ -8,6 +8,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from station.codes import Code, StationError
 from station.devices.labels import (
     PackingSlip,
     SerialLabel,
@@ -181,3 +182,58 @@ def test_packing_slip_escpos_order_text_is_escaped() -> None:
     data = packing_slip_escpos(PackingSlip("SO\x1bp1", "C", [SlipLine("W", "W", 1, [])]))
     assert b"Packing slip SO?p1" in data
     assert b"SO\x1bp1" not in data
+
+
+# --- serials a receipt printer cannot draw (python-escpos Dummy output) ------------------
+
+GS_K, RASTER, CUT = b"\x1dkI", b"\x1dv0", b"\x1dV"
+
+
+def test_an_emoji_serial_is_refused_on_escpos_with_its_code() -> None:
+    """It raised python-escpos's ImageWidthError; no code page has the character, so the
+    label would show another serial: refused, naming the character."""
+    with pytest.raises(StationError) as refused:
+        serial_label_escpos(SerialLabel("W1", "Widget", "SN-\U0001f600\U0001f600"))
+    assert refused.value.code == Code.LABEL_UNPRINTABLE
+    assert "'SN-\U0001f600\U0001f600'" in refused.value.message
+    assert "\U0001f600 (U+1F600)" in refused.value.message
+    assert "ZPL label printer" in refused.value.message
+
+
+def test_a_serial_too_long_for_a_barcode_prints_as_text() -> None:
+    """The code page draws it, but its Code 128 is wider than the paper at any module."""
+    serial = "ÉTÉ-" + "é" * 24  # each é: two UTF-8 bytes, each FNC4 + a character
+    data = serial_label_escpos(SerialLabel("W1", "Widget", serial))
+    assert GS_K not in data and RASTER not in data  # no barcode of any kind
+    assert serial.encode("cp437") + b"\n(no barcode: too long for this printer)\n" in data
+    assert data.count(CUT) == 1 and data.endswith(b"\x1bd\x06\x1dV\x00")
+
+
+def test_a_long_ascii_serial_gets_a_bitmap_that_fits_the_paper() -> None:
+    """25 characters: the printer's own Code 128 at 2 dots a module is 574 dots, wider than
+    the TM-T88V's 512; a bitmap at 1 dot a module fits and carries the exact serial."""
+    serial = "LONG-SERIAL-0123456789ABC"
+    data = serial_label_escpos(SerialLabel("W1", "Widget", serial))
+    assert GS_K not in data
+    start = data.index(RASTER)
+    width_bytes = int.from_bytes(data[start + 4 : start + 6], "little")
+    height = int.from_bytes(data[start + 6 : start + 8], "little")
+    assert width_bytes * 8 <= 512 and height == 80
+    assert b"\x1ba\x00" + serial.encode() + b"\n" in data
+    bitmap = data[start + 8 : start + 8 + width_bytes * height]
+    rows = [bitmap[r * width_bytes : (r + 1) * width_bytes] for r in range(height)]
+    image = Image.frombytes("1", (width_bytes * 8, height), b"".join(rows)).point(lambda v: 255 - v)
+    [found] = zxingcpp.read_barcodes(image.convert("L"))
+    assert found.text == serial
+
+
+def test_slip_lines_the_printer_cannot_draw_are_written_out() -> None:
+    """A slip is read by people: `SN-<U+1F600>` rather than a `SN-?` that names another."""
+    slip = PackingSlip(
+        "SO-\U0001f4e6", "Café \U0001f600", [SlipLine("W1", "Widget", 1, ["SN-\U0001f600"])]
+    )
+    data = packing_slip_escpos(slip)
+    assert b"    SN-<U+1F600>\n" in data
+    assert b"Customer: Caf\x82 <U+1F600>\n" in data  # é from code page 437
+    assert b"SO-<U+1F4E6>\n" in data and b"SN-?" not in data
+    assert data.count(CUT) == 1

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine, text
 
+from station.codes import Code
 from station.devices.printers.memory import MemoryPrinter
 from tests.seed import seed
 from tests.ui.conftest import keyboard
@@ -142,3 +145,37 @@ def test_a_failed_print_shows_in_the_status_bar_and_keeps_the_posting(
         assert c.execute(text("SELECT count(*) FROM units WHERE serial = 'SN-OFF-1'")).scalar() == 1
         failed = c.execute(text("SELECT status FROM print_jobs")).scalars().all()
     assert failed == ["failed"]  # recorded with its bytes: it can be retried
+
+
+def test_a_label_that_cannot_be_rendered_after_posting_is_named_not_a_crash(
+    qtbot: QtBot,
+    engine: Engine,
+    make_window: Callable[..., MainWindow],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Templates missing (an install without them): the receipt is posted, the preview
+    and the labels are refused with LABEL_TEMPLATE_MISSING, and the window goes on."""
+    seed(engine)
+    name = f"dock-{uuid.uuid4().hex[:6]}"
+    configure(engine, "DOCK-1", print_label_on_receive=True, label_printer=f"zpl+memory://{name}")
+    monkeypatch.setenv("STATION_LABELS_DIR", str(tmp_path / "no-templates"))
+    window = make_window()
+    keys = keyboard(window)
+    keys.scan("PO-1")
+    page = window.scan_page
+    assert page is not None
+    for scan in ["W1", "SN-NOTPL-1"]:
+        keys.scan(scan)
+    page.preview()
+    assert page.findChild(PreviewDialog) is None
+    assert (page.banner.state, page.banner.code) == ("bad", Code.LABEL_TEMPLATE_MISSING)
+    keys.scan("CMD-SAVE")
+    chooser = window.choose["receive"]
+    qtbot.waitUntil(lambda: window.current_page() is chooser)
+    assert (chooser.banner.state, chooser.banner.code) == ("bad", Code.PRINT_FAILED)
+    assert "Received 1 unit(s)" in chooser.banner.text()
+    assert "serial_label.zpl cannot be read" in chooser.banner.text()
+    with engine.connect() as c:
+        units = c.execute(text("SELECT serial FROM units WHERE serial = 'SN-NOTPL-1'")).all()
+    assert len(units) == 1 and MemoryPrinter.jobs.get(name, []) == []

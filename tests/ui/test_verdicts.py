@@ -12,6 +12,7 @@ from station.app import open_session
 from station.codes import Code
 from tests.seed import seed
 from tests.test_workflows import CASES
+from tests.test_write_lock import write_lock
 from tests.ui.conftest import keyboard
 from tests.workflow import configure
 from ui.main_window import MainWindow
@@ -85,12 +86,20 @@ def test_every_verdict_code_has_its_own_banner(
     assert "connected" in window.database_label.text()
     keys.scan("W1")
     assert page.banner.state == "good"
+    keys.scan("BUSY-1")
+    with write_lock(engine.url.render_as_string(hide_password=False)):
+        keys.scan("CMD-SAVE")  # another program holds the lock the posting needs
+        assert (page.banner.state, page.banner.code) == ("bad", Code.DATABASE_BUSY)
+    assert "busy" in page.banner.text() and page.entries_model.rowCount() == 1
+    shown[Code.DATABASE_BUSY] = {page.banner.text()}
 
     # the codes from UNKNOWN_OPTION on are administration errors, never a scan's verdict
     codes = list(Code)
     administration = set(codes[codes.index(Code.UNKNOWN_OPTION) :])
-    # POSTING_FAILED needs the database to refuse what the rules let through: not a scan
-    verdict_codes = set(codes) - administration - {Code.OK, Code.POSTING_FAILED}
+    # POSTING_FAILED needs the database to refuse what the rules let through: not a scan;
+    # POSTING_OUTCOME_UNKNOWN a server lost during COMMIT (tests/test_silent_network.py)
+    unprovoked = {Code.OK, Code.POSTING_FAILED, Code.POSTING_OUTCOME_UNKNOWN}
+    verdict_codes = set(codes) - administration - unprovoked
     assert verdict_codes <= set(shown), verdict_codes - set(shown)
     # each code's message is its own: no two codes share a banner text
     texts = [message for messages in shown.values() for message in messages]
