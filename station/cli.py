@@ -62,14 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
         "rekey", help="recompute every serial key; list units whose serial reads as another's"
     )
 
-    commands.add_parser("demo", help="load a demo catalog, POs, orders and stock")
+    demo = commands.add_parser(
+        "demo",
+        help="load a demo catalog, POs, orders and stock (into a ledger that holds data:"
+        " a supervisor only)",
+    )
+    demo.add_argument("--user", metavar="SUPERVISOR", help="needed when the ledger holds data")
     commands.add_parser("codes", help="list every verdict code and its meaning")
 
     imp = commands.add_parser("import", help="import a CSV or XLSX file")
     imp.add_argument("kind", choices=["products", "pos", "orders", "stock"])
     imp.add_argument("file")
     imp.add_argument(
-        "--user", metavar="SUPERVISOR", help="stock (opening balance) needs a supervisor"
+        "--user", metavar="SUPERVISOR", help="a supervisor (PIN from $STATION_PIN or prompted)"
     )
 
     scan = commands.add_parser(
@@ -79,7 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     which = scan.add_mutually_exclusive_group(required=True)
     which.add_argument("--receive", metavar="PO")
     which.add_argument("--ship", metavar="ORDER")
-    scan.add_argument("--user", metavar="NAME")
+    scan.add_argument(
+        "--user",
+        metavar="NAME",
+        help="the operator: a clerk or supervisor receives, a packer or supervisor ships"
+        " (without it, postings name no user)",
+    )
 
     trace = commands.add_parser("trace", help="a unit's details and event timeline")
     trace.add_argument("serial")
@@ -315,7 +325,11 @@ def cmd_codes(_args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from station.demo import load_demo
 
-    summary = load_demo(_engine(args))
+    engine = _engine(args)
+    # An empty ledger takes the demo from anyone (the first run); one holding data only
+    # from a supervisor.
+    supervisor = _supervisor(args, engine, "station demo") if args.user else None
+    summary = load_demo(engine, into_data=supervisor is not None)
     print(f"Demo data loaded: {summary}")
     return EXIT_OK
 
@@ -324,12 +338,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     from station import imports
 
     engine = _engine(args)
+    user = _supervisor(args, engine, f"station import {args.kind}")
     try:
         if args.kind == "stock":  # an opening balance is a supervisor's adjustment
-            from station.users import authorize_supervisor
-
-            pin = _pin("STATION_PIN", f"PIN for {args.user}: ") if args.user else None
-            user = authorize_supervisor(engine, args.user, pin)
             summary = imports.import_stock(engine, args.file, user=user)
         else:
             run: Callable[[Engine, str], Any] = getattr(imports, f"import_{args.kind}")
@@ -446,15 +457,34 @@ def cmd_users(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if args.action == "list":
+        from station.db.models import utcnow
+
         with engine.connect() as connection:
+            locked = admin.locked_users(connection, utcnow())
             for name, role in admin.users(connection):
-                print(f"{name:<24} {role}")
+                until = locked.get(name)
+                lock = f"  locked until {until:%Y-%m-%d %H:%M:%S} UTC" if until else ""
+                print(f"{name:<24} {role}{lock}")
         return EXIT_OK
     pin = _pin("STATION_PIN", f"PIN for the new user {args.name}: ")
     by_pin = _pin("STATION_SUPERVISOR_PIN", f"PIN of {args.by}: ") if args.by else None
     users.add_user(engine, args.name, args.role, pin, by=args.by, by_pin=by_pin)
     print(f"User {args.name} added as {args.role}.")
     return EXIT_OK
+
+
+def _supervisor(args: argparse.Namespace, engine: Engine, what: str) -> str:
+    """The supervisor named by `--user`, once their PIN (STATION_PIN or prompted) is
+    right: NOT_AUTHORIZED without `--user`, USER_LOCKED while they are locked."""
+    from station.users import authorize_supervisor
+
+    if not args.user:
+        raise StationError(
+            Code.NOT_AUTHORIZED,
+            f"{what} needs a supervisor: --user NAME (PIN from STATION_PIN or prompted).",
+        )
+    pin = _pin("STATION_PIN", f"PIN for {args.user}: ")
+    return authorize_supervisor(engine, args.user, pin, station=getattr(args, "station", None))
 
 
 def _pin(variable: str, prompt: str) -> str:
@@ -486,6 +516,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
         engine = _engine(args)
         kind, number = ("receive", args.receive) if args.receive else ("ship", args.ship)
+        if args.user is not None:  # a named operator must be one who may do this
+            from station.users import check_operator
+
+            check_operator(engine, args.user, kind)
         opened = open_session(engine, args.station, kind, number, user=args.user)
         gc.freeze()  # the collections while scanning leave them alone
         if collecting:

@@ -55,9 +55,12 @@ class Code(StrEnum):
     DATABASE_URL_INVALID = "DATABASE_URL_INVALID"
     BAD_OPTION_VALUE = "BAD_OPTION_VALUE"
     NOT_AUTHORIZED = "NOT_AUTHORIZED"
+    USER_LOCKED = "USER_LOCKED"
+    UNKNOWN_USER = "UNKNOWN_USER"
     USER_EXISTS = "USER_EXISTS"
     UNKNOWN_STATION = "UNKNOWN_STATION"
     IMPORT_INVALID = "IMPORT_INVALID"
+    SERIALIZED_IN_USE = "SERIALIZED_IN_USE"
     EXPORT_INVALID = "EXPORT_INVALID"
     EXPORT_FAILED = "EXPORT_FAILED"
     PRINT_FAILED = "PRINT_FAILED"
@@ -124,10 +127,18 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.UNKNOWN_OPTION: "No station option has this name.",
     Code.DATABASE_URL_INVALID: "The --db URL (or STATION_DATABASE_URL) names no usable database.",
     Code.BAD_OPTION_VALUE: "The value does not fit the option.",
-    Code.NOT_AUTHORIZED: "A supervisor's name and PIN are needed and were not given or wrong.",
+    Code.NOT_AUTHORIZED: (
+        "A supervisor's name and PIN are needed and were not given or wrong, or the"
+        " user's role may not do this."
+    ),
+    Code.USER_LOCKED: "Too many wrong PINs: the user is locked until the time named.",
+    Code.UNKNOWN_USER: "No user has this name.",
     Code.USER_EXISTS: "A user with this name exists already.",
     Code.UNKNOWN_STATION: "No station has this name.",
     Code.IMPORT_INVALID: "An import file has bad rows; nothing was written.",
+    Code.SERIALIZED_IN_USE: (
+        "A product's serialized flag cannot change while it has units, stock or open lines."
+    ),
     Code.EXPORT_INVALID: "An export was asked with a bad kind, filter or date.",
     Code.EXPORT_FAILED: (
         "A file to write (export, label) cannot be written, or would replace the ledger,"

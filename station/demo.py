@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from station.codes import Code, StationError
 from station.db import bulk, lookup
 from station.db.ledger import scope_id, serial_scope
 from station.db.models import (
@@ -279,9 +280,19 @@ def _sales_orders(
     return len(new)
 
 
-def load_demo(engine: Engine) -> DemoSummary:
-    """Load the demo catalog, POs, orders and stock in one transaction; idempotent."""
+def load_demo(engine: Engine, *, into_data: bool = True) -> DemoSummary:
+    """Load the demo catalog, POs, orders and stock in one transaction; idempotent.
+    `into_data` False (the command line without a supervisor): NOT_AUTHORIZED when the
+    ledger holds any catalog, document or stock, judged in the same transaction."""
     with engine.begin() as connection:
+        held = {} if into_data else lookup.ledger_contents(connection)
+        if held:
+            what = ", ".join(f"{count} {name}" for name, count in held.items())
+            raise StationError(
+                Code.NOT_AUTHORIZED,
+                f"The ledger holds data ({what}): only a supervisor may load the demo into"
+                " it (station demo --user NAME, PIN from STATION_PIN).",
+            )
         warehouses, new_warehouses = bulk.ensure_warehouses(connection, WAREHOUSES, WAREHOUSES)
         vendors, new_vendors = bulk.ensure_vendors(connection, (ACME, GLOBEX))
         products, new_products, new_barcodes = _products(connection)

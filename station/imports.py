@@ -69,7 +69,13 @@ class RowError:
 class ImportInvalid(StationError):
     """The file cannot be imported; nothing was written. `errors` lists the bad rows."""
 
-    def __init__(self, path: Path, errors: list[RowError], problem: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        errors: list[RowError],
+        problem: str | None = None,
+        code: Code = Code.IMPORT_INVALID,
+    ) -> None:
         self.path = path
         self.errors = sorted(errors, key=lambda error: error.line)
         if problem is None:
@@ -79,7 +85,7 @@ class ImportInvalid(StationError):
                 lines.append(f"  … and {count - SHOWN_ERRORS} more")
             rows = "row is" if count == 1 else "rows are"
             problem = f"{count} {rows} bad; nothing was imported:\n" + "\n".join(lines)
-        super().__init__(Code.IMPORT_INVALID, f"{path.name}: {problem}")
+        super().__init__(code, f"{path.name}: {problem}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -741,6 +747,8 @@ def import_products(engine: Engine, path: str | Path) -> ImportSummary:
             ),
         )
         prefixes = _command_prefixes(connection)
+        flag_changes = _serialized_changes(connection, products)
+    rows.errors += flag_changes
     for product in products:
         for code in product.barcodes:
             for form in {code, gtin14(code) or code}:
@@ -761,9 +769,14 @@ def import_products(engine: Engine, path: str | Path) -> ImportSummary:
                         " it would be read as a command",
                     )
                 )
+    if flag_changes:
+        raise ImportInvalid(path, rows.errors, code=Code.SERIALIZED_IN_USE)
     rows.check()
 
     def work(connection: Any) -> ImportSummary:
+        changes = _serialized_changes(connection, products)  # again, in the transaction
+        if changes:
+            raise ImportInvalid(path, changes, code=Code.SERIALIZED_IN_USE)
         _, new, updated, barcodes = write_products(connection, products)
         return ImportSummary(
             "products",
@@ -772,6 +785,42 @@ def import_products(engine: Engine, path: str | Path) -> ImportSummary:
         )
 
     return _write(path, engine, work)
+
+
+def _serialized_changes(connection: Any, products: list[_ProductRow]) -> list[RowError]:
+    """SERIALIZED_IN_USE rows (SPEC §2): a known product whose `serialized` flag the file
+    changes while it has units, pieces on hand or lines on open POs or orders (its units
+    would be shipped as bare quantities, or its quantities lost from view)."""
+    known = lookup.catalog(connection)
+    changing = {
+        known[p.sku].id: p
+        for p in products
+        if p.sku in known and known[p.sku].serialized != p.serialized
+    }
+    if not changing:
+        return []
+    errors = []
+    for product_id, use in lookup.product_use(connection, changing).items():
+        row = changing[product_id]
+        held = [
+            f"{count} {what}"
+            for count, what in (
+                (use.units, "unit(s)"),
+                (use.on_hand, "piece(s) on hand"),
+                (use.po_lines, "line(s) on open POs"),
+                (use.order_lines, "line(s) on open orders"),
+            )
+            if count
+        ]
+        old, new = ("true", "false") if row.serialized is False else ("false", "true")
+        errors.append(
+            RowError(
+                row.line,
+                f"{Code.SERIALIZED_IN_USE}: serialized of {row.sku} cannot change from {old}"
+                f" to {new} while it has {', '.join(held)}",
+            )
+        )
+    return errors
 
 
 # --- purchase orders and sales orders --------------------------------------------------

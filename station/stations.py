@@ -160,7 +160,7 @@ def set_options(
     parsed = {key: opts.parse_value(key, text) for key, text in changes.items()}
     if not parsed:
         raise StationError(Code.BAD_OPTION_VALUE, "Name at least one KEY=VALUE to set.")
-    who = authorize_supervisor(engine, user, pin)
+    who = authorize_supervisor(engine, user, pin, station=name)
     station = register(engine, name)
     done: list[tuple[str, Any, Any]] = []
     with engine.begin() as connection:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, text
 
+from station.db import admin
 from station.db.models import (
     AllocatedSerial,
     Barcode,
@@ -24,11 +26,39 @@ from station.db.models import (
     Warehouse,
 )
 from station.scanning import gtin14
+from station.users import hash_pin
 
 UPC_W1 = "012345678905"
 GTIN_W1 = "00012345678905"
 UPC_OTHER = "036000291452"
 WHEN = datetime(2026, 11, 20, 14, 3, tzinfo=UTC)
+#: The supervisor of the tests that run supervisor commands, and the PIN.
+SUPERVISOR, SUPERVISOR_PIN = "sue", "2468"
+#: The operators the workflow tests name (`station scan --user`), and their PIN.
+OPERATORS = {"kim": "clerk", "alice": "clerk", "bob": "clerk", "ann": "clerk", "pat": "packer"}
+OPERATOR_PIN = "1357"
+
+
+@cache
+def _pin_hash(pin: str) -> str:
+    return hash_pin(pin)
+
+
+def add_supervisor(engine: Engine, name: str = SUPERVISOR, pin: str = SUPERVISOR_PIN) -> str:
+    """A supervisor, written directly (adding users is tested on its own); the first user
+    claims the first-supervisor row as `station users add` does."""
+    with engine.begin() as c:
+        if admin.user_count(c) == 0:
+            admin.claim_first_user(c, name)
+        admin.add_user(c, name, "supervisor", _pin_hash(pin))
+    return name
+
+
+def add_operators(engine: Engine, **roles: str) -> None:
+    """The test operators (OPERATORS, or the name=role given) as users, written directly."""
+    with engine.begin() as c:
+        for name, role in (roles or OPERATORS).items():
+            admin.add_user(c, name, role, _pin_hash(OPERATOR_PIN))
 
 
 def put(connection: Connection, model: type, rows: list[dict[str, Any]]) -> None:
@@ -43,6 +73,8 @@ def reset_sequences(engine: Engine) -> None:
         return
     with engine.begin() as c:
         for table in Base.metadata.sorted_tables:
+            if c.scalar(text("SELECT to_regclass(:t)"), {"t": table.name}) is None:
+                continue  # a table of a later revision than the ledger's
             if "id" in table.c and table.c.id.autoincrement is not False:
                 c.execute(
                     text(

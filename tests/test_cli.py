@@ -146,7 +146,10 @@ def test_import_reports_every_bad_row_and_stock_needs_a_supervisor(
         ",No SKU,,yes,,\n"
         "A-3,Gamma,333,maybe,,\n"
     )
-    status, _, err = _run(capsys, "--db", db_url, "import", "products", str(products))
+    monkeypatch.setenv("STATION_PIN", "1234")
+    assert _run(capsys, "--db", db_url, "users", "add", "sue", "--role", "supervisor")[0] == 0
+    sue = ("--user", "sue")
+    status, _, err = _run(capsys, "--db", db_url, "import", "products", str(products), *sue)
     assert status == EXIT_FAILED and "IMPORT_INVALID" in err
     assert "line 3" in err and "line 4" in err
     with engine.connect() as c:
@@ -154,14 +157,12 @@ def test_import_reports_every_bad_row_and_stock_needs_a_supervisor(
     products.write_text(
         "sku,name,barcodes,serialized,serial_length,serial_pattern\nA-1,Alpha,111;222,yes,,\n"
     )
-    assert _run(capsys, "--db", db_url, "import", "products", str(products))[0] == 0
+    assert _run(capsys, "--db", db_url, "import", "products", str(products), *sue)[0] == 0
     stock = tmp_path / "stock.csv"
     stock.write_text("sku,serial,warehouse,bin,unit_cost\nA-1,OPEN-1,MAIN,A-01,9.50\n")
     status, _, err = _run(capsys, "--db", db_url, "import", "stock", str(stock))
     assert status == EXIT_FAILED and "NOT_AUTHORIZED" in err
-    monkeypatch.setenv("STATION_PIN", "1234")
-    assert _run(capsys, "--db", db_url, "users", "add", "sue", "--role", "supervisor")[0] == 0
-    status, out, _ = _run(capsys, "--db", db_url, "import", "stock", str(stock), "--user", "sue")
+    status, out, _ = _run(capsys, "--db", db_url, "import", "stock", str(stock), *sue)
     assert status == 0
     status, out, _ = _run(capsys, "--db", db_url, "trace", "OPEN-1", "--json")
     traced = json.loads(out)

@@ -17,7 +17,7 @@ from station.app import open_session
 from station.cli import GROUP_MAX, waiting_lines
 from station.db.engine import head_revision, newest_migration
 from station.db.models import POLine, PurchaseOrder
-from tests.seed import UPC_OTHER, seed
+from tests.seed import UPC_OTHER, add_operators, seed
 
 ARGS = ("--station", "PIPE-1", "--receive", "PO-PIPE", "--user", "kim")
 HEAVY = ("sqlalchemy", "alembic", "biip", "escpos", "PIL", "barcode", "openpyxl", "serial")
@@ -26,6 +26,7 @@ HEAVY = ("sqlalchemy", "alembic", "biip", "escpos", "PIL", "barcode", "openpyxl"
 def _big_po(engine: Engine, qty: int = 5000) -> None:
     """The seed ledger plus PO-PIPE: `qty` units of Widget One (W1) to receive."""
     seed(engine)
+    add_operators(engine, kim="clerk")
     with engine.begin() as c:
         po = c.execute(
             insert(PurchaseOrder)

@@ -122,7 +122,9 @@ def test_numbers_not_written_plainly_are_refused_with_line_and_column(
     rows = "".join(
         f'PO-{n},Acme,MAIN,W-100,"{qty}","{cost}"\n' for n, (qty, cost) in enumerate(NUMBERS)
     )
-    status, _, err = station("import", "pos", write(tmp_path, "pos.csv", POS + rows))
+    status, _, err = station(
+        "import", "pos", write(tmp_path, "pos.csv", POS + rows), "--user", "sue"
+    )
     assert status == EXIT_FAILED and "IMPORT_INVALID" in err and "Traceback" not in err
     got = bad_lines(err)
     assert sorted(got) == list(range(2, 2 + len(NUMBERS)))
@@ -135,7 +137,7 @@ def test_numbers_not_written_plainly_are_refused_with_line_and_column(
     assert count(engine, PurchaseOrder) == 0
     # The rule's own examples import.
     good = write(tmp_path, "good.csv", POS + "PO-OK,Acme,MAIN,W-100,1200,1250.50\n")
-    assert station("import", "pos", good)[0] == 0
+    assert station("import", "pos", good, "--user", "sue")[0] == 0
     with engine.connect() as connection:
         line = connection.execute(select(POLine.qty_ordered, POLine.unit_cost)).one()
     assert (line.qty_ordered, line.unit_cost) == (1200, Decimal("1250.50"))
@@ -157,7 +159,7 @@ def test_xlsx_number_cells_count_text_cells_follow_the_rule_booleans_are_not_num
     sheet.append(["PO-5", "Acme", "MAIN", "W-100", 1, False])
     path = tmp_path / "pos.xlsx"
     workbook.save(path)
-    status, _, err = station("import", "pos", str(path))
+    status, _, err = station("import", "pos", str(path), "--user", "sue")
     assert status == EXIT_FAILED
     assert bad_lines(err) == {
         4: "qty must be a whole number, not 'true'",
@@ -169,7 +171,7 @@ def test_xlsx_number_cells_count_text_cells_follow_the_rule_booleans_are_not_num
     }
     sheet.delete_rows(4, 4)
     workbook.save(path)
-    assert station("import", "pos", str(path))[0] == 0
+    assert station("import", "pos", str(path), "--user", "sue")[0] == 0
     with engine.connect() as connection:
         lines = connection.execute(
             select(POLine.qty_ordered, POLine.unit_cost).order_by(POLine.line_no)
@@ -298,7 +300,7 @@ def test_unicode_serials_match_character_by_character(
     )
     assert station("import", "products", products, "--user", "sue")[0] == 0
     pos = POS + "PO-U,Acme,MAIN,HAN-1,5,\nPO-U,Acme,MAIN,DOT-1,5,\n"
-    assert station("import", "pos", write(tmp_path, "u-po.csv", pos))[0] == 0
+    assert station("import", "pos", write(tmp_path, "u-po.csv", pos), "--user", "sue")[0] == 0
     scan = start_scan(
         db_url, tmp_path / "journals", "--station", "DOCK-1", "--receive", "PO-U", "--user", "sue"
     )

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, make_url, text
 
 from station.journal import BLOCK, journal_path
-from tests.seed import seed
+from tests.seed import add_operators, seed
 from tests.test_journal_sessions import add_po
 from tests.workflow import ask as _ask
 from tests.workflow import run_scan
@@ -43,6 +43,7 @@ def test_killed_then_damaged_the_station_restores_what_it_can_and_says_so(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
     seed(engine)
+    add_operators(engine)
     data = tmp_path / "data"
     _killed(db_url, data, *ARGS, "--user", "kim")
     [path] = (data / "journal").glob("*.jsonl")
@@ -65,6 +66,7 @@ def test_killed_then_opened_by_another_user_the_station_refuses(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
     seed(engine)
+    add_operators(engine)
     data = tmp_path / "data"
     _killed(db_url, data, *ARGS, "--user", "alice")
     bob = _start(db_url, data, *ARGS, "--user", "bob")

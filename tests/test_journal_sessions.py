@@ -21,7 +21,7 @@ from station.codes import Code, StationError
 from station.db.models import POLine, PurchaseOrder
 from station.journal import Journal, journal_path, legacy_journal_path
 from station.session import ScanSession
-from tests.seed import seed
+from tests.seed import add_operators, seed
 from tests.workflow import run_scan
 
 RECEIVE = ["W1", "J-1", "J-2", "CABLE3", "W1", "J-3"]  # 6 records: header + lines 2-7
@@ -500,6 +500,7 @@ def test_station_scan_refuses_another_user_and_keeps_the_journal(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], engine: Engine, db_url: str
 ) -> None:
     seed(engine)
+    add_operators(engine)
     args = ["--station", "DOCK-1", "--receive", "PO-1"]
     status, _ = run_scan(monkeypatch, capsys, db_url, [*args, "--user", "alice"], RECEIVE)
     assert status == 0

@@ -99,7 +99,7 @@ def test_an_old_ledger_is_rekeyed_and_collisions_are_reported_never_merged(
         assert len(list(Path(engine.url.database).parent.glob("station.db.before-0002-*"))) == 1
     else:
         upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() >= "0003"  # 0003 re-keyed it
     assert _keys(engine) == {
         1: "SN 1",
         2: "SN  1",  # kept: reads as unit 1
@@ -135,7 +135,7 @@ def test_an_old_ledger_is_rekeyed_and_collisions_are_reported_never_merged(
     # `station db upgrade` names every unit left at its old key.
     assert main(["--db", db_url, "db", "upgrade"]) == 0
     out = capsys.readouterr().out
-    assert "Schema is at revision 0003." in out
+    assert f"Schema is at revision {head_revision()}." in out
     assert "4 unit(s) keep their old serial key" in out
     assert "unit 2 W1 'sn  1' (in_stock): it reads as unit 1 ('SN 1')" in out
     assert f"unit 6 W1 '{NFD}' (in_stock): it reads as unit 5 ('{NFC}')" in out

@@ -24,7 +24,7 @@ from station.cli import EXIT_DATABASE, EXIT_OK, main
 from station.db.engine import make_engine
 from tests.conftest import _empty_pg
 from tests.netproxy import SilentProxy
-from tests.seed import seed
+from tests.seed import add_operators, seed
 from tests.workflow import ask, start_scan
 
 #: SPEC §8 promises DATABASE_UNAVAILABLE within 5 s; the bound asserted leaves room for a
@@ -44,6 +44,7 @@ def pg_url(request: pytest.FixtureRequest) -> str:
 def pg(pg_url: str) -> Iterator[Engine]:
     engine = make_engine(pg_url)
     seed(engine)
+    add_operators(engine, kim="clerk")
     yield engine
     engine.dispose()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from tests.seed import seed
+from tests.seed import add_operators, seed
 from tests.workflow import ask, start_scan
 
 LEDGER = (
@@ -26,6 +26,7 @@ def test_sigkill_mid_session_restores_every_acknowledged_scan(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
     seed(engine)
+    add_operators(engine, kim="clerk")
     before = _ledger(engine)
     args = ("--station", "DOCK-9", "--receive", "PO-1", "--user", "kim")
     first = start_scan(db_url, tmp_path / "data", *args)

@@ -86,7 +86,9 @@ class _Locked(QDialog):
     def unlock(self) -> bool:
         name, pin = self.user_field.text().strip(), self.pin_field.text()
         try:
-            users.authorize_supervisor(self.services.engine, name, pin)
+            users.authorize_supervisor(
+                self.services.engine, name, pin, station=self.services.station_name
+            )
         except FAILURES as error:
             self.failed(error)
             self.pin_field.clear()
@@ -360,6 +362,7 @@ class UsersDialog(_Locked):
                 self.new_pin.text(),
                 by=name,
                 by_pin=pin,
+                station=self.services.station_name,
             )
         except FAILURES as error:
             self.failed(error)
@@ -382,7 +385,12 @@ class UsersDialog(_Locked):
         name, pin = self.supervisor
         try:
             users.reset_pin(
-                self.services.engine, who, self.reset_pin_field.text(), by=name, by_pin=pin
+                self.services.engine,
+                who,
+                self.reset_pin_field.text(),
+                by=name,
+                by_pin=pin,
+                station=self.services.station_name,
             )
         except FAILURES as error:
             self.failed(error)

@@ -34,7 +34,8 @@ def build_window(
     """The main window over `engine`, with its services. `station` overrides the station
     this machine remembers (first run shows the setup page when there is none);
     `database_up=False` starts on the station's cached options with scanning refused
-    until the database watch reaches the database."""
+    until the database watch reaches the database. `user`: an operator already signed in
+    (tests and the benchmark; the app itself signs operators in with their PIN)."""
     from ui.devices import Printing, SerialScanners
     from ui.main_window import MainWindow
     from ui.services import DatabaseWatch, Services
@@ -44,8 +45,6 @@ def build_window(
     settings = LocalSettings.load()
     if station is not None:
         settings.station = station
-    if user is not None:
-        settings.user = user
     database = DatabaseWatch(engine, watch_interval_ms)
     if not database_up:
         database.mark(False, "unreachable at start")
@@ -57,6 +56,10 @@ def build_window(
         scanners=SerialScanners(),
         database=database,
     )
+    if user is not None:
+        from station.users import role_of
+
+        services.operator, services.operator_role = user, role_of(engine, user)
     return MainWindow(services)
 
 

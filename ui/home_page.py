@@ -1,19 +1,20 @@
-"""The start page: Receive, Ship, Lookup, and the offer to resume an unfinished session."""
+"""The start page: Receive, Ship, Lookup, the offer to resume an unfinished session, and
+the operator signed in (Sign in / Sign out)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
-from station.db import admin
 from ui.services import Services
 from ui.widgets import VerdictBanner, button, label
 
 
 class HomePage(QWidget):
-    """Signals: `action(name)` for receive / ship / lookup / options / users, and
+    """Signals: `action(name)` for receive / ship / lookup / options / users / sign_in /
+    sign_out, and
     `resume(header)` for an unfinished session's journal header."""
 
     action = Signal(str)
@@ -38,24 +39,27 @@ class HomePage(QWidget):
         self.lookup_button = button("Lookup  (F4)", big=True)
         self.options_button = button("Options  (F9)")
         self.users_button = button("Users  (F10)")
+        self.sign_in_button = button("Sign in  (F11)")
+        self.sign_out_button = button("Sign out")
         for widget, name in (
             (self.receive_button, "receive"),
             (self.ship_button, "ship"),
             (self.lookup_button, "lookup"),
             (self.options_button, "options"),
             (self.users_button, "users"),
+            (self.sign_in_button, "sign_in"),
+            (self.sign_out_button, "sign_out"),
         ):
             widget.clicked.connect(lambda _=False, n=name: self.action.emit(n))
-        self.user_box = QComboBox()
-        self.user_box.setMinimumWidth(220)
-        self.user_box.currentTextChanged.connect(self._user_changed)
+        self.operator_label = label("", "operator")
         grid = QGridLayout()
         grid.addWidget(self.receive_button, 0, 0)
         grid.addWidget(self.ship_button, 0, 1)
         grid.addWidget(self.lookup_button, 1, 0, 1, 2)
         admin_row = QHBoxLayout()
-        admin_row.addWidget(label("Operator:"))
-        admin_row.addWidget(self.user_box)
+        admin_row.addWidget(self.operator_label)
+        admin_row.addWidget(self.sign_in_button)
+        admin_row.addWidget(self.sign_out_button)
         admin_row.addStretch(1)
         admin_row.addWidget(self.options_button)
         admin_row.addWidget(self.users_button)
@@ -82,26 +86,21 @@ class HomePage(QWidget):
             verb = "receiving" if first["kind"] == "receive" else "shipping"
             more = f" (and {len(offers) - 1} more)" if len(offers) > 1 else ""
             user = first.get("user")
-            by = f" by {user}" if user and user != self.services.settings.user else ""
+            by = f" by {user}" if user and user != self.services.operator else ""
             self.offer.setText(
                 f"Resume {verb} {first['document']}: {first['scans']} scans{by}?{more}"
             )
         self.offer_box.setVisible(bool(offers))
-        try:
-            with self.services.engine.connect() as connection:
-                names = [user for user, _role in admin.users(connection)]
-        except Exception:
-            names = []
-        self.user_box.blockSignals(True)
-        self.user_box.clear()
-        self.user_box.addItems(["(nobody)", *names])
-        current = self.services.settings.user
-        self.user_box.setCurrentText(current if current in names else "(nobody)")
-        self.user_box.blockSignals(False)
+        self.show_operator()
 
-    def _user_changed(self, text: str) -> None:
-        self.services.settings.user = None if text == "(nobody)" else text
-        self.services.settings.save()
+    def show_operator(self) -> None:
+        operator, role = self.services.operator, self.services.operator_role
+        who = f"{operator} ({role})" if role else operator
+        self.operator_label.setText(
+            f"Operator: {who}" if operator else "Operator: nobody signed in — scan your badge"
+        )
+        self.sign_in_button.setText("Switch user  (F11)" if operator else "Sign in  (F11)")
+        self.sign_out_button.setVisible(operator is not None)
 
     def resume_first(self) -> None:
         if self.offers:

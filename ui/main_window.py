@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget,
 from station.app import Opened, open_session, pending_journals
 from station.codes import Code, StationError
 from station.posting import PostingResult
+from station.users import badge_name, check_operator
 from ui.admin_dialogs import FAILURES, OptionsDialog, UsersDialog
 from ui.choose_page import ChoosePage
 from ui.home_page import HomePage
@@ -18,6 +19,7 @@ from ui.resources import icon
 from ui.scan_page import ScanPage
 from ui.services import Services, first_line
 from ui.setup_page import SetupPage
+from ui.sign_in import SignInDialog
 from ui.wedge import WedgeFilter
 from ui.widgets import VerdictBanner
 
@@ -42,6 +44,7 @@ class MainWindow(QMainWindow):
         self.lookup = LookupPage(services)
         self.scan_page: ScanPage | None = None
         self.setup: SetupPage | None = None
+        self.sign_in_box: SignInDialog | None = None
         for page in (self.home, *self.choose.values(), self.lookup):
             self.stack.addWidget(page)
         self.home.action.connect(self.do)
@@ -52,12 +55,18 @@ class MainWindow(QMainWindow):
         self.lookup.closed.connect(self.go_home)
 
         self.station_label = QLabel()
+        self.operator_label = QLabel()
         self.database_label = QLabel()
         self.scanner_label = QLabel()
         self.printer_label = QLabel()
         bar = self.statusBar()
         bar.setSizeGripEnabled(False)
-        for widget in (self.station_label, self.database_label, self.scanner_label):
+        for widget in (
+            self.station_label,
+            self.operator_label,
+            self.database_label,
+            self.scanner_label,
+        ):
             bar.addWidget(widget)
         bar.addPermanentWidget(self.printer_label)
 
@@ -74,6 +83,7 @@ class MainWindow(QMainWindow):
             ("F2", "receive"),
             ("F3", "ship"),
             ("F4", "lookup"),
+            ("F11", "sign_in"),
             ("F9", "options"),
             ("F10", "users"),
         ):
@@ -143,6 +153,13 @@ class MainWindow(QMainWindow):
             if self.scan_page is not None:
                 return
             self._show(self.lookup)
+        elif name in ("sign_in", "sign_out"):
+            if self.scan_page is not None:  # the operator changes between sessions only
+                return
+            if name == "sign_in":
+                self.sign_in()
+            else:
+                self.sign_out()
         elif name in ("options", "users"):
             try:
                 dialog = self.options_dialog() if name == "options" else self.users_dialog()
@@ -160,6 +177,34 @@ class MainWindow(QMainWindow):
         banner = getattr(self.current_page(), "banner", None)
         (banner if isinstance(banner, VerdictBanner) else self.home.banner).show_bad(message, code)
         self.services.sounds.play("bad")
+
+    # --- the operator ---------------------------------------------------------------
+
+    def sign_in(self, name: str = "") -> SignInDialog:
+        """The sign-in dialog (window-modal, not blocking); a right PIN signs the operator
+        in for this run of the app."""
+        if self.sign_in_box is not None:
+            self.sign_in_box.close()
+        dialog = SignInDialog(self.services, name, parent=self)
+        dialog.accepted.connect(self._signed_in)
+        self.sign_in_box = dialog
+        dialog.open()
+        dialog.activateWindow()
+        return dialog
+
+    def _signed_in(self) -> None:
+        self.sign_in_box = None
+        self.home.banner.show_good(f"Signed in: {self.services.operator}.")
+        self.home.show_operator()
+        self.update_status()
+
+    def sign_out(self) -> None:
+        who = self.services.operator
+        self.services.operator = self.services.operator_role = None
+        if who:
+            self.home.banner.show_info(f"{who} signed out. Scan your badge to sign in.")
+        self.home.show_operator()
+        self.update_status()
 
     def options_dialog(self) -> OptionsDialog:
         return OptionsDialog(self.services)
@@ -189,11 +234,12 @@ class MainWindow(QMainWindow):
                 Code.DATABASE_UNAVAILABLE,
                 "The database cannot be reached: documents cannot be opened now.",
             )
+        operator = self.services.operator
         try:
+            if operator is not None:  # one whose role may (a clerk receives, a packer ships)
+                check_operator(self.services.engine, operator, kind)
             config = self.services.station()
-            opened: Opened = open_session(
-                self.services.engine, config, kind, number, user=self.services.settings.user
-            )
+            opened: Opened = open_session(self.services.engine, config, kind, number, user=operator)
         except StationError as error:
             return error
         self.services.apply_station(config)
@@ -246,6 +292,9 @@ class MainWindow(QMainWindow):
 
     def refuse_scan(self, _raw: str | bytes = "") -> None:
         """A scan while a modal dialog is open is not taken: by the dialog nor the page."""
+        modal = QApplication.activeModalWidget()
+        if isinstance(modal, SignInDialog) and modal.take_badge(_raw):
+            return  # a badge names the user signing in
         message = "Close the dialog first — scan not taken."
         dialog_banner = getattr(QApplication.activeModalWidget(), "banner", None)
         if isinstance(dialog_banner, VerdictBanner):
@@ -273,6 +322,10 @@ class MainWindow(QMainWindow):
         text = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw).strip()
         if not text:
             return
+        badge = badge_name(text)
+        if badge is not None:  # USER-<name>: that user signs in with their PIN
+            self.sign_in(badge)
+            return
         kind = self.kind()
         kinds = {"receive": ["receive"], "ship": ["ship"]}.get(kind, ["receive", "ship"])
         refusal: StationError | None = None
@@ -294,6 +347,8 @@ class MainWindow(QMainWindow):
         services = self.services
         name = services.station_name
         self.station_label.setText(f"Station: {name} ({self.kind()})" if name else "Station: setup")
+        operator = services.operator
+        self.operator_label.setText(f"Operator: {operator}" if operator else "Operator: nobody")
         database = services.database
         self._state(
             self.database_label,
@@ -328,6 +383,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Print failed: {ticket.error}", 10000)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.sign_in_box is not None:
+            self.sign_in_box.close()
         self.wedge.remove()
         if self.scan_page is not None:
             self.scan_page.session.close()

@@ -87,6 +87,10 @@ class Services:
     database: DatabaseWatch
     config: StationConfig | None = None  # the options last applied (no query to read)
     kind: str = "both"  # the station's kind, read when the station is applied
+    # The operator signed in with their PIN (ui.sign_in), for this run only: every posting
+    # and event names them. None: nobody signed in (postings name no user).
+    operator: str | None = None
+    operator_role: str | None = None
 
     @property
     def station_name(self) -> str | None:

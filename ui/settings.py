@@ -1,4 +1,5 @@
-"""What this machine remembers about itself: which station it is and who scans here.
+"""What this machine remembers about itself: which station it is. Who scans here is
+never remembered: the operator signs in with a PIN every time the app starts.
 
 Kept as a small JSON file in the Station data directory (STATION_DATA_DIR overrides it),
 next to the session journals; the shared options live in the database.
@@ -17,7 +18,6 @@ from station.db.engine import data_dir
 @dataclass(slots=True)
 class LocalSettings:
     station: str | None = None
-    user: str | None = None
 
     @staticmethod
     def path() -> Path:
@@ -29,7 +29,9 @@ class LocalSettings:
             data = json.loads(cls.path().read_text())
         except (OSError, ValueError):
             return cls()
-        return cls(station=data.get("station") or None, user=data.get("user") or None)
+        if not isinstance(data, dict):
+            return cls()
+        return cls(station=data.get("station") or None)
 
     def save(self) -> None:
         path = self.path()

@@ -95,13 +95,17 @@ class SetupPage(QWidget):
         engine = self.services.engine
         try:
             # A retry after a later step failed finds the supervisor it created: it signs
-            # in with that name and PIN instead of creating the user again.
+            # in with that name and PIN instead of creating the user again. Users created
+            # meanwhile (another first run at once) are found too: sign in as one of them.
+            if not self.has_users:
+                with engine.connect() as connection:
+                    self.has_users = admin.user_count(connection) > 0
             if self.has_users or users.role_of(engine, supervisor) is not None:
-                users.authorize_supervisor(engine, supervisor, pin)
+                users.authorize_supervisor(engine, supervisor, pin, station=name)
             else:
                 users.add_user(engine, supervisor, "supervisor", pin)
-            if self.demo_box.isChecked():
-                load_demo(engine)
+            if self.demo_box.isChecked():  # the supervisor's PIN was checked just above
+                load_demo(engine, into_data=True)
             with engine.begin() as connection:
                 if code not in dict(search.warehouse_codes(connection)):
                     search.add_warehouse(connection, code, code.title())
@@ -121,7 +125,7 @@ class SetupPage(QWidget):
             return False
         self.services.kind = self.kind_box.currentText()
         self.services.settings.station = name
-        self.services.settings.user = supervisor
         self.services.settings.save()
+        self.services.operator, self.services.operator_role = supervisor, "supervisor"
         self.finished.emit(name)
         return True

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from station.db.models import OptionChange, Station, StationOption, User, utcnow
+from station.db.models import (
+    FIRST_SUPERVISOR,
+    OptionChange,
+    PinFailure,
+    Setting,
+    Station,
+    StationOption,
+    User,
+    utcnow,
+)
 
 
 def station_id(connection: Connection, name: str) -> int | None:
@@ -85,14 +95,45 @@ def option_changes(connection: Connection, station: int) -> list[dict[str, Any]]
     ]
 
 
-def user(connection: Connection, name: str) -> tuple[str, str] | None:
-    """(role, pin_hash) of a user, or None."""
-    row = connection.execute(select(User.role, User.pin_hash).where(User.name == name)).first()
-    return None if row is None else (row[0], row[1])
+@dataclass(frozen=True, slots=True)
+class StoredUser:
+    """A user's row as the PIN check needs it; the hash never shows in its repr."""
+
+    name: str
+    role: str
+    pin_hash: str = field(repr=False)
+    failed_pins: int = 0
+    lockouts: int = 0
+    locked_until: datetime | None = None
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """SQLite gives back the UTC time stored without its zone."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def user(connection: Connection, name: str, *, lock: bool = False) -> StoredUser | None:
+    """A user's row, or None. `lock`: the row stays locked to the end of the caller's
+    transaction (PostgreSQL FOR UPDATE; SQLite's writer already holds the write lock)."""
+    query = select(
+        User.name, User.role, User.pin_hash, User.failed_pins, User.lockouts, User.locked_until
+    ).where(User.name == name)
+    row = connection.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        return None
+    return StoredUser(row[0], row[1], row[2], row[3], row[4], _utc(row[5]))
 
 
 def user_count(connection: Connection) -> int:
     return connection.scalar(select(func.count()).select_from(User)) or 0
+
+
+def claim_first_user(connection: Connection, name: str) -> None:
+    """Write the settings row of the first user; a second claim fails on its unique key
+    (IntegrityError) however the transactions interleave."""
+    connection.execute(insert(Setting).values(key=FIRST_SUPERVISOR, value=name))
 
 
 def add_user(connection: Connection, name: str, role: str, pin_hash: str) -> None:
@@ -100,7 +141,53 @@ def add_user(connection: Connection, name: str, role: str, pin_hash: str) -> Non
 
 
 def set_pin(connection: Connection, name: str, pin_hash: str) -> None:
-    connection.execute(update(User).where(User.name == name).values(pin_hash=pin_hash))
+    """A new PIN; the wrong PINs counted and any lock are cleared with it."""
+    connection.execute(
+        update(User)
+        .where(User.name == name)
+        .values(pin_hash=pin_hash, failed_pins=0, lockouts=0, locked_until=None)
+    )
+
+
+def set_pin_state(
+    connection: Connection,
+    name: str,
+    failed_pins: int,
+    lockouts: int,
+    locked_until: datetime | None,
+) -> None:
+    connection.execute(
+        update(User)
+        .where(User.name == name)
+        .values(failed_pins=failed_pins, lockouts=lockouts, locked_until=locked_until)
+    )
+
+
+def record_pin_failure(
+    connection: Connection, name: str, station: str | None, reason: str, at: datetime
+) -> None:
+    connection.execute(
+        insert(PinFailure).values(user_name=name, station=station, reason=reason, at=at)
+    )
+
+
+def pin_failures(connection: Connection, name: str) -> list[dict[str, Any]]:
+    """The refused PINs given for `name`, oldest first."""
+    rows = connection.execute(
+        select(PinFailure.at, PinFailure.station, PinFailure.reason)
+        .where(PinFailure.user_name == name)
+        .order_by(PinFailure.id)
+    )
+    return [{"at": _utc(at), "station": station, "reason": reason} for at, station, reason in rows]
+
+
+def locked_users(connection: Connection, now: datetime) -> dict[str, datetime]:
+    """Users locked at `now`, with the end of their lock."""
+    rows = connection.execute(
+        select(User.name, User.locked_until).where(User.locked_until.is_not(None))
+    )
+    found = {name: _utc(until) for name, until in rows}
+    return {name: until for name, until in found.items() if until is not None and until > now}
 
 
 def users(connection: Connection) -> list[tuple[str, str]]:

@@ -229,6 +229,8 @@ def make_engine(url: str | None = None, *, patient: bool = False) -> Engine:
     `station db`). DATABASE_URL_INVALID when the URL names no database Station can use,
     DATABASE_UNAVAILABLE when its SQLite file cannot be one (a folder, a device)."""
     url = url or default_url()
+    # hide_parameters: a database error's text never carries a statement's values (a PIN
+    # hash, for one) into a message, a log or a traceback.
     parsed = _parse(url)
     seconds = 0 if patient else timeout_seconds(parsed)
     try:
@@ -236,14 +238,18 @@ def make_engine(url: str | None = None, *, patient: bool = False) -> Engine:
             _check_sqlite_path(parsed.database)
             busy_ms = int(1000 * seconds) if seconds else SQLITE_PATIENT_MS
             plain = parsed.difference_update_query(["station_timeout"])
-            engine = create_engine(plain, connect_args={"timeout": busy_ms / 1000})
+            engine = create_engine(
+                plain, connect_args={"timeout": busy_ms / 1000}, hide_parameters=True
+            )
             event.listen(engine, "connect", _sqlite_connected(busy_ms))
             event.listen(engine, "begin", _sqlite_begin)
             return engine
         limits = Limits.for_seconds(seconds)
         if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() != "psycopg":
-            return create_engine(parsed, pool_pre_ping=True)
-        engine = create_engine(_postgres_url(parsed, limits), pool_pre_ping=True)
+            return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+        engine = create_engine(
+            _postgres_url(parsed, limits), pool_pre_ping=True, hide_parameters=True
+        )
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError, TypeError) as error:
         raise _bad_url(url, _first_line(error)) from None
     from station.db import waits

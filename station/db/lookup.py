@@ -26,6 +26,7 @@ from station.db.models import (
     SalesOrder,
     Shipment,
     StationOption,
+    StockLevel,
     Unit,
     Vendor,
     Warehouse,
@@ -341,3 +342,61 @@ def unit_events(connection: Connection, unit_id: int) -> list[Any]:
         .order_by(Event.at, Event.id)
     )
     return list(connection.execute(query))
+
+
+@dataclass(frozen=True, slots=True)
+class ProductUse:
+    """What ties a product to its `serialized` flag: its units (any status), its pieces
+    on hand, and its lines on open or partial POs and sales orders."""
+
+    units: int = 0
+    on_hand: int = 0
+    po_lines: int = 0
+    order_lines: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.units or self.on_hand or self.po_lines or self.order_lines)
+
+
+def product_use(connection: Connection, product_ids: Iterable[int]) -> dict[int, ProductUse]:
+    """`ProductUse` of each product that has any, by product id."""
+    counts: dict[int, dict[str, int]] = {}
+    for chunk in chunked(list(product_ids), IN_CHUNK):
+        queries = {
+            "units": select(Unit.product_id, func.count())
+            .where(Unit.product_id.in_(chunk))
+            .group_by(Unit.product_id),
+            "on_hand": select(StockLevel.product_id, func.sum(StockLevel.qty))
+            .where(StockLevel.product_id.in_(chunk), StockLevel.qty > 0)
+            .group_by(StockLevel.product_id),
+            "po_lines": select(POLine.product_id, func.count())
+            .join(PurchaseOrder, PurchaseOrder.id == POLine.po_id)
+            .where(POLine.product_id.in_(chunk), PurchaseOrder.status.in_(("open", "partial")))
+            .group_by(POLine.product_id),
+            "order_lines": select(OrderLine.product_id, func.count())
+            .join(SalesOrder, SalesOrder.id == OrderLine.order_id)
+            .where(OrderLine.product_id.in_(chunk), SalesOrder.status.in_(("open", "partial")))
+            .group_by(OrderLine.product_id),
+        }
+        for what, query in queries.items():
+            for product_id, count in connection.execute(query):
+                counts.setdefault(product_id, {})[what] = int(count or 0)
+    return {product_id: ProductUse(**found) for product_id, found in counts.items()}
+
+
+def ledger_contents(connection: Connection) -> dict[str, int]:
+    """How many warehouses, vendors, products, documents and units the ledger holds (the
+    kinds it holds any of); empty for a new ledger (users and stations do not count)."""
+    found = {}
+    for name, model in (
+        ("warehouses", Warehouse),
+        ("vendors", Vendor),
+        ("products", Product),
+        ("purchase orders", PurchaseOrder),
+        ("sales orders", SalesOrder),
+        ("units", Unit),
+    ):
+        count = connection.scalar(select(func.count()).select_from(model)) or 0
+        if count:
+            found[name] = count
+    return found

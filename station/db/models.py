@@ -50,6 +50,11 @@ EVENT_KINDS = (
 PO_STATUSES = ("open", "partial", "received", "closed")
 ORDER_STATUSES = ("open", "partial", "shipped", "cancelled")
 ROLES = ("clerk", "packer", "supervisor")
+#: Why a PIN was refused (pin_failures.reason).
+PIN_FAILURES = ("wrong_pin", "unknown_user", "locked")
+#: The settings row claimed with the first user: its key is unique, so two first runs at
+#: once cannot both create a first supervisor.
+FIRST_SUPERVISOR = "first_supervisor"
 STATION_KINDS = ("receive", "ship", "both")
 
 # SQLite has no BIGINT autoincrement; INTEGER PRIMARY KEY is its 64-bit rowid.
@@ -222,6 +227,24 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     pin_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # PIN throttling: wrong PINs since the last right one or lock, locks since the last
+    # right PIN (each lock lasts twice the one before), and until when it is locked.
+    failed_pins: Mapped[int] = mapped_column(default=0, server_default="0")
+    lockouts: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+
+
+class PinFailure(Base):
+    """Audit of every refused PIN: the name given, when, at which station (when known)
+    and why. Append-only (triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "pin_failures"
+    __table_args__ = (CheckConstraint(_in("reason", PIN_FAILURES), "reason"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    station: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Receipt(Base):

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from station.codes import Code
 from station.journal import journal_path
-from tests.seed import seed
+from tests.seed import add_operators, seed
 from tests.test_journal_sessions import Broken
 from tests.ui.conftest import keyboard
 from ui.main_window import MainWindow
@@ -59,6 +59,7 @@ def test_another_users_session_is_offered_but_not_taken_over(
     qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
 ) -> None:
     seed(engine)
+    add_operators(engine, alice="clerk", bob="clerk")
     _crash(make_window, ["W1", "SN-A"], user="alice")
     window = make_window(user="bob")
     assert window.home.offer.text() == "Resume receiving PO-1: 2 scans by alice?"
