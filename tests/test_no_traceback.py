@@ -547,6 +547,23 @@ def test_a_read_only_data_folder_is_named_with_a_fix(tmp_path: Path) -> None:
         ),
         ("sqlite:///{folder}", "DATABASE_UNAVAILABLE", "{folder}: it is a folder. Fix --db"),
         ("sqlite:///{text}", "DATABASE_UNAVAILABLE", "{text} cannot be read: it is not a SQLite"),
+        (
+            "postgresql+psycopg://postgres@127.0.0.1/test?connect_timeout=abc",
+            "DATABASE_URL_INVALID",
+            "(bad value for connect_timeout: 'abc')",
+        ),
+        (
+            "postgresql+psycopg://pg:SeCrEt@127.0.0.1/test?colour=red",
+            "DATABASE_URL_INVALID",
+            "'postgresql+psycopg://pg:***@127.0.0.1/test?colour=red' is not a database URL"
+            ' Station can use (invalid connection option "colour")',
+        ),
+        (
+            "postgresql+psycopg://pg:Se@Cr:Et@127.0.0.1:x/test",
+            "DATABASE_URL_INVALID",
+            "'postgresql+psycopg://pg:***@127.0.0.1:x/test' is not a database URL Station can"
+            " use (it is malformed)",
+        ),
     ],
 )
 def test_a_database_url_that_names_no_database_gets_a_clear_message(
@@ -560,6 +577,7 @@ def test_a_database_url_that_names_no_database_gets_a_clear_message(
     done = _station("--db", url, "stations", home=tmp_path / "h")
     assert done.returncode == EXIT_DATABASE and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"station: {code}: ") and says in done.stderr, done.stderr
+    assert "SeCrEt" not in done.stderr and "Cr:Et" not in done.stderr
 
 
 def test_a_reader_that_goes_away_is_no_traceback(tmp_path: Path) -> None:

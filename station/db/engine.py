@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -268,7 +269,17 @@ def _parse(url: str) -> URL:
         raise _bad_url(url, _first_line(error)) from None
 
 
+_PASSWORD = re.compile(r"(://[^:/@]*:)(.*)@")
+
+
 def _bad_url(url: str, reason: str) -> StationError:
+    """DATABASE_URL_INVALID, the URL shown with its password (if any) as ***."""
+    password = _PASSWORD.search(url)
+    if password is not None:
+        url = _PASSWORD.sub(r"\1***@", url, count=1)
+        secret = password.group(2)  # a reason quoting any two characters of it says less
+        if any(secret[i : i + 2] in reason for i in range(len(secret) - 1)):
+            reason = "it is malformed"
     text = shown(url)
     if len(text) > 120:
         text = f"{text[:100]}… ({len(text)} characters)"
@@ -369,6 +380,10 @@ def database_problem(error: BaseException, engine_url: str | None = None) -> Sta
             f"Cannot open the database{where} ({reason}): this user needs to read and write"
             f" it and its folder. Check {_URL_SOURCE}.",
         )
+    if type(error).__name__ == "ProgrammingError" and (
+        "connection option" in lowered or lowered.startswith("bad value for")
+    ):  # libpq refused a parameter of the URL (`?connect_timeout=abc`, `?colour=red`)
+        return _bad_url(engine_url or default_url(), reason)
     if isinstance(error.orig, Exception) and type(error).__name__ in (
         "OperationalError",
         "InterfaceError",
