@@ -516,6 +516,8 @@ class ScanSession:
     def add_quantity(self, qty: int) -> Verdict:
         """Typed quantity for the current non-serialized line."""
         scan = Scan(str(qty), str(qty), "text")
+        if self.unconfirmed:
+            return self._refuse(scan, _unconfirmed(), "item")
         if self.current is None or self._current_serialized():
             return self._refuse(
                 scan,
@@ -650,6 +652,8 @@ class ScanSession:
 
     def undo(self, scan: Scan | None = None) -> Verdict:
         scan = scan or Scan("CMD-UNDO", "CMD-UNDO", "command", command="UNDO")
+        if self.unconfirmed:  # the GUI's Undo: the same as the scanned command
+            return self._refuse(scan, _unconfirmed(), "command")
         if not self.entries:
             if self.awaiting is None:
                 return Verdict(scan.raw, False, Code.NOTHING_TO_UNDO, "command", "Nothing to undo.")
@@ -680,7 +684,10 @@ class ScanSession:
 
     def remove(self, index: int) -> Entry:
         """Remove one row of the session grid (a selected row in the GUI); Problem
-        (JOURNAL_UNAVAILABLE, the row kept) when the journal cannot record it."""
+        (JOURNAL_UNAVAILABLE, the row kept) when the journal cannot record it, or
+        (POSTING_OUTCOME_UNKNOWN) before the next save tells whether the last one posted."""
+        if self.unconfirmed:
+            raise _unconfirmed()
         entry = self._pop(index)
         if self.awaiting is not None and entry.serial is None:
             self.awaiting = None

@@ -203,3 +203,33 @@ def test_the_limits_reach_the_server_and_the_url_or_environment_change_them(
     status = main(["--db", pg_url, "stations"])
     err = capsys.readouterr().err
     assert status != 0 and "BAD_OPTION_VALUE" in err and "STATION_DB_TIMEOUT" in err
+
+
+def test_while_a_saves_outcome_is_unknown_the_desktops_undo_remove_and_quantity_wait(
+    pg: Engine, pg_url: str, proxy: SilentProxy
+) -> None:
+    """The desktop app edits the session by buttons (Undo, Del, a typed quantity), not by
+    scans: they too wait until CMD-SAVE has told whether the last save posted."""
+    from station.app import open_session
+    from station.session import Problem
+
+    engine = connect(_through(pg_url, proxy))
+    session = open_session(engine, "DOCK-N", "receive", "PO-1", user="kim", journal=False).session
+    try:
+        for scan in ("W1", "NET-1", "CABLE3"):
+            assert session.scan(scan).ok
+        proxy.silence_at(b"COMMIT", deliver=False)
+        assert session.save_verdict().code == "POSTING_OUTCOME_UNKNOWN"
+        assert session.undo().code == "POSTING_OUTCOME_UNKNOWN"
+        assert session.add_quantity(1).code == "POSTING_OUTCOME_UNKNOWN"
+        with pytest.raises(Problem) as refused:
+            session.remove(0)
+        assert refused.value.code == "POSTING_OUTCOME_UNKNOWN"
+        assert len(session.entries) == 2  # the session is as it was saved
+        proxy.heal()
+        retry = session.save_verdict()
+        assert retry.ok and retry.posting is not None and retry.posting.units == 2, retry
+    finally:
+        session.close()
+        engine.dispose()
+    assert _serials(pg) == ["NET-1"]
