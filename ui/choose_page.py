@@ -108,9 +108,8 @@ class ChoosePage(QWidget):
         try:
             with self.services.engine.connect() as connection:
                 found = ledger.open_documents(connection, self.doc_kind, self.search.text().strip())
-        except OperationalError:
-            self.services.database.mark(False, "unreachable")
-            self.banner.show_bad("The database cannot be reached.", "DATABASE_UNAVAILABLE")
+        except OperationalError as error:
+            self.banner.show_bad(*self.services.database_refused(error))
             return
         self.model.set_rows([(d["number"], d["party"], d["status"]) for d in found])
         if found:

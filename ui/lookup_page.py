@@ -136,9 +136,8 @@ class LookupPage(QWidget):
             self.events_model.set_rows([])
             self.export_button.setEnabled(False)
             self.banner.show_bad(error.message, str(error.code))
-        except OperationalError:
-            self.services.database.mark(False, "unreachable")
-            self.banner.show_bad("The database cannot be reached.", str(Code.DATABASE_UNAVAILABLE))
+        except OperationalError as error:
+            self.banner.show_bad(*self.services.database_refused(error))
 
     def _show_units(self, number: str, rows: list[Any]) -> None:
         self.traces = []

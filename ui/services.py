@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from station import options as opts
 from station import stations
+from station.codes import Code
 from station.db import admin
 from station.stations import StationConfig
 from ui.devices import Printing, SerialScanners
@@ -95,6 +96,18 @@ class Services:
     @property
     def station_name(self) -> str | None:
         return self.settings.station
+
+    def database_refused(self, error: Exception) -> tuple[str, str]:
+        """A database error as a banner's (message, code): a busy database is busy (it
+        answers; another station holds a lock), anything else unreachable — then the
+        status bar says so too."""
+        from station.db.engine import database_problem
+
+        problem = database_problem(error, str(self.engine.url))
+        if problem is not None and problem.code == Code.DATABASE_BUSY:
+            return problem.message, str(problem.code)
+        self.database.mark(False, "unreachable")
+        return "The database cannot be reached.", str(Code.DATABASE_UNAVAILABLE)
 
     def station(self) -> StationConfig:
         """The station's options now (from the local cache when the database is down)."""

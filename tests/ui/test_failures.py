@@ -311,3 +311,33 @@ def test_a_scan_while_a_dialog_is_open_is_refused(
     assert dialog.user_field.text() == "sue"
     assert "Close the dialog first" in dialog.banner.text()
     dialog.close()
+
+
+def test_a_busy_database_is_busy_on_the_lookup_and_choose_pages(
+    engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    """A lock held too long by another program: the pages say busy (the database answers;
+    the station stays connected), not unreachable."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite readers never wait for a writer (WAL)")
+    from sqlalchemy import text
+
+    seed(engine)
+    window = make_window()
+    holder = make_engine(engine.url.render_as_string(hide_password=False), patient=True)
+    with holder.connect() as connection:
+        connection.execute(text("LOCK TABLE units, purchase_orders IN ACCESS EXCLUSIVE MODE"))
+        window.lookup.look_up("WS-1")
+        assert (window.lookup.banner.state, window.lookup.banner.code) == (
+            "bad",
+            Code.DATABASE_BUSY,
+        )
+        assert "busy" in window.lookup.banner.text()
+        choose = window.choose["receive"]
+        choose.reload()
+        assert (choose.banner.state, choose.banner.code) == ("bad", Code.DATABASE_BUSY)
+        connection.rollback()
+    holder.dispose()
+    assert window.services.database.connected
+    window.lookup.look_up("WS-1")
+    assert window.lookup.banner.state != "bad" and window.lookup.traces
