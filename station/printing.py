@@ -82,8 +82,10 @@ def packing_slip(
 def jobs_after_posting(
     kind: str, document: Document, result: PostingResult, station: StationConfig
 ) -> list[PrintJob]:
-    """The print jobs a successful posting calls for: serial labels after a receipt,
-    the packing slip (receipt printer, else label printer) after a shipment."""
+    """The print jobs a successful posting calls for: serial labels after a receipt
+    (refused when no label printer is set: the labels are asked for), the packing slip
+    (receipt printer, else label printer; none when the station has no printer) after a
+    shipment."""
     if not result.posted or result.already_posted or result.document is None:
         return []
     if kind == "receive":
@@ -91,7 +93,9 @@ def jobs_after_posting(
             PrintJob("label_printer", "receipt", result.document, label)
             for label in receipt_labels(document, result, station)
         ]
-    if not station["print_packing_slip"]:
+    if not station["print_packing_slip"] or not (
+        station["receipt_printer"] or station["label_printer"]
+    ):  # no printer set at this station: no slip to print, nothing to report
         return []
     setting = "receipt_printer" if station["receipt_printer"] else "label_printer"
     slip = packing_slip(document, result.posted_units)

@@ -125,6 +125,25 @@ def test_packing_slip_after_shipping_and_a_dead_printer_is_reported(
     assert failed == 1
 
 
+def test_a_shipment_at_a_station_without_a_printer_prints_and_reports_nothing(
+    db_url: str,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """print_packing_slip is on by default; with no printer set at the station there is
+    no slip to print and nothing to report (a receipt's labels are still asked for)."""
+    seed(engine)
+    status, out, err = scan(
+        monkeypatch, capsys, db_url, ["--station", "PACK-N", "--ship", "SO-1"],
+        ["W1", "WS-1", "WS-2", "CABLE3", "CMD-SAVE"],
+    )  # fmt: skip
+    assert status == 0 and err == "" and out[-1]["posted"] is True, out[-1]
+    assert not {"printing", "print_jobs", "print_errors"} & set(out[-1]), out[-1]
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM print_jobs")).scalar_one() == 0
+
+
 @pytest.mark.parametrize("printer_kind", ["closed port", "not a folder", "missing template"])
 def test_a_posting_stands_whatever_the_printer_does(
     printer_kind: str,
