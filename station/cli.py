@@ -183,6 +183,9 @@ def _main(argv: list[str]) -> int:
         return _open_gui(args.db)
     handler = HANDLERS.get(args.command, _devices_command)
     args._engines = []  # opened by `_engine`, closed when the command ends
+    from station.files import protect_url
+
+    protect_url(args.db or os.environ.get("STATION_DATABASE_URL"))  # opened or not
     try:
         return handler(args)
     except StationError as error:

@@ -19,6 +19,7 @@ import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import platformdirs
 
@@ -103,6 +104,70 @@ def _data_folder_error(path: Path, reason: str) -> StationError:
     )
 
 
+#: The files of every SQLite ledger this process opened (station.db.engine registers
+#: them): nothing the station writes — an export, a label, a file printer — lands on one.
+_LEDGER_FILES: dict[Path, str] = {}
+
+
+#: The files SQLite keeps beside a ledger, and what each is.
+SIDE_FILES = {
+    "-wal": "the ledger's write-ahead log",
+    "-shm": "the ledger's shared-memory index",
+    "-journal": "the ledger's rollback journal",
+}
+
+
+def protect(files: Mapping[Path, str]) -> None:
+    """Never let a file the station writes replace or append to these."""
+    _LEDGER_FILES.update(files)
+
+
+def sqlite_database(database: str | None) -> Path | None:
+    """The file a SQLite URL's database part opens (None: in memory), its URI form too
+    (`file:/path/ledger.db?mode=rw`)."""
+    if not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):  # a SQLite URI
+        parts = urlsplit(database)
+        path = unquote(parts.path)
+        if not path or path == ":memory:" or "memory" in parts.query:
+            return None
+        return Path(path)
+    return Path(database)
+
+
+def ledger_files_of(path: Path) -> dict[Path, str]:
+    files = {path: "the station's ledger (its SQLite database)"}
+    files.update({Path(f"{path}{suffix}"): what for suffix, what in SIDE_FILES.items()})
+    return files
+
+
+def protect_url(url: str | None) -> None:
+    """Protect the SQLite ledger a command names (--db / STATION_DATABASE_URL) before
+    anything opens it — a command that never opens the database (a test print to a
+    file://) must not write onto it either. Read without SQLAlchemy: `sqlite://[/PATH]`."""
+    if not url or not url.startswith("sqlite") or ":///" not in url:
+        return
+    database = url.split(":///", 1)[1]
+    if not database.startswith("file:"):
+        database = database.split("?", 1)[0]
+    path = sqlite_database(unquote(database) if "%" in database else database)
+    if path is not None:
+        protect(ledger_files_of(path))
+
+
+def protected_files(extra: Mapping[Path, str] | None = None) -> dict[Path, str]:
+    return {**_LEDGER_FILES, **(extra or {})}
+
+
+def refuse_protected(path: str | os.PathLike[str], code: Code, *, why: str) -> None:
+    """StationError(`code`) when `path` is a ledger file this process knows of or lies
+    in a data folder (followed through links, found by identity); `why` ends the
+    message ("it is never overwritten. Choose another file.")."""
+    target = Path(os.fspath(path))
+    _refuse_protected(target, Path(os.path.realpath(target)), protected_files(), code, why)
+
+
 def write_atomically(
     path: str | os.PathLike[str],
     write: Callable[[IO[bytes]], T],
@@ -120,7 +185,7 @@ def write_atomically(
         raise StationError(code, "No file name was given: name the file to write.")
     target = Path(text)
     real = Path(os.path.realpath(target))
-    _refuse_protected(target, real, protected or {}, code)
+    _refuse_protected(target, real, protected_files(protected), code)
     _refuse_non_file(target, real, code)
     folder = real.parent
     temporary, fd = _new_file(folder, real.name, target, code)
@@ -143,7 +208,13 @@ def write_atomically(
     return result
 
 
-def _refuse_protected(target: Path, real: Path, protected: Mapping[Path, str], code: Code) -> None:
+def _refuse_protected(
+    target: Path,
+    real: Path,
+    protected: Mapping[Path, str],
+    code: Code,
+    why: str = "it is never overwritten. Choose another file.",
+) -> None:
     for path, what in protected.items():
         if (
             real == Path(os.path.realpath(path))
@@ -152,7 +223,7 @@ def _refuse_protected(target: Path, real: Path, protected: Mapping[Path, str], c
         ):
             raise StationError(
                 code,
-                f"{shown(target)} is {what}: it is never overwritten. Choose another file.",
+                f"{shown(target)} is {what}: {why}",
             )
     folder = inside_data_folder(real)
     if folder is not None:

@@ -104,6 +104,34 @@ def test_nothing_is_written_over_the_sqlite_ledger(
     assert _run(capsys, db_url, "stations")[0] == 0
 
 
+def test_a_ledger_named_by_a_sqlite_uri_and_a_file_printer_never_write_onto_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sqlite:///file:/…/ledger.db?uri=true` names the same file as `sqlite:////…`; and a
+    `file://` printer (a test print opens no database) never appends to the ledger."""
+    from station.db.engine import make_engine, upgrade
+
+    ledger = tmp_path / "ledger.db"
+    uri = f"sqlite:///file:{ledger}?uri=true"
+    engine = make_engine(uri)
+    upgrade(engine)
+    seed(engine)
+    units = _units(engine)
+    for command in sorted(WRITERS):
+        message = _refused(capsys, uri, WRITERS[command](str(ledger)))
+        assert message == f"{ledger} is the station's ledger (its SQLite database): it is never"\
+            " overwritten. Choose another file."  # fmt: skip
+    for url in (uri, f"sqlite:///{ledger}"):
+        for target in (ledger, Path(f"{ledger}-wal")):
+            status, out, err = _run(capsys, url, "print-test", f"file://{target}")
+            assert status != 0 and "Traceback" not in err, (out, err)
+            assert f"{target} is the" in err and "nothing is printed onto it" in err, err
+    assert sqlite3.connect(ledger).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert _units(engine) == units
+    engine.dispose()
+    assert _run(capsys, uri, "stations")[0] == 0
+
+
 @pytest.mark.parametrize("command", sorted(WRITERS))
 def test_nothing_is_written_into_the_data_folder(
     seeded: str,

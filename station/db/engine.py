@@ -25,7 +25,13 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, m
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from station.codes import Code, StationError
-from station.files import ensure_data_folder, shown
+from station.files import (
+    ensure_data_folder,
+    ledger_files_of,
+    protect,
+    shown,
+    sqlite_database,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -34,11 +40,6 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 #: SQLite's side files of a database, and what each is.
-_SIDE_FILES = {
-    "-wal": "the ledger's write-ahead log",
-    "-shm": "the ledger's shared-memory index",
-    "-journal": "the ledger's rollback journal",
-}
 #: Where a bad database URL comes from, for the fix in a message.
 _URL_SOURCE = "--db or STATION_DATABASE_URL"
 
@@ -236,7 +237,8 @@ def make_engine(url: str | None = None, *, patient: bool = False) -> Engine:
     seconds = 0 if patient else timeout_seconds(parsed)
     try:
         if parsed.get_backend_name() == "sqlite":  # a writer waits for the write lock that long
-            _check_sqlite_path(parsed.database)
+            file = sqlite_file(parsed)
+            _check_sqlite_path(None if file is None else str(file))
             busy_ms = int(1000 * seconds) if seconds else SQLITE_PATIENT_MS
             plain = parsed.difference_update_query(["station_timeout"])
             engine = create_engine(
@@ -244,6 +246,7 @@ def make_engine(url: str | None = None, *, patient: bool = False) -> Engine:
             )
             event.listen(engine, "connect", _sqlite_connected(busy_ms))
             event.listen(engine, "begin", _sqlite_begin)
+            protect(ledger_files(engine))  # no file this process writes lands on it
             return engine
         limits = Limits.for_seconds(seconds)
         if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() != "psycopg":
@@ -293,7 +296,7 @@ def _bad_url(url: str, reason: str) -> StationError:
 def _check_sqlite_path(database: str | None) -> None:
     """A SQLite file must be a regular file (or nothing yet) in an existing folder: SQLite
     itself says only "unable to open database file", and a named pipe would hang it."""
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if not database:
         return
     path = Path(database)
     try:
@@ -325,15 +328,21 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL opens (None: in memory), its URI form too
+    (`sqlite:///file:/path/ledger.db?uri=true`)."""
+    return sqlite_database(url.database)
+
+
 def ledger_files(engine: Engine) -> dict[Path, str]:
     """The files of a SQLite ledger and what each is (none on PostgreSQL): no file the
     station writes may replace them."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+    if engine.dialect.name != "sqlite":
         return {}
-    path = Path(database)
-    files = {path: "the station's ledger (its SQLite database)"}
-    files.update({Path(f"{path}{suffix}"): what for suffix, what in _SIDE_FILES.items()})
+    path = sqlite_file(engine.url)
+    if path is None:
+        return {}
+    files = ledger_files_of(path)
     for backup in path.parent.glob(f"{path.name}.before-*"):
         files[backup] = "a backup of the station's ledger"
     return files

@@ -13,9 +13,10 @@ import errno
 import os
 from pathlib import Path
 
+from station.codes import Code, StationError
 from station.devices.errors import DeviceRefused
 from station.devices.printers.base import EscposPrinter, ZplPrinter
-from station.files import inside_data_folder, shown
+from station.files import inside_data_folder, refuse_protected, shown
 
 
 def _append(url: str, path: Path, data: bytes) -> None:
@@ -26,6 +27,12 @@ def _append(url: str, path: Path, data: bytes) -> None:
             f"{shown(path)} is in the station's data folder {shown(folder)}, which holds its"
             " ledger and journals: print to a file or device elsewhere",
         )
+    try:  # the SQLite ledger (or a file beside it) named as a printer
+        refuse_protected(
+            path, Code.PRINT_FAILED, why="nothing is printed onto it; print to a file elsewhere"
+        )
+    except StationError as refused:
+        raise DeviceRefused(url, refused.message) from None
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0), 0o666)
