@@ -6,6 +6,7 @@ import json
 import signal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
 from tests.seed import add_operators, seed
@@ -95,3 +96,20 @@ def test_hostile_input_gets_one_verdict_per_line_and_changes_nothing(
     assert _ledger(engine) == before
     with engine.connect() as c:  # the SQL-looking serial was data, nothing else
         assert c.execute(text("SELECT count(*) FROM units")).scalar_one() == before[0]
+
+
+def test_a_client_encoding_other_than_utf8_never_fails_a_scan(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PGCLIENTENCODING=LATIN1 (or `?client_encoding=latin1`) made the first scan of a
+    character outside Latin-1 end the headless station with a traceback."""
+    seed(engine)
+    monkeypatch.setenv("PGCLIENTENCODING", "LATIN1")
+    url = f"{db_url}?client_encoding=latin1" if "postgresql" in db_url else db_url
+    process = start_scan(url, tmp_path / "data", "--station", "DOCK-E", "--receive", "PO-1")
+    verdict = ask(process, "日本")  # looked up in the catalog: sent to the database
+    assert verdict["code"] == "NO_ITEM_SELECTED", verdict
+    assert ask(process, "W1")["ok"]
+    assert ask(process, "J-1")["ok"]
+    out, err = process.communicate(b"CMD-SAVE\n", timeout=60)
+    assert json.loads(out)["posted"] is True and b"Traceback" not in err, err

@@ -195,7 +195,7 @@ def timeout_seconds(url: URL) -> float:
 
 def _postgres_url(url: URL, limits: Limits) -> URL:
     """`url` with the limits as libpq parameters, wherever the URL does not set its own
-    (a `-c name=value` in its `options` wins over ours)."""
+    (a `-c name=value` in its `options` wins over ours), and always UTF-8."""
     query = {key: value for key, value in url.query.items() if key != "station_timeout"}
     defaults = {
         "connect_timeout": str(limits.connect),
@@ -205,6 +205,9 @@ def _postgres_url(url: URL, limits: Limits) -> URL:
     }
     for key, value in defaults.items():
         query.setdefault(key, value)
+    # Serials, names and messages are Unicode: another client encoding (PGCLIENTENCODING,
+    # `?client_encoding=latin1`) would fail a scan of any other character mid-session.
+    query["client_encoding"] = "utf8"
     given = query.get("options") or ""
     given = given if isinstance(given, str) else " ".join(given)
     server = {
