@@ -424,9 +424,11 @@ def cmd_stations(args: argparse.Namespace) -> int:
         rows = admin.stations(connection)
     if not rows:
         print("No stations yet.")
+    from station.scanning import show
+
     for name, kind, seen in rows:
         when = seen.strftime("%Y-%m-%d %H:%M:%S UTC") if seen else "never"
-        print(f"{name:<24} {kind:<8} last seen {when}")
+        print(f"{show(name, 100):<24} {kind:<8} last seen {when}")  # escaped: a terminal
     return EXIT_OK
 
 

@@ -19,6 +19,7 @@ from station.codes import Code, StationError
 from station.db import admin, ledger
 from station.db.engine import busy, data_dir, reading, writing_briefly
 from station.journal import local_name
+from station.scanning import show
 from station.users import authorize_supervisor
 
 #: The longest station name (stations.name is VARCHAR(100)).
@@ -109,6 +110,12 @@ def _checked_name(name: str) -> str:
         raise StationError(
             Code.UNKNOWN_STATION,
             f"A station name has at most {NAME_LENGTH} characters; this one has {len(name)}.",
+        )
+    if not name.isprintable():  # a control character would reach terminals and labels
+        odd = next(ch for ch in name if not ch.isprintable())
+        raise StationError(
+            Code.UNKNOWN_STATION,
+            f"A station name is printable text; {show(name)!s} holds {odd!a} (U+{ord(odd):04X}).",
         )
     return name
 

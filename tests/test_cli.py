@@ -199,3 +199,24 @@ def test_two_stations_whose_names_differ_in_punctuation_keep_their_own_cache(
     dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
     assert stations.load(dead, "A 7")["receiving_bin"] == "SPACE-BIN"
     assert stations.load(dead, "A_7")["receiving_bin"] == "UNDERSCORE-BIN"
+
+
+def test_a_station_name_with_control_characters_is_refused_and_never_shown_raw(
+    capsys: pytest.CaptureFixture[str], db_url: str, engine: Engine
+) -> None:
+    """A name with ESC sequences cleared and recoloured the terminal of whoever listed
+    the stations; one with U+0001 went into the ledger."""
+    evil = "EVIL\x1b[2J\x1b[31mX"
+    for argv in (["options", "show", "--station", evil], ["stations"]):
+        status, out, err = _run(capsys, "--db", db_url, *argv)
+        assert "\x1b" not in out + err
+    assert status == 0 and out == "No stations yet.\n"
+    status, out, err = _run(capsys, "--db", db_url, "options", "show", "--station", evil)
+    assert status == EXIT_FAILED and err == (
+        "station: UNKNOWN_STATION: A station name is printable text;"
+        " EVIL\\x1b[2J\\x1b[31mX holds '\\x1b' (U+001B).\n"
+    )
+    with engine.begin() as c:  # one written by an older version
+        c.execute(text("INSERT INTO stations (name, kind) VALUES (:n, 'both')"), {"n": evil})
+    status, out, _ = _run(capsys, "--db", db_url, "stations")
+    assert status == 0 and out.startswith("EVIL\\x1b[2J\\x1b[31mX ") and "\x1b" not in out
