@@ -49,7 +49,12 @@ def data_folder_path() -> Path:
     (STATION_DATA_DIR, else the user data folder); not created, not checked."""
     override = os.environ.get("STATION_DATA_DIR")
     if override:
-        return Path(override).expanduser()  # "~/station" as a config file may write it
+        try:
+            return Path(override).expanduser()  # "~/station" as a config file may write it
+        except RuntimeError:  # "~nobody/…": no such user, no home
+            raise _data_folder_error(
+                Path(override), "its ~ names no user's home folder on this machine"
+            ) from None
     return Path(platformdirs.user_data_dir("station", False))
 
 

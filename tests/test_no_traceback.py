@@ -512,6 +512,7 @@ def test_a_data_folder_that_cannot_be_used_is_named_with_a_fix(tmp_path: Path) -
     for folder, reason in (
         (a_file, "it is a file, not a folder"),
         (a_file / "data", "a part of its path is a file, not a folder"),
+        ("~no-such-user-here/x", "its ~ names no user's home folder on this machine"),
     ):
         done = _station("stations", env={"STATION_DATA_DIR": str(folder)}, home=tmp_path / "h")
         assert done.returncode == 1 and "Traceback" not in done.stderr
