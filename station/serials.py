@@ -79,7 +79,7 @@ def serial_problem(serial: str, charset: str) -> str | None:
     key = serial_key(serial)
     if len(key) > MAX_SERIAL_LENGTH:
         return _too_long(serial, len(key), " once normalized")
-    return _look_alike_problem(serial)
+    return look_alike_problem(serial)
 
 
 #: The longest serial format (a product's `serial_pattern`), as the ledger stores it.
@@ -164,7 +164,9 @@ def _printable(char: str) -> bool:
     return char.isprintable() or unicodedata.category(char) == "Zs"
 
 
-def _look_alike_problem(serial: str) -> str | None:
+def look_alike_problem(serial: str, what: str = "Serial") -> str | None:
+    """Why `serial` (or a name: `what`) reads as other text: letters of one script
+    that look like Latin ones, or look-alikes of different scripts mixed; None if neither."""
     # Each character with the scripts of its decomposition: an accented letter has its
     # base letter's script (Cyrillic Ӓ is А and a diaeresis).
     chars = [(c, _scripts(c)) for c in dict.fromkeys(serial)]
@@ -173,7 +175,7 @@ def _look_alike_problem(serial: str) -> str | None:
     if len(scripts) == 1 and scripts != {"LATIN"}:
         if all(_look_alike(c, {"LATIN"}) for c, _ in chars):
             return (
-                f"Serial {show(serial)} is written in {next(iter(scripts)).title()} letters"
+                f"{what} {show(serial)} is written in {next(iter(scripts)).title()} letters"
                 " that look like Latin ones: scan the label's Latin serial."
             )
         return None
@@ -184,7 +186,7 @@ def _look_alike_problem(serial: str) -> str | None:
         like = _look_alike(char, others)
         if like is not None:
             return (
-                f"Serial {show(serial)} mixes look-alike scripts"
+                f"{what} {show(serial)} mixes look-alike scripts"
                 f" ({', '.join(sorted(s.title() for s in scripts))}): {describe(char)}"
                 f" looks like a {like.title()} letter."
             )

@@ -24,7 +24,8 @@ from station.codes import Code, StationError
 from station.db import admin
 from station.db.engine import reading
 from station.db.models import ROLES, utcnow
-from station.scanning import show
+from station.scanning import serial_key, show
+from station.serials import look_alike_problem
 
 _N, _R, _P = 2**14, 8, 1
 #: Wrong PINs in a row that lock a user.
@@ -204,7 +205,24 @@ def _check_name(name: str) -> str:
             Code.BAD_OPTION_VALUE,
             f"A user's name is at most {NAME_LIMIT} printable characters.",
         )
+    if not name.isascii():  # one person, one name a reader tells apart from the others
+        problem = look_alike_problem(name, "The name")
+        if problem is not None:
+            raise StationError(Code.BAD_OPTION_VALUE, problem)
     return name
+
+
+def _refuse_same_reading(connection: Connection, name: str) -> None:
+    """USER_EXISTS for a name that reads as another user's (`Boss`, `boss`, `ＢＯＳＳ`):
+    postings and audit records must name a user a reader can tell apart."""
+    key = serial_key(name)
+    for other, _role in admin.users(connection):
+        if other != name and serial_key(other) == key:
+            raise StationError(
+                Code.USER_EXISTS,
+                f"A user named {other!r} exists already, and {name!r} reads the same:"
+                " choose a name that differs in more than case, width or spacing.",
+            )
 
 
 def add_user(
@@ -235,6 +253,7 @@ def add_user(
         with engine.begin() as connection:
             if first:
                 admin.claim_first_user(connection, name)
+            _refuse_same_reading(connection, name)
             admin.add_user(connection, name, role, pin_hash)
     except IntegrityError:
         with reading(engine).connect() as connection:

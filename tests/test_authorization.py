@@ -617,3 +617,27 @@ def test_a_pin_reset_unlocks_and_an_unknown_name_is_audited_as_such(engine: Engi
     with engine.connect() as c:
         assert [f["reason"] for f in admin.pin_failures(c, "nobody")] == ["unknown_user"]
         assert [f["reason"] for f in admin.pin_failures(c, "kim")] == ["wrong_pin"] * 5 + ["locked"]
+
+
+def test_a_user_name_that_reads_as_another_users_is_refused(
+    capsys: pytest.CaptureFixture[str], db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Postings and the audit name their user: `Boss`, `boss`, `ＢＯＳＳ` and `bоss` (a
+    Cyrillic о) would be four accounts a reader cannot tell apart."""
+    monkeypatch.setenv("STATION_PIN", "1234")
+    assert _run(capsys, "--db", db_url, "users", "add", "Boss", "--role", "supervisor")[0] == 0
+    monkeypatch.setenv("STATION_SUPERVISOR_PIN", "1234")
+    monkeypatch.setenv("STATION_PIN", "5678")
+    add = ["--db", db_url, "users", "add"]
+    for name, says in (
+        ("boss", "USER_EXISTS: A user named 'Boss' exists already, and 'boss' reads the same"),
+        ("ＢＯＳＳ", "USER_EXISTS: A user named 'Boss' exists already, and 'ＢＯＳＳ' reads the"),
+        ("bоss", "BAD_OPTION_VALUE: The name bоss mixes look-alike scripts (Cyrillic, Latin)"),
+        ("Васк", "BAD_OPTION_VALUE: The name Васк is written in Cyrillic letters that look"),
+    ):
+        status, _, err = _run(capsys, *add, name, "--role", "clerk", "--by", "Boss")
+        assert status == EXIT_FAILED and err.startswith(f"station: {says}"), err
+    for name in ("José", "Маша", "Bo Ss"):  # other people's names are fine
+        assert _run(capsys, *add, name, "--role", "clerk", "--by", "Boss")[0] == 0
+    _, out, _ = _run(capsys, "--db", db_url, "users", "list")
+    assert [line.split()[0] for line in out.splitlines()] == ["Bo", "Boss", "José", "Маша"]
