@@ -759,13 +759,14 @@ def import_products(engine: Engine, path: str | Path) -> ImportSummary:
                     )
     rows.errors += _code_clashes(products, skus, ledger)
     for product in products:
-        for code in product.barcodes:
+        for what, code in [("SKU", product.sku)] + [("barcode", c) for c in product.barcodes]:
+            known = code in ledger[1] if what == "SKU" else owners.get(code) == product.sku
             prefix = _command_prefix(code, prefixes)
-            if prefix is not None and owners.get(code) != product.sku:
+            if prefix is not None and not known:  # a clash already stored blocks no update
                 rows.errors.append(
                     RowError(
                         product.line,
-                        f"barcode {code!r} starts with the command prefix {prefix}: a scan of"
+                        f"{what} {code!r} starts with the command prefix {prefix}: a scan of"
                         " it would be read as a command",
                     )
                 )

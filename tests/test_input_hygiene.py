@@ -334,6 +334,7 @@ def test_a_barcode_equal_to_another_products_sku_is_refused_with_its_line(
         "N-6,New Six,N-6,yes,,\n"  # its own SKU: one way
         "N-7,New Seven,G200,yes,,\n"  # a barcode of another product (as before)
         "N-8,New Eight,cmd-n8,yes,,\n"  # read as a command, never as the item
+        "CMD-SAVE,New Nine,N9,yes,,\n"  # a SKU read as a command too
     )
     status, _, err = station(
         "import", "products", write(tmp_path, "p.csv", PRODUCTS + rows), "--user", "sue"
@@ -347,6 +348,8 @@ def test_a_barcode_equal_to_another_products_sku_is_refused_with_its_line(
         6: f"barcode '04006381333931' is the SKU of 4006381333931 already{two}",
         8: "barcode 'G200' belongs to G-200 already",
         9: "barcode 'cmd-n8' starts with the command prefix CMD-: a scan of it would be read"
+        " as a command",
+        10: "SKU 'CMD-SAVE' starts with the command prefix CMD-: a scan of it would be read"
         " as a command",
     }
     assert count(engine, Product) == before
