@@ -125,6 +125,41 @@ def bench_scans(
     )
 
 
+def bench_lookup(
+    engine: Engine, info: LedgerInfo, count: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Milliseconds for the lookup page to show a serial's unit and timeline (typed into
+    its field and Enter: the document-number query first, then the trace), p50/p99 over
+    `count` in-stock serials; and for an open order's number (its units listed)."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui.app import build_window
+
+    app = QApplication.instance()
+    window = build_window(engine, station=BENCH_STATION, sounds="record")
+    window.show()
+    app.processEvents()
+    page = window.lookup
+    serials = info.ship_scan_serials(count)
+    serial_ms: list[float] = []
+    for serial in serials:
+        start = time.perf_counter()
+        page.look_up(serial)
+        app.processEvents()
+        serial_ms.append((time.perf_counter() - start) * 1000)
+        assert page.traces and page.traces[0].serial == serial, page.banner.text()
+    document_ms: list[float] = []
+    for _ in range(20):
+        start = time.perf_counter()
+        page.look_up(info.scan_order)
+        app.processEvents()
+        document_ms.append((time.perf_counter() - start) * 1000)
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    return percentiles(serial_ms[5:]), percentiles(document_ms[2:])
+
+
 def bench_grid(rows: int, appends: int) -> tuple[tuple[float, float], tuple[float, float]]:
     """Milliseconds to append one row to a shown grid holding `rows` (model insert and
     the view scrolled to it), and the same with the grid repainted: (p50, p99) each."""
@@ -205,6 +240,15 @@ def run_all(url: str, units: int, label: str, scans: int) -> list[tuple[str, str
                         target,
                     )
                 )
+        serial, document = bench_lookup(engine, info, min(scans, 1000))
+        for measure, (p50, p99), target in (
+            ("lookup of a serial (unit and timeline shown)", serial, "p99 ≤ 10 ms"),
+            (f"lookup of an order number ({info.scan_order})", document, "—"),
+        ):
+            rows.append(
+                (f"{label}, {units:,} units: {measure}", f"p50 {p50:.2f} ms · p99 {p99:.2f} ms",
+                 target)
+            )  # fmt: skip
     finally:
         engine.dispose()
     return rows
