@@ -58,9 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     db.add_parser("upgrade", help="create or migrate the schema (Alembic)")
-    db.add_parser(
+    rekey = db.add_parser(
         "rekey", help="recompute every serial key; list units whose serial reads as another's"
     )
+    rekey.add_argument("--user", metavar="SUPERVISOR", help="needed once the ledger has users")
 
     demo = commands.add_parser(
         "demo",
@@ -294,6 +295,13 @@ def cmd_db(args: argparse.Namespace) -> int:
 
     if args.action == "rekey":
         engine = open_database(args.db, patient=True)
+        args._engines.append(engine)
+        with engine.connect() as connection:
+            from station.db import admin
+
+            guarded = admin.user_count(connection) > 0
+        if guarded:  # it rewrites every unit's key: a supervisor's step once there are users
+            _supervisor(args, engine, "station db rekey")
         with engine.begin() as connection:
             done = rekey.rekey(connection)
         print(f"{done.units} unit key(s) and {done.allocated} allocated serial(s) re-keyed.")

@@ -106,6 +106,7 @@ def test_every_command_that_changes_the_ledger_needs_a_supervisor(
         "settings set": ["settings", "set", "serial_scope=global"],
         "options set": ["options", "set", "--station", "DOCK-1", "serial_length=10"],
         "users add": ["users", "add", "eve", "--role", "clerk"],
+        "db rekey": ["db", "rekey"],
     }
     before = _state(engine)
     monkeypatch.setenv("STATION_PIN", OPERATOR_PIN)
