@@ -410,6 +410,22 @@ def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> s
 # --- numbering ----------------------------------------------------------------------
 
 
+#: The PostgreSQL sequence of each kind of document (migration 0005).
+_DOCUMENT_SEQUENCES = {"receipt": "receipt_numbers", "shipment": "shipment_numbers"}
+
+
+def document_number(connection: Connection, kind: str) -> int:
+    """The next number of a receipt or shipment. On PostgreSQL a sequence's nextval: it
+    never waits for another station's transaction and holds no lock until commit, so
+    postings of different stations do not queue on it; a posting refused or rolled back
+    after taking its number leaves a gap. On SQLite (one writer at a time anyway) the
+    counter row of serial_sequences, in the posting's transaction: no gaps."""
+    if connection.dialect.name == "postgresql":
+        sequence = _DOCUMENT_SEQUENCES[kind]
+        return int(connection.exec_driver_sql(f"SELECT nextval('{sequence}')").scalar_one())
+    return next_values(connection, kind, 1)[0]
+
+
 def next_values(connection: Connection, name: str, count: int) -> range:
     """Reserve `count` numbers of the named sequence; never repeats, even across stations."""
     return reserve_numbers(connection, {name: count})[name]
