@@ -566,12 +566,24 @@ class _Rows:
             raise _file_error(self.path, "has a header but no rows")
 
 
+#: The tables each import fills: analyzed once it committed (bulk.analyze).
+_FILLS = {
+    "products": ("products", "barcodes"),
+    "pos": ("purchase_orders", "po_lines", "vendors", "warehouses"),
+    "orders": ("sales_orders", "order_lines", "warehouses"),
+    "stock": ("units", "events", "stock_levels", "warehouses"),
+}
+
+
 def _write(path: Path, engine: Engine, work: Callable[[Any], ImportSummary]) -> ImportSummary:
     """Run `work` in one transaction; a constraint hit (the ledger changed meanwhile)
-    becomes `ImportInvalid` and leaves nothing written."""
+    becomes `ImportInvalid` and leaves nothing written. Once committed, the tables the
+    import filled are analyzed, so the next posting is planned on fresh statistics."""
     try:
         with engine.begin() as connection:
-            return work(connection)
+            summary = work(connection)
+        bulk.analyze(engine, _FILLS[summary.kind])
+        return summary
     except IntegrityError as error:
         reason = str(error.orig).splitlines()[0] if error.orig else str(error)
         raise _file_error(

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from station.db.models import Base, Event, Product, StockLevel, Unit, Vendor, Warehouse
@@ -239,3 +239,30 @@ def add_stock(connection: Connection, quantities: Mapping[tuple[int, int], int])
             .values(qty=table.c.qty + bindparam("add")),
             old,
         )
+
+
+#: SQLite's ANALYZE reads at most about this many rows of each index (PRAGMA
+#: analysis_limit): statistics good enough for the planner in a bounded time.
+SQLITE_ANALYSIS_LIMIT = 1000
+
+
+def analyze(engine: Engine, tables: Iterable[str]) -> bool:
+    """Refresh the planner's statistics of the tables a bulk write filled, before the
+    command returns: the next posting's plan must not depend on autovacuum having run
+    (PostgreSQL's `ANALYZE t1, t2`; SQLite's `ANALYZE`, bounded by analysis_limit). It
+    runs after the write committed and is best effort: False when the database refused
+    (say, a role that does not own the tables); what was written stays written."""
+    names = sorted(set(tables))
+    if not names:
+        return True
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("ANALYZE " + ", ".join(f'"{n}"' for n in names))
+            else:
+                connection.exec_driver_sql(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}")
+                for name in names:
+                    connection.exec_driver_sql(f'ANALYZE "{name}"')
+    except DBAPIError:
+        return False
+    return True

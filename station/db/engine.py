@@ -533,7 +533,18 @@ def upgrade_database(engine: Engine, stored: list[str] | None = None) -> Upgrade
                 " upgraded. Free space or allow writing in its folder, then start again.",
             ) from error
     upgrade(engine)
+    if before is not None:  # data migrations rewrote rows: plan on fresh statistics
+        _analyze_everything(engine)
     return Upgraded(before, head, backup)
+
+
+def _analyze_everything(engine: Engine) -> None:
+    from station.db import bulk  # loaded here: most starts never migrate
+    from station.db.models import Base
+
+    with engine.connect() as connection:
+        present = set(inspect(connection).get_table_names())
+    bulk.analyze(engine, (t.name for t in Base.metadata.sorted_tables if t.name in present))
 
 
 def _where(engine: Engine) -> str:

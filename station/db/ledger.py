@@ -12,15 +12,14 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    String,
     and_,
-    any_,
     bindparam,
     func,
     insert,
     literal,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -388,26 +387,58 @@ def units_with_serials(
     return found
 
 
-def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Of (scope_id, serial_key) pairs, those a unit holds already: one query on
-    PostgreSQL (the keys bound as one array), chunks of IN_CHUNK keys on SQLite."""
-    found: set[tuple[int, str]] = set()
-    keys = sorted({key for _, key in pairs})
-    if connection.dialect.name == "postgresql" and keys:
-        from sqlalchemy.dialects.postgresql import ARRAY  # loaded where it is used
+#: The posting's duplicate-serial check on PostgreSQL: one index probe per (scope_id,
+#: serial_key) pair. The pairs come as two arrays the planner sizes exactly; the LATERAL
+#: subquery (OFFSET 0 keeps the planner from flattening it into a join) is run once per
+#: pair with that pair's values, so its plan is an index lookup whatever the statistics
+#: say: a plain `serial_key = ANY(:keys)` or a join against the keys fell back to a full
+#: scan of units on a table without statistics (straight after a bulk load).
+EXISTING_PAIRS = text(
+    "SELECT u.scope_id, u.serial_key"
+    " FROM unnest(CAST(:scopes AS integer[]), CAST(:keys AS varchar[])) AS k(scope_id, serial_key)"
+    " CROSS JOIN LATERAL (SELECT units.scope_id, units.serial_key FROM units"
+    " WHERE units.scope_id = k.scope_id AND units.serial_key = k.serial_key OFFSET 0) AS u"
+)
 
-        bound = bindparam("keys", type_=ARRAY(String))
-        query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key == any_(bound))
-        found.update(tuple(row) for row in connection.execute(query, {"keys": keys}))
-    else:
-        for part in chunked(keys, IN_CHUNK):
-            query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key.in_(part))
-            found.update(tuple(row) for row in connection.execute(query))
-    wanted = set(pairs)
-    return {pair for pair in found if pair in wanted}
+
+def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Of (scope_id, serial_key) pairs, those a unit holds already: one statement on
+    PostgreSQL (EXISTING_PAIRS: an index lookup per pair), chunks of IN_CHUNK keys on
+    SQLite (whose planner takes the serial_key index for IN without statistics)."""
+    wanted = sorted(set(pairs))
+    if connection.dialect.name == "postgresql":
+        if not wanted:
+            return set()
+        rows = connection.execute(
+            EXISTING_PAIRS,
+            {"scopes": [scope for scope, _ in wanted], "keys": [key for _, key in wanted]},
+        )
+        return {(scope, key) for scope, key in rows}
+    found: set[tuple[int, str]] = set()
+    keys = sorted({key for _, key in wanted})
+    for part in chunked(keys, IN_CHUNK):
+        query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key.in_(part))
+        found.update(tuple(row) for row in connection.execute(query))
+    return found & set(wanted)
 
 
 # --- numbering ----------------------------------------------------------------------
+
+
+#: The PostgreSQL sequence of each kind of document (migration 0005).
+_DOCUMENT_SEQUENCES = {"receipt": "receipt_numbers", "shipment": "shipment_numbers"}
+
+
+def document_number(connection: Connection, kind: str) -> int:
+    """The next number of a receipt or shipment. On PostgreSQL a sequence's nextval: it
+    never waits for another station's transaction and holds no lock until commit, so
+    postings of different stations do not queue on it; a posting refused or rolled back
+    after taking its number leaves a gap. On SQLite (one writer at a time anyway) the
+    counter row of serial_sequences, in the posting's transaction: no gaps."""
+    if connection.dialect.name == "postgresql":
+        sequence = _DOCUMENT_SEQUENCES[kind]
+        return int(connection.exec_driver_sql(f"SELECT nextval('{sequence}')").scalar_one())
+    return next_values(connection, kind, 1)[0]
 
 
 def next_values(connection: Connection, name: str, count: int) -> range:

@@ -108,7 +108,7 @@ def _post(
 
     if any(id(entry) not in made for entry in pending):  # the session changed meanwhile
         raise Problem(Code.POSTING_FAILED, "Some units have no serial yet: save again.")
-    number = f"RCV-{ledger.next_values(connection, 'receipt', 1)[0]:06d}"
+    number = f"RCV-{ledger.document_number(connection, 'receipt'):06d}"
     receipt_id = ledger.add_receipt(
         connection,
         number=number,

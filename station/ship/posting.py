@@ -110,7 +110,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
             shipping[line.id].append(unit.id)
 
     now = datetime.now(UTC)
-    number = f"SHP-{ledger.next_values(connection, 'shipment', 1)[0]:06d}"
+    number = f"SHP-{ledger.document_number(connection, 'shipment'):06d}"
     total = sum(counts.values())
     shipment_id = ledger.add_shipment(
         connection,
