@@ -165,7 +165,7 @@ def bench_grid(rows: int, appends: int) -> tuple[tuple[float, float], tuple[floa
     the view scrolled to it), and the same with the grid repainted: (p50, p99) each."""
     from PySide6.QtWidgets import QApplication, QTableView
 
-    from station.session import Entry
+    from station.grid import Entry
     from ui.models import EntriesModel
     from ui.widgets import setup_table
 

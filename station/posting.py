@@ -12,6 +12,27 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from station.codes import Code, StationError
+from station.documents import Document
+from station.grid import Entry
+from station.stations import StationConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """A save as a command (STYLE §3): the workflow, its document, the station, the user,
+    the session id it is idempotent by, and the grid's rows. Built by the session; the
+    posting never sees the live session."""
+
+    kind: str
+    document: Document
+    station: StationConfig
+    user: str | None
+    session_id: str
+    entries: tuple[Entry, ...]
+
+    @property
+    def units(self) -> int:
+        return sum(entry.qty for entry in self.entries)
 
 
 @dataclass(slots=True)

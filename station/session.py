@@ -23,26 +23,12 @@ from station.codes import Code, StationError, Verdict
 from station.db import ledger
 from station.db.engine import busy, looking_up, reading
 from station.documents import Document, DocumentLine, Product, UnitInfo
+from station.grid import Entry
 from station.journal import Journal
-from station.posting import OutcomeUnknown, PostingResult
+from station.posting import OutcomeUnknown, Posting, PostingResult
 from station.scanning import Scan, command_in, gtin14, read_scan, serial_key, show
 from station.serials import serial_problem
 from station.stations import StationConfig
-
-
-@dataclass(slots=True)
-class Entry:
-    """One row of the session grid: a unit (with or without its serial yet) or, for a
-    non-serialized line, a quantity."""
-
-    line: int
-    serial: str | None = None
-    qty: int = 1
-    unit_id: int | None = None  # ship: the unit found for the serial
-
-    @property
-    def key(self) -> str | None:
-        return None if self.serial is None else serial_key(self.serial)
 
 
 class Problem(StationError):
@@ -181,6 +167,17 @@ class ScanSession:
 
     def units_scanned(self) -> int:
         return sum(self._line_counts)
+
+    def posting(self) -> Posting:
+        """What a save posts: the session's facts as they are now, not the live session."""
+        return Posting(
+            kind=self.kind,
+            document=self.document,
+            station=self.station,
+            user=self.user,
+            session_id=self.session_id,
+            entries=tuple(self.entries),
+        )
 
     def prompt(self) -> str:
         """What to scan next, in words: "Scan serial for Widget One — 2 of 3"."""

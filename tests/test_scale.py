@@ -52,8 +52,8 @@ def _save(session: Any, answers: list[Any]) -> None:
 def _open_posting(connection: Any, kind: str, session: Any) -> Any:
     """The posting's own steps, in a transaction the test keeps open after them."""
     if kind == "receive":
-        return receive_posting._post(connection, session, {}, datetime.now(UTC))
-    return ship_posting._post(connection, session)
+        return receive_posting._post(connection, session.posting(), {}, datetime.now(UTC))
+    return ship_posting._post(connection, session.posting())
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -95,7 +95,7 @@ def test_a_posting_holding_its_document_number_does_not_hold_up_another_station(
     assert answer.document == f"{prefix}-000002"
     # Saving station 1's session again (a retry) answers the number it took, writes nothing.
     post = receive_posting.post_receipt if kind == "receive" else ship_posting.post_shipment
-    retry = post(engine, first)
+    retry = post(engine, first.posting())
     assert retry.already_posted and retry.document == f"{prefix}-000001"
     table = "receipts" if kind == "receive" else "shipments"
     with engine.connect() as c:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 
@@ -25,13 +24,12 @@ from station.codes import Code
 from station.db import ledger
 from station.db.engine import reading
 from station.documents import Product
+from station.grid import Entry
+from station.posting import Posting
 from station.receive import rules
 from station.scanning import serial_key
-from station.session import Entry, Problem
+from station.session import Problem
 from station.stations import StationConfig
-
-if TYPE_CHECKING:
-    from station.receive.session import ReceiveSession
 
 #: Rounds of new numbers for serials found to exist already; round r reserves 2**r
 #: numbers per unit still without a serial, so a dense run of existing serials is
@@ -39,25 +37,25 @@ if TYPE_CHECKING:
 MAX_ROUNDS = 6
 
 
-def pending(session: ReceiveSession) -> list[Entry]:
+def pending(posting: Posting) -> list[Entry]:
     """The session's units of serialized products that have no serial yet."""
-    lines = session.document.lines
-    return [e for e in session.entries if e.serial is None and lines[e.line].product.serialized]
+    lines = posting.document.lines
+    return [e for e in posting.entries if e.serial is None and lines[e.line].product.serialized]
 
 
 def generate(
-    engine: Engine, session: ReceiveSession, now: datetime, station: StationConfig
+    engine: Engine, posting: Posting, now: datetime, station: StationConfig
 ) -> dict[int, str]:
     """A serial for every pending unit (keyed by `id(entry)`), none held by a unit of the
     ledger or scanned in the session. Refuses (a Problem) when a generated serial breaks
     its product's rule, or when serials keep existing after MAX_ROUNDS rounds."""
-    waiting = pending(session)
+    waiting = pending(posting)
     if not waiting:
         return {}
     with reading(engine).connect() as connection:
         scope = ledger.serial_scope(connection)
         charset = ledger.serial_charset(connection)
-    serials = _Serials(session, station, scope, now)
+    serials = _Serials(posting, station, scope, now)
     try:
         for round_ in range(MAX_ROUNDS):
             waiting = serials.round(engine, waiting, 1 << round_)
@@ -80,13 +78,11 @@ def generate(
 class _Serials:
     """The serials of one posting, made round by round."""
 
-    def __init__(
-        self, session: ReceiveSession, station: StationConfig, scope: str, now: datetime
-    ) -> None:
+    def __init__(self, posting: Posting, station: StationConfig, scope: str, now: datetime) -> None:
         self.pattern = opts.parse_pattern(str(station["serial_pattern"]))
         self.scope = scope
-        lines = session.document.lines
-        self.products = {e.line: lines[e.line].product for e in session.entries}
+        lines = posting.document.lines
+        self.products = {e.line: lines[e.line].product for e in posting.entries}
         self.fields = {
             product.id: opts.pattern_fields(product.sku, station.name, now)
             for product in self.products.values()
@@ -97,7 +93,7 @@ class _Serials:
         #: (scope id, serial key) pairs no generated serial may take: the session's own.
         self.taken = {
             (ledger.scope_id(scope, self.products[e.line].id), serial_key(e.serial))
-            for e in session.entries
+            for e in posting.entries
             if e.serial is not None and self.products[e.line].serialized
         }
         self.made: dict[int, str] = {}

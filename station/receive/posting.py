@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -16,6 +16,7 @@ from station.db import ledger
 from station.db.engine import reading
 from station.documents import Document, DocumentLine, UnitInfo
 from station.posting import (
+    Posting,
     PostingResult,
     already_posted,
     post_in_one_transaction,
@@ -25,17 +26,14 @@ from station.receive import generated, rules
 from station.scanning import serial_key
 from station.session import Problem
 
-if TYPE_CHECKING:
-    from station.receive.session import ReceiveSession
 
-
-def post_receipt(engine: Engine, session: ReceiveSession) -> PostingResult:
+def post_receipt(engine: Engine, posting: Posting) -> PostingResult:
     """Post the session's units as a receipt. A retry of a posted session posts nothing
     and answers with the first posting's receipt. Serials the station generates are made
     first, in short transactions of their own (see station.receive.generated)."""
     now = datetime.now(UTC)
     try:
-        made = _generate(engine, session, now)
+        made = _generate(engine, posting, now)
     except StationError as refusal:
         return PostingResult.refused(refusal.code, refusal.message, refusal.serials)
     except OperationalError:
@@ -44,53 +42,53 @@ def post_receipt(engine: Engine, session: ReceiveSession) -> PostingResult:
         return refused_by_database(error)
     return post_in_one_transaction(
         engine,
-        lambda connection: _post(connection, session, made, now),
-        lambda error: _explain_conflict(engine, session, made, error),
+        lambda connection: _post(connection, posting, made, now),
+        lambda error: _explain_conflict(engine, posting, made, error),
     )
 
 
-def _generate(engine: Engine, session: ReceiveSession, now: datetime) -> dict[int, str]:
+def _generate(engine: Engine, posting: Posting, now: datetime) -> dict[int, str]:
     """Serials for the units that have none, when the station makes them: not for a
     session posted already (a retry), nor when require_serial refuses the posting."""
-    if not generated.pending(session):
+    if not generated.pending(posting):
         return {}
     with reading(engine).connect() as connection:
-        if ledger.receipt_by_session(connection, session.session_id) is not None:
+        if ledger.receipt_by_session(connection, posting.session_id) is not None:
             return {}
-        station = stations.current(connection, session.station)
+        station = stations.current(connection, posting.station)
     if station["require_serial"] and not station["generate_serials"]:
         return {}
-    return generated.generate(engine, session, now, station)
+    return generated.generate(engine, posting, now, station)
 
 
 def _post(
-    connection: Connection, session: ReceiveSession, made: dict[int, str], now: datetime
+    connection: Connection, posting: Posting, made: dict[int, str], now: datetime
 ) -> PostingResult:
-    earlier = ledger.receipt_by_session(connection, session.session_id)
+    earlier = ledger.receipt_by_session(connection, posting.session_id)
     if earlier is not None:
         return already_posted("receipt", *earlier)
-    po = ledger.purchase_order(connection, session.document.number, lock=True)
+    po = ledger.purchase_order(connection, posting.document.number, lock=True)
     if po is None:
-        raise Problem(Code.PO_NOT_FOUND, f"PO {session.document.number} no longer exists.")
-    station = stations.current(connection, session.station, register=True)
+        raise Problem(Code.PO_NOT_FOUND, f"PO {posting.document.number} no longer exists.")
+    station = stations.current(connection, posting.station, register=True)
     options = station.options
     problem = rules.po_not_open(po, options)
     if problem is not None:
         raise problem
-    if not session.entries:
+    if not posting.entries:
         raise Problem(Code.NOTHING_TO_POST, "Nothing scanned: nothing to post.")
     lines = {line.id: line for line in po.lines}
-    session_lines = [lines[line.id] for line in session.document.lines]
+    session_lines = [lines[line.id] for line in posting.document.lines]
     scope = ledger.serial_scope(connection)
-    _check_lines(session, po, session_lines, options, scope, ledger.serial_charset(connection))
+    _check_lines(posting, po, session_lines, options, scope, ledger.serial_charset(connection))
 
-    pending = generated.pending(session)
+    pending = generated.pending(posting)
     if pending and options["require_serial"] and not options["generate_serials"]:
         raise Problem(
             Code.SERIAL_REQUIRED,
             f"{len(pending)} unit(s) have no serial; scan their serials (require_serial is on).",
         )
-    scanned = [(e, session_lines[e.line]) for e in session.entries if e.serial is not None]
+    scanned = [(e, session_lines[e.line]) for e in posting.entries if e.serial is not None]
     taken = [
         (ledger.scope_id(scope, line.product.id), serial_key(entry.serial))
         for entry, line in scanned
@@ -112,18 +110,18 @@ def _post(
     receipt_id = ledger.add_receipt(
         connection,
         number=number,
-        session_id=session.session_id,
+        session_id=posting.session_id,
         po_id=po.id,
         station=station.name,
-        user_name=session.user,
-        units=session.units_scanned(),
+        user_name=posting.user,
+        units=posting.units,
         posted_at=now,
     )
     warehouse_id = station.warehouse_id or po.warehouse_id
     bin_ = str(options["receiving_bin"])
     rows: list[dict[str, Any]] = []
     posted: list[tuple[int, str | None, int]] = []
-    for entry in session.entries:
+    for entry in posting.entries:
         line = session_lines[entry.line]
         if not line.product.serialized:
             posted.append((entry.line, None, entry.qty))
@@ -155,13 +153,13 @@ def _post(
             "kind": "received",
             "at": now,
             "station": station.name,
-            "user_name": session.user,
+            "user_name": posting.user,
             "document_kind": "receipt",
             "document_number": number,
         },
     )
     received: Counter[int] = Counter()
-    for entry in session.entries:
+    for entry in posting.entries:
         line = session_lines[entry.line]
         received[line.id] += entry.qty
         if not line.product.serialized:
@@ -181,7 +179,7 @@ def _post(
 
 
 def _check_lines(
-    session: ReceiveSession,
+    posting: Posting,
     po: Document,
     lines: list[DocumentLine],
     options: dict[str, Any],
@@ -193,7 +191,7 @@ def _check_lines(
     codes = frozenset(serial_key(code) for line in po.lines for code in line.product.codes)
     counts: Counter[int] = Counter()
     seen: set[tuple[int, str]] = set()
-    for entry in session.entries:
+    for entry in posting.entries:
         line = lines[entry.line]
         if entry.serial is not None:
             rules.check_serial_rules(
@@ -222,18 +220,18 @@ def _status(po: Document, received: Counter[int]) -> str:
 
 
 def _explain_conflict(
-    engine: Engine, session: ReceiveSession, made: dict[int, str], error: IntegrityError
+    engine: Engine, posting: Posting, made: dict[int, str], error: IntegrityError
 ) -> PostingResult:
     """Another station was first: with a serial scanned here (remove it), or — rarely —
     with a serial this station generated (save again: new serials are made)."""
     with engine.connect() as connection:
-        earlier = ledger.receipt_by_session(connection, session.session_id)
+        earlier = ledger.receipt_by_session(connection, posting.session_id)
         if earlier is not None:
             return already_posted("receipt", *earlier)
-        keys = [serial_key(e.serial) for e in session.entries if e.serial is not None]
+        keys = [serial_key(e.serial) for e in posting.entries if e.serial is not None]
         scanned = ledger.units_with_serials(connection, keys)
         ours = ledger.units_with_serials(connection, [serial_key(s) for s in made.values()])
-    product_ids = {line.product.id for line in session.document.lines}
+    product_ids = {line.product.id for line in posting.document.lines}
     scanned = [u for u in scanned if u.product_id in product_ids] or scanned
     ours = [u for u in ours if u.product_id in product_ids] or ours
     if scanned:

@@ -44,4 +44,4 @@ class ReceiveSession(ScanSession):
         return None
 
     def save(self) -> PostingResult:
-        return self._posted(post_receipt(self.engine, self))
+        return self._posted(post_receipt(self.engine, self.posting()))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +14,7 @@ from station.codes import Code
 from station.db import ledger
 from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.posting import (
+    Posting,
     PostingResult,
     already_posted,
     post_in_one_transaction,
@@ -25,49 +25,46 @@ from station.session import Problem, check_serial_text
 from station.ship import rules
 from station.stations import StationConfig
 
-if TYPE_CHECKING:
-    from station.ship.session import ShipSession
 
-
-def post_shipment(engine: Engine, session: ShipSession) -> PostingResult:
+def post_shipment(engine: Engine, posting: Posting) -> PostingResult:
     return post_in_one_transaction(
         engine,
-        lambda connection: _post(connection, session),
-        lambda error: _explain_conflict(engine, session, error),
+        lambda connection: _post(connection, posting),
+        lambda error: _explain_conflict(engine, posting, error),
     )
 
 
-def _explain_conflict(engine: Engine, session: ShipSession, error: IntegrityError) -> PostingResult:
+def _explain_conflict(engine: Engine, posting: Posting, error: IntegrityError) -> PostingResult:
     """A unique key refused the shipment: this very session posted meanwhile, or a
     constraint the rules did not foresee."""
     with engine.connect() as connection:
-        earlier = ledger.shipment_by_session(connection, session.session_id)
+        earlier = ledger.shipment_by_session(connection, posting.session_id)
     if earlier is not None:
         return already_posted("shipment", *earlier)
     return refused_by_database(error)
 
 
-def _post(connection: Connection, session: ShipSession) -> PostingResult:
-    earlier = ledger.shipment_by_session(connection, session.session_id)
+def _post(connection: Connection, posting: Posting) -> PostingResult:
+    earlier = ledger.shipment_by_session(connection, posting.session_id)
     if earlier is not None:
         return already_posted("shipment", *earlier)
-    order = ledger.sales_order(connection, session.document.number, lock=True)
+    order = ledger.sales_order(connection, posting.document.number, lock=True)
     if order is None:
-        raise Problem(Code.ORDER_NOT_FOUND, f"Order {session.document.number} no longer exists.")
+        raise Problem(Code.ORDER_NOT_FOUND, f"Order {posting.document.number} no longer exists.")
     if order.status in ("shipped", "cancelled"):
         raise Problem(Code.ORDER_NOT_OPEN, f"Order {order.number} is {order.status}.")
-    if not session.entries:
+    if not posting.entries:
         raise Problem(Code.NOTHING_TO_POST, "Nothing scanned: nothing to ship.")
-    station = stations.current(connection, session.station, register=True)
+    station = stations.current(connection, posting.station, register=True)
     by_id = {line.id: line for line in order.lines}
-    lines = [by_id[line.id] for line in session.document.lines]
+    lines = [by_id[line.id] for line in posting.document.lines]
     counts: Counter[int] = Counter()
-    for entry in session.entries:
+    for entry in posting.entries:
         counts[lines[entry.line].id] += entry.qty
     _check_quantities(station, order, counts)
     scope = ledger.serial_scope(connection)
 
-    keys = [serial_key(e.serial) for e in session.entries if e.serial is not None]
+    keys = [serial_key(e.serial) for e in posting.entries if e.serial is not None]
     found: dict[str, list[UnitInfo]] = defaultdict(list)
     for unit in ledger.units_with_serials(connection, keys, lock=True):
         found[unit.serial_key].append(unit)
@@ -76,7 +73,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
     shipping: dict[int, list[int]] = defaultdict(list)
     unvalidated: list[tuple[DocumentLine, str]] = []
     seen: set[tuple[int, str]] = set()
-    for entry in session.entries:
+    for entry in posting.entries:
         line = lines[entry.line]
         if entry.serial is None:
             continue
@@ -115,10 +112,10 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
     shipment_id = ledger.add_shipment(
         connection,
         number=number,
-        session_id=session.session_id,
+        session_id=posting.session_id,
         order_id=order.id,
         station=station.name,
-        user_name=session.user,
+        user_name=posting.user,
         units=total,
         posted_at=now,
     )
@@ -159,7 +156,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
                 "kind": "shipped",
                 "at": now,
                 "station": station.name,
-                "user_name": session.user,
+                "user_name": posting.user,
                 "from_warehouse_id": warehouse_id,
                 "from_bin": bins.get(unit_id),
                 "document_kind": "shipment",
@@ -168,7 +165,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
             for unit_id in unit_ids
         ],
     )
-    for entry in session.entries:
+    for entry in posting.entries:
         line = lines[entry.line]
         if not line.product.serialized:
             ledger.change_stock(connection, line.product.id, warehouse_id, -entry.qty)
@@ -181,7 +178,7 @@ def _post(connection: Connection, session: ShipSession) -> PostingResult:
         f"Shipped {total} unit(s) on {order.number}: shipment {number}.",
         document=number,
         units=total,
-        posted_units=[(e.line, e.serial, e.qty) for e in session.entries],
+        posted_units=[(e.line, e.serial, e.qty) for e in posting.entries],
     )
 
 

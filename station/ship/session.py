@@ -92,4 +92,4 @@ class ShipSession(ScanSession):
         return Verdict(scan.raw, True, Code.OK, kind, message, line.product.sku, result.serials[0])
 
     def save(self) -> PostingResult:
-        return self._posted(post_shipment(self.engine, self))
+        return self._posted(post_shipment(self.engine, self.posting()))
