@@ -291,12 +291,12 @@ def cmd_db(args: argparse.Namespace) -> int:
     """`db upgrade` is the only command that migrates a shared PostgreSQL (a SQLite file
     is copied aside first); `db rekey` works on a schema that is current."""
     from station.db import rekey
-    from station.db.engine import make_engine, open_database, upgrade_database
+    from station.db.engine import make_engine, open_database, reading, upgrade_database
 
     if args.action == "rekey":
         engine = open_database(args.db, patient=True)
         args._engines.append(engine)
-        with engine.connect() as connection:
+        with reading(engine).connect() as connection:
             from station.db import admin
 
             guarded = admin.user_count(connection) > 0
@@ -313,7 +313,7 @@ def cmd_db(args: argparse.Namespace) -> int:
         if upgraded.before != upgraded.now:
             print(f"Schema upgraded from revision {upgraded.before or 'none'} to {upgraded.now}.")
         print(f"Schema is at revision {upgraded.now}.")
-    with engine.connect() as connection:
+    with reading(engine).connect() as connection:
         conflicts = rekey.conflicts(connection)
     if conflicts:
         print(
@@ -427,8 +427,9 @@ def cmd_options(args: argparse.Namespace) -> int:
 
 def cmd_stations(args: argparse.Namespace) -> int:
     from station.db import admin
+    from station.db.engine import reading
 
-    with _engine(args).connect() as connection:
+    with reading(_engine(args)).connect() as connection:
         rows = admin.stations(connection)
     if not rows:
         print("No stations yet.")
@@ -470,9 +471,10 @@ def cmd_users(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if args.action == "list":
+        from station.db.engine import reading
         from station.db.models import utcnow
 
-        with engine.connect() as connection:
+        with reading(engine).connect() as connection:
             locked = admin.locked_users(connection, utcnow())
             for name, role in admin.users(connection):
                 until = locked.get(name)

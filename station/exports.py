@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from station.codes import Code, StationError
 from station.db import lookup
-from station.db.engine import ledger_files
+from station.db.engine import ledger_files, reading
 from station.db.models import UNIT_STATUSES
 from station.files import write_atomically
 
@@ -225,7 +225,7 @@ def export(
         if chosen.date_to
         else None
     )
-    with engine.connect() as connection:
+    with reading(engine).connect() as connection:  # a reader: never waits for a writer
         rows = lookup.unit_rows(
             connection,
             kind,

@@ -209,7 +209,7 @@ def write_atomically(
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)  # gone once renamed; a leftover otherwise
-    _sync_folder(folder)
+    sync_folder(folder)
     return result
 
 
@@ -325,8 +325,9 @@ def _reason(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def _sync_folder(folder: Path) -> None:
-    """The rename survives a power loss once its folder is synced (POSIX only)."""
+def sync_folder(folder: Path) -> None:
+    """A rename or removal in `folder` survives a power loss only once the folder is
+    synced (POSIX; Windows has no directory handles)."""
     if os.name != "posix":
         return
     try:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from station.db.engine import data_dir
+from station.files import sync_folder
 
 BLOCK = 64 * 1024
 _sync = getattr(os, "fdatasync", os.fsync)  # the data, not the timestamps (Linux)
@@ -326,16 +327,4 @@ class Journal:
         return aside
 
     def _sync_directory(self) -> None:
-        """A rename or removal survives a power loss only once its directory is synced
-        (POSIX; Windows has no directory handles)."""
-        if os.name != "posix":
-            return
-        try:
-            fd = os.open(self.path.parent, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            with contextlib.suppress(OSError):
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+        sync_folder(self.path.parent)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from station.codes import Code, StationError
 from station.db import lookup
+from station.db.engine import reading
 from station.scanning import serial_key, show
 
 
@@ -177,7 +178,7 @@ def trace(engine: Engine, serial: str, sku: str | None = None) -> list[UnitTrace
     """Every unit with this serial (one per product under product scope), or only the
     one of `sku`. Raises StationError(SERIAL_UNKNOWN) when there is none."""
     key = serial_key(serial)
-    with engine.connect() as connection:
+    with reading(engine).connect() as connection:  # a reader: never waits for a writer
         rows = lookup.units_by_serial(connection, key, sku) if key else []
         if not rows:
             others = lookup.units_by_serial(connection, key) if key and sku else []

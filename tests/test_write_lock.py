@@ -101,3 +101,27 @@ def test_a_new_station_starts_and_judges_scans_while_the_write_lock_is_held(
     again = start_scan(db_url, data, "--station", "OTHER", "--receive", "PO-1")
     assert again.communicate(b"", timeout=30)[0] == b"" and again.returncode == 0
     assert _stations(engine) == ["NEW", "OTHER"]  # a start without the lock registers
+
+
+def test_commands_that_only_read_answer_while_the_write_lock_is_held(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """An export, a trace, the station and user lists read: they never wait for another
+    program's write lock (they waited the patient 30 s and failed DATABASE_BUSY)."""
+    seed(engine)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO stations (name, kind) VALUES ('DOCK-9', 'both')"))
+    out = tmp_path / "serials.xlsx"
+    commands = {
+        "export": (["export", "serials", "--out", str(out)], "Exported 8 serials row(s)"),
+        "trace": (["trace", "WS-1"], "WS-1"),
+        "stations": (["stations"], "DOCK-9"),
+        "users": (["users", "list"], ""),
+    }
+    with write_lock(db_url):
+        for name, (argv, says) in commands.items():
+            process = _station(db_url, tmp_path / "data", *argv)
+            stdout, stderr = process.communicate(timeout=60)
+            assert process.returncode == 0, (name, stderr.decode())
+            assert says in stdout.decode(), (name, stdout.decode())
+    assert out.stat().st_size > 0

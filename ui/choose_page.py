@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QTableView, QVBoxLayout, Q
 from sqlalchemy.exc import OperationalError
 
 from station.db import ledger
+from station.db.engine import reading
 from ui.models import DocumentsModel
 from ui.services import Services
 from ui.sounds import BAD
@@ -106,7 +107,7 @@ class ChoosePage(QWidget):
 
     def reload(self) -> None:
         try:
-            with self.services.engine.connect() as connection:
+            with reading(self.services.engine).connect() as connection:
                 found = ledger.open_documents(connection, self.doc_kind, self.search.text().strip())
         except OperationalError as error:
             self.banner.show_bad(*self.services.database_refused(error))

@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from station.codes import Code, StationError
 from station.db import search
-from station.db.engine import ledger_files
+from station.db.engine import ledger_files, reading
 from station.exports import write_rows_xlsx
 from station.trace import UnitTrace, trace
 from ui.models import EventsModel, RowsModel
@@ -124,7 +124,7 @@ class LookupPage(QWidget):
         if not text:
             return
         try:
-            with self.services.engine.connect() as connection:
+            with reading(self.services.engine).connect() as connection:
                 rows = search.units_of_document(connection, text)
             if rows:
                 self._show_units(text, rows)
