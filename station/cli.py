@@ -155,9 +155,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             gc.freeze()  # the program ends: its last garbage collection need not walk it all
     except KeyboardInterrupt:
-        import signal
-
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C ends it, however delivered
         _error("interrupted.")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
