@@ -113,6 +113,8 @@ class OptionsDialog(_Locked):
         self.config = services.station()
         self.editors: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
+        self._tests: list[tuple[Any, str]] = []  # test prints sent, awaiting their result
+        services.printing.job_done.connect(self._test_done)
         form_box = QWidget()
         form = QFormLayout(form_box)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -296,8 +298,23 @@ class OptionsDialog(_Locked):
             self.errors[key].setText(f"{error.code}: {error.message}")
             return
         self.errors[key].setText("")
-        self.banner.show_info(f"Test label sent to {url} (see the status bar for the result).")
+        self.banner.show_info(f"Test label sent to {url}: waiting for the printer…")
         self.last_test = ticket
+        self._tests.append((ticket, url))
+
+    def _test_done(self, ticket: Any) -> None:
+        """The result of a test print, in this dialog's banner (the status bar is behind)."""
+        found = next((item for item in self._tests if item[0] is ticket), None)
+        if found is None:
+            return
+        self._tests.remove(found)
+        url = found[1]
+        if ticket.status == "printed":
+            self.banner.show_good(f"Test label printed on {url}.")
+        else:
+            self.banner.show_bad(
+                f"Test label to {url} failed: {ticket.error or 'no answer'}.", Code.PRINT_FAILED
+            )
 
 
 class UsersDialog(_Locked):

@@ -29,7 +29,14 @@ from station.trace import UnitTrace, trace
 from ui.models import EventsModel, RowsModel
 from ui.services import Services
 from ui.sounds import BAD
-from ui.widgets import VerdictBanner, button, label, read_number_scan, setup_table
+from ui.widgets import (
+    VerdictBanner,
+    button,
+    label,
+    read_number_scan,
+    setup_table,
+    take_keyboard,
+)
 
 
 class UnitsModel(RowsModel):
@@ -208,6 +215,7 @@ class LookupPage(QWidget):
         path, _filter = QFileDialog.getSaveFileName(
             self, "Export", str(Path.home() / "lookup.xlsx"), "Excel (*.xlsx)"
         )
+        take_keyboard(self)
         if path:
             self.export_to(Path(path))
 

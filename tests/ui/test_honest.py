@@ -1,0 +1,196 @@
+"""Honest screens: the prompt and the verdict say what is true, the keyboard works again
+after a dialog without a click, a scan refused during a dialog leaves no red banner behind."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine
+
+from station.codes import Code
+from station.devices.printers.memory import MemoryPrinter
+from tests.seed import seed
+from tests.ui.conftest import keyboard
+from tests.workflow import configure
+from ui.main_window import MainWindow
+from ui.scan_page import ScanPage
+from ui.widgets import BAD, GOOD, INFO, WARN
+
+
+def press(key: Qt.Key) -> None:
+    """A key as the platform delivers it: to the window that has the focus (none: lost)."""
+    target = QGuiApplication.focusWindow()
+    assert target is not None, "no window has the keyboard focus"
+    QTest.keyClick(target, key)
+
+
+def press_later(key: Qt.Key, ms: int = 100) -> None:
+    """`key` pressed while a dialog's own event loop runs (exec)."""
+    QTimer.singleShot(ms, lambda: press(key))
+
+
+def test_prompt_and_verdict_name_what_is_left(
+    engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    window = make_window()
+    keys = keyboard(window)
+    page = window.open_document("receive", "PO-1")
+    assert isinstance(page, ScanPage)
+    keys.scan("W1")
+    assert page.prompt.text() == "Scan serial for Widget One — 1 of 3"
+    keys.scan("H-1")
+    keys.scan("H-2")
+    assert page.prompt.text() == "Scan the next serial or item (Widget One)"
+    keys.scan("H-3")  # the line is full: the prompt no longer asks for its serials
+    assert page.prompt.text() == "Widget One is complete — scan the next item"
+    assert "Widget One" in page.prompt.text() and "next serial" not in page.prompt.text()
+
+    keys.scan("NO-SUCH-9")  # no product's code, and no room for another serial
+    assert (page.banner.state, page.banner.code) == ("bad", Code.OVER_RECEIPT)
+    text = page.banner.text()
+    assert "NO-SUCH-9 matches no product barcode or SKU; read as the next serial:" in text
+    assert "3 ordered, none received before, 3 scanned in this session" in text
+    assert "received already" not in text
+    assert page.prompt.text() == "Widget One is complete — scan the next item"
+
+
+def test_shortcuts_work_after_each_dialog_closes_without_a_click(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    window = make_window()
+    for opener in (Qt.Key.Key_F9, Qt.Key.Key_F10):  # options, users: Esc closes them
+        press_later(Qt.Key.Key_Escape)
+        press(opener)  # returns when the dialog is closed
+        assert QApplication.activeModalWidget() is None
+        assert QGuiApplication.focusWindow() is window.windowHandle()
+        assert window.current_page() is window.home
+    press(Qt.Key.Key_F11)  # sign in: a window-modal dialog, not blocking
+    dialog = window.sign_in_box
+    assert dialog is not None
+    qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is dialog.windowHandle())
+    press(Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    assert QGuiApplication.focusWindow() is window.windowHandle()
+    press(Qt.Key.Key_F4)
+    assert window.current_page() is window.lookup
+    assert QApplication.focusWidget() is window.lookup.field
+    press(Qt.Key.Key_Escape)
+    press(Qt.Key.Key_F2)
+    assert window.current_page() is window.choose["receive"]
+
+    page = window.open_document("receive", "PO-1")
+    assert isinstance(page, ScanPage)
+    keys = keyboard(window)
+    keys.scan("W1")
+    keys.scan("F-1")
+    QTimer.singleShot(100, lambda: press(Qt.Key.Key_Escape))  # "No" in the question box
+    page.ask_rescan()
+    assert len(page.session.entries) == 1  # not cleared
+    qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is window.windowHandle())
+    assert QApplication.focusWidget() is page.manual
+    press(Qt.Key.Key_F12)  # Save receive data, without a click
+    qtbot.waitUntil(lambda: window.current_page() is window.choose["receive"])
+    assert "Received 1 unit(s) on PO-1" in window.choose["receive"].banner.text()
+
+
+def test_a_scan_during_a_dialog_leaves_no_red_banner_behind_it(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    window = make_window()
+    home = window.home.banner
+    before = home.text()
+    assert home.state == "info"
+    dialog = window.sign_in()
+    qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is dialog.windowHandle())
+    keyboard(window).scan("PO-1")
+    assert (dialog.banner.state, dialog.banner.code) == ("bad", Code.DIALOG_OPEN)
+    assert "Close the dialog first" in dialog.banner.text()
+    assert window.current_page() is window.home  # the scan opened nothing
+    press(Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    assert (home.state, home.code, home.text()) == ("info", "", before)
+    assert home.colour == INFO
+
+    # an options dialog (exec): the same, and a second refused scan changes nothing
+    def scan_twice_then_close() -> None:
+        keyboard(window).scan("PO-1")
+        keyboard(window).scan("SO-1")
+        modal = QApplication.activeModalWidget()
+        assert modal is not None and modal.banner.code == Code.DIALOG_OPEN  # type: ignore[attr-defined]
+        assert home.colour == BAD
+        press(Qt.Key.Key_Escape)
+
+    QTimer.singleShot(100, scan_twice_then_close)
+    press(Qt.Key.Key_F9)
+    assert (home.state, home.code, home.text()) == ("info", "", before)
+    assert QGuiApplication.focusWindow() is window.windowHandle()
+
+
+def _background(widget: QWidget) -> str:
+    """The colour the user sees behind the widget's text (its top-left corner)."""
+    return widget.grab().toImage().pixelColor(1, 1).name()
+
+
+def test_no_printer_is_grey_a_missing_slip_is_a_warning_and_a_test_print_says_its_result(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    window = make_window()
+    assert window.printer_label.text() == "Printer: no printer"
+    assert window.printer_label.property("state") == "none"
+    assert _background(window.printer_label) == "#5b6673"  # grey: neither working nor broken
+    assert _background(window.database_label) == GOOD.lower()
+
+    keys = keyboard(window)
+    keys.scan("SO-1")
+    for scan in ["W1", "WS-1", "W1", "WS-2", "CABLE3", "CMD-SAVE"]:
+        keys.scan(scan)
+    chooser = window.choose["ship"]
+    qtbot.waitUntil(lambda: window.current_page() is chooser)
+    assert chooser.banner.state == "good"  # no printer, no slip: nothing to warn about
+    assert "packing slip" not in chooser.banner.text().lower()
+
+    configure(engine, "DOCK-1", receipt_printer="lpt://nowhere")  # set, but unusable
+    keys.scan("SO-2")
+    assert window.scan_page is not None
+    assert window.printer_label.property("state") == "bad"
+    assert _background(window.printer_label) == BAD.lower()
+    for scan in ["W1", "WS-4", "CMD-SAVE"]:  # WS-4 is allocated to SO-2
+        keys.scan(scan)
+    qtbot.waitUntil(lambda: window.current_page() is chooser)
+    assert chooser.banner.state == "warn" and chooser.banner.colour == WARN
+    text = chooser.banner.text()
+    assert text.startswith("⚠ Shipped"), text
+    assert "Packing slip not printed: the printer lpt://nowhere cannot be used" in text
+    assert "No printer is set" not in text
+
+    dialog = window.options_dialog()
+    qtbot.addWidget(dialog)
+    name = f"honest-{uuid.uuid4().hex[:6]}"
+    dialog.set_text("label_printer", f"zpl+memory://{name}")
+    dialog.test_print("label_printer")
+    assert "waiting for the printer" in dialog.banner.text()
+    assert "status bar" not in dialog.banner.text()
+    qtbot.waitUntil(lambda: dialog.banner.state == "good")
+    assert dialog.banner.text() == f"✔ Test label printed on zpl+memory://{name}."
+    assert len(MemoryPrinter.jobs[name]) == 1
+
+    with socket.socket() as sock:  # a port nobody listens on: the printer is off
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    off = f"zpl+tcp://127.0.0.1:{port}?timeout=1"
+    dialog.set_text("label_printer", off)
+    dialog.test_print("label_printer")
+    qtbot.waitUntil(lambda: dialog.banner.state == "bad", timeout=15_000)
+    assert dialog.banner.code == Code.PRINT_FAILED
+    assert f"Test label to {off} failed:" in dialog.banner.text()
