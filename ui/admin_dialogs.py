@@ -72,6 +72,11 @@ class _Locked(QDialog):
         self.layout_.addWidget(self.banner)
         self.layout_.addLayout(sign_in)
         self.layout_.addWidget(self.body, 1)
+        # below the locked part: Close works (and looks it) before anyone unlocks
+        self.bottom = QHBoxLayout()
+        self.bottom.addStretch(1)
+        self.bottom.addWidget(self.close_button)
+        self.layout_.addLayout(self.bottom)
 
     def failed(self, error: Exception) -> None:
         """Show why a call failed in the banner (the database down, a refusal)."""
@@ -113,6 +118,7 @@ class OptionsDialog(_Locked):
         self.config = services.station()
         self.editors: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
+        self.names: dict[str, QLabel] = {}  # each option's row label: plain name, then key
         self._tests: list[tuple[Any, str]] = []  # test prints sent, awaiting their result
         services.printing.job_done.connect(self._test_done)
         form_box = QWidget()
@@ -137,7 +143,10 @@ class OptionsDialog(_Locked):
             column.addLayout(row)
             column.addWidget(label(option.help, "hint", wrap=True))
             column.addWidget(error)
-            (device_form if key in DEVICE_OPTIONS else form).addRow(f"{key}:", cell)
+            name = label(f"{option.label or key}\n{key}", "option")  # the name, the key below
+            name.setToolTip(f"{key}: {option.help}")
+            self.names[key] = name
+            (device_form if key in DEVICE_OPTIONS else form).addRow(name, cell)
         self.ports = label("", "hint", wrap=True)
         refresh = button("Detect serial ports")
         refresh.clicked.connect(self.detect_ports)
@@ -160,16 +169,16 @@ class OptionsDialog(_Locked):
         self.scroll = scroll
         self.save_button = button("Save options", primary=True)
         self.save_button.clicked.connect(self.save)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.close_button)
-        buttons.addWidget(self.save_button)
+        self.save_button.setEnabled(False)  # until a supervisor unlocks: looks it, too
+        self.bottom.addWidget(self.save_button)
         body = QVBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(scroll, 1)
-        body.addLayout(buttons)
         self.detect_ports()
         self.load_audit()
+
+    def unlocked(self) -> None:
+        self.save_button.setEnabled(True)
 
     def _editor(self, key: str, option: opts.Option, value: Any) -> QWidget:
         if option.kind is bool:
@@ -355,10 +364,6 @@ class UsersDialog(_Locked):
         body.addWidget(self.view, 1)
         body.addLayout(add_row)
         body.addLayout(reset_row)
-        bottom = QHBoxLayout()
-        bottom.addStretch(1)
-        bottom.addWidget(self.close_button)
-        self.layout_.addLayout(bottom)
         self.reload()
 
     def reload(self) -> None:

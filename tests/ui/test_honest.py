@@ -14,9 +14,10 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
+from station import options as opts
 from station.codes import Code
 from station.devices.printers.memory import MemoryPrinter
-from tests.seed import seed
+from tests.seed import SUPERVISOR, SUPERVISOR_PIN, add_supervisor, seed
 from tests.ui.conftest import keyboard
 from tests.workflow import configure
 from ui.main_window import MainWindow
@@ -136,9 +137,9 @@ def test_a_scan_during_a_dialog_leaves_no_red_banner_behind_it(
     assert QGuiApplication.focusWindow() is window.windowHandle()
 
 
-def _background(widget: QWidget) -> str:
-    """The colour the user sees behind the widget's text (its top-left corner)."""
-    return widget.grab().toImage().pixelColor(1, 1).name()
+def _background(widget: QWidget, inset: int = 1) -> str:
+    """The colour the user sees behind the widget's text (near its top-left corner)."""
+    return widget.grab().toImage().pixelColor(inset, widget.height() // 2).name()
 
 
 def test_no_printer_is_grey_a_missing_slip_is_a_warning_and_a_test_print_says_its_result(
@@ -194,3 +195,40 @@ def test_no_printer_is_grey_a_missing_slip_is_a_warning_and_a_test_print_says_it
     qtbot.waitUntil(lambda: dialog.banner.state == "bad", timeout=15_000)
     assert dialog.banner.code == Code.PRINT_FAILED
     assert f"Test label to {off} failed:" in dialog.banner.text()
+
+
+def test_options_show_plain_names_and_a_locked_dialog_looks_what_it_does(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    add_supervisor(engine)
+    window = make_window()
+    dialog = window.options_dialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    name = dialog.names["require_unique_serial"]
+    assert name.text() == "Serials differ from item codes\nrequire_unique_serial"
+    assert set(dialog.names) == set(opts.OPTIONS)
+    for key, option in opts.OPTIONS.items():
+        assert option.label and option.label != key
+        assert dialog.names[key].text() == f"{option.label}\n{key}"
+
+    # locked: Close works and looks enabled; Save and the fields look as disabled as they are
+    assert not dialog.body.isEnabled()
+    assert dialog.close_button.isEnabled() and dialog.close_button.isVisible()
+    assert _background(dialog.close_button, 6) == "#ffffff"
+    assert not dialog.save_button.isEnabled()
+    assert _background(dialog.save_button, 6) != "#12355b"  # not the enabled primary navy
+    field = dialog.editors["receiving_bin"]
+    assert not field.isEnabled()
+    assert _background(field, 6) != "#ffffff"  # not a white, typeable field
+
+    dialog.user_field.setText(SUPERVISOR)
+    dialog.pin_field.setText(SUPERVISOR_PIN)
+    assert dialog.unlock()
+    assert dialog.save_button.isEnabled()
+    assert _background(dialog.save_button, 6) == "#12355b"
+    assert _background(field, 6) == "#ffffff"
+    dialog.close_button.click()
+    assert not dialog.isVisible()
