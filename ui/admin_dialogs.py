@@ -35,7 +35,7 @@ from station.devices.errors import DeviceError
 from ui.devices import serial_ports
 from ui.models import RowsModel
 from ui.services import Services, first_line
-from ui.widgets import VerdictBanner, button, label, setup_table
+from ui.widgets import VerdictBanner, button, fit_columns, label, setup_table
 
 DEVICE_OPTIONS = ("label_printer", "receipt_printer", "scanner")
 FAILURES = (StationError, SQLAlchemyError, OSError)  # what a database call can raise here
@@ -284,6 +284,7 @@ class OptionsDialog(_Locked):
                 for c in reversed(changes)
             ]
         )
+        fit_columns(self.audit_view)
 
     def detect_ports(self) -> None:
         found = serial_ports()

@@ -107,6 +107,23 @@ def take_keyboard(page: QWidget) -> None:
         focus()
 
 
+def fit_columns(view: QTableView) -> None:
+    """Each column as wide as its header and its contents (the first rows Qt samples);
+    a stretched column keeps its mode. Never narrower than the header's own text: a
+    header is never cut; a long cell is elided, its tooltip says it whole."""
+    header = view.horizontalHeader()
+    model = view.model()
+    if model is None:
+        return
+    for column in range(model.columnCount()):
+        if header.sectionResizeMode(column) == QHeaderView.ResizeMode.Stretch:
+            continue
+        view.resizeColumnToContents(column)
+        wanted = header.sectionSizeHint(column)
+        if header.sectionSize(column) < wanted:
+            header.resizeSection(column, wanted)
+
+
 def setup_table(view: QTableView, *, stretch: int | None = None, rows: int = 34) -> None:
     """Fixed row heights (fast with 100,000 rows), whole-row selection, no editing."""
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -8,9 +8,9 @@ import uuid
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QTableView, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
@@ -232,3 +232,77 @@ def test_options_show_plain_names_and_a_locked_dialog_looks_what_it_does(
     assert _background(field, 6) == "#ffffff"
     dialog.close_button.click()
     assert not dialog.isVisible()
+
+
+def _uncut(view: QTableView) -> list[str]:
+    """Headers narrower than their text, and cells narrower than theirs (none elided
+    without a tooltip): what a user at 1366×768 would see cut."""
+    header = view.horizontalHeader()
+    bold = QFont(header.font())
+    bold.setBold(True)
+    head = QFontMetrics(bold)
+    cell = QFontMetrics(view.font())
+    model = view.model()
+    cut = []
+    for column in range(model.columnCount()):
+        text = str(model.headerData(column, Qt.Orientation.Horizontal))
+        if header.sectionSize(column) < head.horizontalAdvance(text) + 8:
+            cut.append(f"header {text}: {header.sectionSize(column)}")
+        for row in range(model.rowCount()):
+            index = model.index(row, column)
+            shown = str(index.data())
+            if header.sectionSize(column) < cell.horizontalAdvance(shown) + 6:
+                if text.startswith("When"):  # a date is never elided
+                    cut.append(f"{text} row {row}: {shown!r} elided")
+                elif index.data(Qt.ItemDataRole.ToolTipRole) != shown:
+                    cut.append(f"{text} row {row}: {shown!r} without a tooltip")
+    return cut
+
+
+def test_tables_at_1366x768_never_cut_a_header_or_a_date(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    add_supervisor(engine)
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    font = app.font()
+    large = QFont(font)
+    large.setPointSize(13)  # the app's type size (ui/app.py)
+    app.setFont(large)
+    try:
+        _check_tables(qtbot, make_window)
+    finally:
+        app.setFont(font)
+
+
+def _check_tables(qtbot: QtBot, make_window: Callable[..., MainWindow]) -> None:
+    window = make_window()
+    window.resize(1366, 768)
+    keys = keyboard(window)
+    keys.scan("PO-1")
+    for scan in ["W1", "WIDE-1", "CMD-SAVE"]:
+        keys.scan(scan)
+    qtbot.waitUntil(lambda: window.current_page() is window.choose["receive"])
+    window.go_home()
+    press(Qt.Key.Key_F4)
+    keys.scan("WIDE-1")
+    lookup = window.lookup
+    assert lookup.table.model() is lookup.events_model and lookup.events_model.rowCount() >= 1
+    when = lookup.events_model.rows[0][0]
+    assert len(when) == 19  # 2026-12-01 15:07:14
+    assert _uncut(lookup.table) == []
+    keys.scan("PO-1")  # a document: its units
+    assert lookup.table.model() is lookup.units_model
+    assert _uncut(lookup.table) == []
+
+    dialog = window.options_dialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.user_field.setText(SUPERVISOR)
+    dialog.pin_field.setText(SUPERVISOR_PIN)
+    assert dialog.unlock()
+    dialog.set_text("receiving_bin", "DOCK-RECEIVING-BIN-NORTH")
+    assert dialog.save(), dialog.banner.text()
+    assert dialog.audit_model.rowCount() == 1
+    assert _uncut(dialog.audit_view) == []
