@@ -28,6 +28,8 @@ class Option:
     kind: type
     help: str
     check: Callable[[Any], str | None] = field(default=lambda _value: None)
+    #: A plain name for people (the options dialog shows it with the key beside it).
+    label: str = ""
 
 
 def _length(value: int) -> str | None:
@@ -184,50 +186,77 @@ def _nonempty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+#: Plain names of the options (SPEC §4 keys stay the interface; these are for people).
+LABELS = {
+    "warehouse": "Warehouse",
+    "receiving_bin": "Receiving bin",
+    "require_serial": "Require a serial",
+    "require_unique_serial": "Serials differ from item codes",
+    "serial_length": "Serial length",
+    "allow_over_receipt": "Allow over-receipt",
+    "generate_serials": "Generate serials",
+    "serial_pattern": "Generated serial pattern",
+    "print_label_on_receive": "Print labels on receive",
+    "require_serial_validation": "Ship only known serials",
+    "match_serial_to_po": "Ship only units received on a PO",
+    "allow_partial_ship": "Allow partial shipments",
+    "print_packing_slip": "Print packing slip",
+    "label_printer": "Label printer",
+    "receipt_printer": "Receipt printer",
+    "scanner": "Scanners",
+    "command_prefix": "Command barcode prefix",
+    "sounds": "Scan sounds",
+}
+
+
+def _option(key: str, *args: Any) -> Option:
+    return Option(key, *args, label=LABELS[key])
+
+
 OPTIONS: dict[str, Option] = {
     option.key: option
     for option in (
-        Option("warehouse", "", str, "Warehouse this station receives into and ships from."),
-        Option("receiving_bin", "RECEIVING", str, "Bin for newly received units.", _nonempty),
-        Option("require_serial", True, bool, "Serialized products need a serial per unit."),
-        Option(
+        _option("warehouse", "", str, "Warehouse this station receives into and ships from."),
+        _option("receiving_bin", "RECEIVING", str, "Bin for newly received units.", _nonempty),
+        _option("require_serial", True, bool, "Serialized products need a serial per unit."),
+        _option(
             "require_unique_serial",
             True,
             bool,
             "Refuse a serial equal to a barcode or SKU on the document.",
         ),
-        Option(
+        _option(
             "serial_length",
             0,
             int,
             "Station-wide exact serial length when the product sets none (0 = off).",
             _length,
         ),
-        Option("allow_over_receipt", False, bool, "Accept more units than ordered."),
-        Option("generate_serials", False, bool, "Generate serials for units without one."),
-        Option(
+        _option("allow_over_receipt", False, bool, "Accept more units than ordered."),
+        _option("generate_serials", False, bool, "Generate serials for units without one."),
+        _option(
             "serial_pattern",
             "{sku}-{yymmdd}-{seq:06}",
             str,
             "Pattern for generated serials.",
             _pattern,
         ),
-        Option("print_label_on_receive", False, bool, "Print a serial label per received unit."),
-        Option("require_serial_validation", True, bool, "Ship: the serial must exist as a unit."),
-        Option("match_serial_to_po", True, bool, "Ship: the unit must have come in on a PO."),
-        Option("allow_partial_ship", False, bool, "Ship an order before every line is packed."),
-        Option("print_packing_slip", True, bool, "Print the packing slip after shipping."),
-        Option("label_printer", "", str, "Label printer URL (zpl+tcp://HOST:9100, …)."),
-        Option("receipt_printer", "", str, "Receipt printer URL (escpos+tcp://HOST:9100, …)."),
-        Option(
+        _option("print_label_on_receive", False, bool, "Print a serial label per received unit."),
+        _option("require_serial_validation", True, bool, "Ship: the serial must exist as a unit."),
+        _option("match_serial_to_po", True, bool, "Ship: the unit must have come in on a PO."),
+        _option("allow_partial_ship", False, bool, "Ship an order before every line is packed."),
+        _option("print_packing_slip", True, bool, "Print the packing slip after shipping."),
+        _option("label_printer", "", str, "Label printer URL (zpl+tcp://HOST:9100, …)."),
+        _option("receipt_printer", "", str, "Receipt printer URL (escpos+tcp://HOST:9100, …)."),
+        _option(
             "scanner",
             ["keyboard"],
             list,
             "keyboard or serial:PORT[@BAUD]; several allowed.",
             _scanners,
         ),
-        Option("command_prefix", "CMD-", str, "Prefix of command barcodes.", _nonempty),
-        Option("sounds", True, bool, "Good/bad scan sounds."),
+        _option("command_prefix", "CMD-", str, "Prefix of command barcodes.", _nonempty),
+        _option("sounds", True, bool, "Good/bad scan sounds."),
     )
 }
 

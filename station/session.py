@@ -352,7 +352,18 @@ class ScanSession:
             raise self._not_on_document(other)
         if self._current_serialized():
             assert self.current is not None
-            return self._serial(connection, scan, self.current, text)
+            try:
+                return self._serial(connection, scan, self.current, text)
+            except Problem as problem:
+                if problem.code not in (Code.OVER_RECEIPT, Code.OVER_PACK):
+                    raise
+                # not an item, and the line it would be a serial of is full: say both
+                raise Problem(
+                    problem.code,
+                    f"{show(text)} matches no product barcode or SKU; read as the next serial:"
+                    f" {problem.message}",
+                    problem.kind,
+                ) from None
         if self.current is None:
             raise Problem(
                 Code.NO_ITEM_SELECTED,

@@ -35,7 +35,7 @@ from station.devices.errors import DeviceError
 from ui.devices import serial_ports
 from ui.models import RowsModel
 from ui.services import Services, first_line
-from ui.widgets import VerdictBanner, button, label, setup_table
+from ui.widgets import VerdictBanner, button, fit_columns, label, setup_table
 
 DEVICE_OPTIONS = ("label_printer", "receipt_printer", "scanner")
 FAILURES = (StationError, SQLAlchemyError, OSError)  # what a database call can raise here
@@ -72,6 +72,11 @@ class _Locked(QDialog):
         self.layout_.addWidget(self.banner)
         self.layout_.addLayout(sign_in)
         self.layout_.addWidget(self.body, 1)
+        # below the locked part: Close works (and looks it) before anyone unlocks
+        self.bottom = QHBoxLayout()
+        self.bottom.addStretch(1)
+        self.bottom.addWidget(self.close_button)
+        self.layout_.addLayout(self.bottom)
 
     def failed(self, error: Exception) -> None:
         """Show why a call failed in the banner (the database down, a refusal)."""
@@ -113,6 +118,9 @@ class OptionsDialog(_Locked):
         self.config = services.station()
         self.editors: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
+        self.names: dict[str, QLabel] = {}  # each option's row label: plain name, then key
+        self._tests: list[tuple[Any, str]] = []  # test prints sent, awaiting their result
+        services.printing.job_done.connect(self._test_done)
         form_box = QWidget()
         form = QFormLayout(form_box)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -135,7 +143,10 @@ class OptionsDialog(_Locked):
             column.addLayout(row)
             column.addWidget(label(option.help, "hint", wrap=True))
             column.addWidget(error)
-            (device_form if key in DEVICE_OPTIONS else form).addRow(f"{key}:", cell)
+            name = label(f"{option.label or key}\n{key}", "option")  # the name, the key below
+            name.setToolTip(f"{key}: {option.help}")
+            self.names[key] = name
+            (device_form if key in DEVICE_OPTIONS else form).addRow(name, cell)
         self.ports = label("", "hint", wrap=True)
         refresh = button("Detect serial ports")
         refresh.clicked.connect(self.detect_ports)
@@ -158,16 +169,16 @@ class OptionsDialog(_Locked):
         self.scroll = scroll
         self.save_button = button("Save options", primary=True)
         self.save_button.clicked.connect(self.save)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.close_button)
-        buttons.addWidget(self.save_button)
+        self.save_button.setEnabled(False)  # until a supervisor unlocks: looks it, too
+        self.bottom.addWidget(self.save_button)
         body = QVBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(scroll, 1)
-        body.addLayout(buttons)
         self.detect_ports()
         self.load_audit()
+
+    def unlocked(self) -> None:
+        self.save_button.setEnabled(True)
 
     def _editor(self, key: str, option: opts.Option, value: Any) -> QWidget:
         if option.kind is bool:
@@ -273,6 +284,7 @@ class OptionsDialog(_Locked):
                 for c in reversed(changes)
             ]
         )
+        fit_columns(self.audit_view)
 
     def detect_ports(self) -> None:
         found = serial_ports()
@@ -296,8 +308,23 @@ class OptionsDialog(_Locked):
             self.errors[key].setText(f"{error.code}: {error.message}")
             return
         self.errors[key].setText("")
-        self.banner.show_info(f"Test label sent to {url} (see the status bar for the result).")
+        self.banner.show_info(f"Test label sent to {url}: waiting for the printer…")
         self.last_test = ticket
+        self._tests.append((ticket, url))
+
+    def _test_done(self, ticket: Any) -> None:
+        """The result of a test print, in this dialog's banner (the status bar is behind)."""
+        found = next((item for item in self._tests if item[0] is ticket), None)
+        if found is None:
+            return
+        self._tests.remove(found)
+        url = found[1]
+        if ticket.status == "printed":
+            self.banner.show_good(f"Test label printed on {url}.")
+        else:
+            self.banner.show_bad(
+                f"Test label to {url} failed: {ticket.error or 'no answer'}.", Code.PRINT_FAILED
+            )
 
 
 class UsersDialog(_Locked):
@@ -338,10 +365,6 @@ class UsersDialog(_Locked):
         body.addWidget(self.view, 1)
         body.addLayout(add_row)
         body.addLayout(reset_row)
-        bottom = QHBoxLayout()
-        bottom.addStretch(1)
-        bottom.addWidget(self.close_button)
-        self.layout_.addLayout(bottom)
         self.reload()
 
     def reload(self) -> None:

@@ -94,6 +94,8 @@ class Printing(QObject):
         self.receipt_url = ""
         self.problem = ""
         self.last: PrintTicket | None = None
+        #: The last `submit` had something to print and no printer set for it.
+        self.unprinted = False
         self.station: str | None = None
         self.job_done.connect(self._remember)
 
@@ -161,28 +163,40 @@ class Printing(QObject):
         print) raises StationError with its code once the others are queued."""
         urls = {"label_printer": self.label_url, "receipt_printer": self.receipt_url}
         labels_sent = labels_missing = 0
-        slip_note = ""
+        slip_note = label_note = ""
+        slip_missing = False
         refused: list[StationError] = []
         batches: dict[str, list[tuple[str, str, str, bytes]]] = {}
         for job in jobs:
-            queue = self.queues.get(urls[job.printer])
+            url = urls[job.printer]
+            queue = self.queues.get(url)
             is_label = isinstance(job.item, labels.SerialLabel)
-            if queue is None:
-                labels_missing += is_label
-                slip_note = slip_note or (
-                    "" if is_label else "No printer is set for the packing slip."
-                )
+            if queue is None:  # none set, or the one set cannot be opened (self.problem)
+                broken = f"the printer {url} cannot be used ({self.problem or 'not open'})"
+                if is_label:
+                    labels_missing += 1
+                    label_note = label_note or (
+                        f"not printed: {broken}." if url else "no label printer is set."
+                    )
+                else:
+                    slip_missing = True
+                    slip_note = slip_note or (
+                        f"Packing slip not printed: {broken}."
+                        if url
+                        else "No printer is set for the packing slip."
+                    )
                 continue
             try:
                 payload = render_job(job, queue.printer)
             except StationError as error:
                 refused.append(error)
                 continue
-            batches.setdefault(urls[job.printer], []).append(
+            batches.setdefault(url, []).append(
                 (job.document_kind, job.document_number, job.label, payload)
             )
             labels_sent += is_label
             slip_note = slip_note or ("" if is_label else "Packing slip sent to the printer.")
+        self.unprinted = bool(labels_missing or slip_missing)
         for url, documents in batches.items():  # each batch recorded in one transaction
             self.queues[url].submit_all(documents)
         if refused:
@@ -192,7 +206,9 @@ class Printing(QObject):
         if labels_sent:
             return f"{labels_sent} labels sent to the label printer."
         if labels_missing:
-            return f"{labels_missing} labels to print, but no label printer is set."
+            if label_note.startswith("no label"):
+                return f"{labels_missing} labels to print, but {label_note}"
+            return f"{labels_missing} labels {label_note}"
         return slip_note
 
     def test_print(self, url: str, protocol: str) -> PrintTicket:

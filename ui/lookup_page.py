@@ -29,7 +29,15 @@ from station.trace import UnitTrace, trace
 from ui.models import EventsModel, RowsModel
 from ui.services import Services
 from ui.sounds import BAD
-from ui.widgets import VerdictBanner, button, label, read_number_scan, setup_table
+from ui.widgets import (
+    VerdictBanner,
+    button,
+    fit_columns,
+    label,
+    read_number_scan,
+    setup_table,
+    take_keyboard,
+)
 
 
 class UnitsModel(RowsModel):
@@ -146,7 +154,7 @@ class LookupPage(QWidget):
         ]
         self.table.setModel(self.units_model)
         self.units_model.set_rows(self.units)
-        self.table.setColumnWidth(0, 200)
+        fit_columns(self.table)
         self.details.setText(
             f"<h2>{escape(number)}</h2><p>{len(rows)} units. Double-click or select and"
             " press Enter on a serial for its history.</p>"
@@ -196,8 +204,7 @@ class LookupPage(QWidget):
         ]
         self.table.setModel(self.events_model)
         self.events_model.set_rows(events)
-        for column, width in enumerate((200, 110, 250, 110, 90, 110)):
-            self.table.setColumnWidth(column, width)
+        fit_columns(self.table)
         self.export_button.setEnabled(True)
         first = traces[0]
         self.banner.show_good(f"{first.serial}: {first.product}, {first.status}.")
@@ -208,6 +215,7 @@ class LookupPage(QWidget):
         path, _filter = QFileDialog.getSaveFileName(
             self, "Export", str(Path.home() / "lookup.xlsx"), "Excel (*.xlsx)"
         )
+        take_keyboard(self)
         if path:
             self.export_to(Path(path))
 

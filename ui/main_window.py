@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QLabel,
+    QMainWindow,
+    QStackedWidget,
+    QWidget,
+)
 
 from station.app import Opened, open_session, pending_journals
 from station.codes import Code, StationError
@@ -21,7 +28,7 @@ from ui.services import Services, first_line
 from ui.setup_page import SetupPage
 from ui.sign_in import SignInDialog
 from ui.wedge import WedgeFilter
-from ui.widgets import VerdictBanner
+from ui.widgets import VerdictBanner, take_keyboard
 
 
 class MainWindow(QMainWindow):
@@ -45,6 +52,8 @@ class MainWindow(QMainWindow):
         self.scan_page: ScanPage | None = None
         self.setup: SetupPage | None = None
         self.sign_in_box: SignInDialog | None = None
+        #: A banner turned red by a scan during a dialog, and what it said before.
+        self._held: tuple[VerdictBanner, tuple[str, str, str]] | None = None
         for page in (self.home, *self.choose.values(), self.lookup):
             self.stack.addWidget(page)
         self.home.action.connect(self.do)
@@ -170,7 +179,21 @@ class MainWindow(QMainWindow):
                 )
                 return
             dialog.exec()
+            self.dialog_closed()
             self.update_status()
+
+    def dialog_closed(self, _result: int = 0) -> None:
+        """After a dialog: the banner a refused scan turned red says again what it said,
+        and the window takes the keyboard back — F2, F3, F4, F12 and scans work without
+        a click, with or without a window manager."""
+        if self._held is not None:
+            banner, shown = self._held
+            self._held = None
+            if banner.code == Code.DIALOG_OPEN:
+                banner.restore(shown)
+        if QApplication.activeModalWidget() is not None:
+            return  # another dialog is still open: it keeps the keyboard
+        take_keyboard(self.current_page())
 
     def _refuse(self, message: str, code: str) -> None:
         """A red banner on the page on show (home when it has none) and the bad sound."""
@@ -187,6 +210,7 @@ class MainWindow(QMainWindow):
             self.sign_in_box.close()
         dialog = SignInDialog(self.services, name, parent=self)
         dialog.accepted.connect(self._signed_in)
+        dialog.finished.connect(self.dialog_closed)
         self.sign_in_box = dialog
         dialog.open()
         dialog.activateWindow()
@@ -243,6 +267,7 @@ class MainWindow(QMainWindow):
         except StationError as error:
             return error
         self.services.apply_station(config)
+        self.update_status()  # the options just read may set other printers or scanners
         self._close_scan_page()
         page = ScanPage(self.services, opened.session, opened.restored, opened.damaged)
         page.closed.connect(lambda: self._leave(kind))
@@ -278,11 +303,14 @@ class MainWindow(QMainWindow):
     def _posted(self, kind: str, result: PostingResult, note: str) -> None:
         chooser = self.choose[kind]
         print_error = self.scan_page.print_error if self.scan_page is not None else ""
+        unprinted = self.scan_page.unprinted if self.scan_page is not None else False
         self._close_scan_page()
         if print_error:  # posted, but its labels or slip did not reach the printer
             chooser.banner.show_bad(f"{result.message} {note}".strip(), Code.PRINT_FAILED)
             self.statusBar().showMessage(print_error, 10000)
             self.services.sounds.play("bad")
+        elif unprinted:  # posted; a slip or labels had no printer set
+            chooser.banner.show_warning(f"{result.message} {note}".strip())
         else:
             chooser.banner.show_good(f"{result.message} {note}".strip())
         chooser.reload()
@@ -296,9 +324,15 @@ class MainWindow(QMainWindow):
         if isinstance(modal, SignInDialog) and modal.take_badge(_raw):
             return  # a badge names the user signing in
         message = "Close the dialog first — scan not taken."
-        dialog_banner = getattr(QApplication.activeModalWidget(), "banner", None)
+        dialog_banner = getattr(modal, "banner", None)
         if isinstance(dialog_banner, VerdictBanner):
             dialog_banner.show_bad(message, Code.DIALOG_OPEN)
+        page_banner = getattr(self.current_page(), "banner", None)
+        banner = page_banner if isinstance(page_banner, VerdictBanner) else self.home.banner
+        if self._held is None and isinstance(modal, QDialog):
+            # the page's banner says it too, until the dialog closes (then what it said)
+            self._held = (banner, banner.snapshot())
+            modal.finished.connect(self.dialog_closed)
         self._refuse(message, Code.DIALOG_OPEN)
 
     def route_scan(self, raw: str | bytes) -> None:
@@ -362,16 +396,19 @@ class MainWindow(QMainWindow):
             f"Scanner: {services.scanners.describe()}",
             services.scanners.healthy(),
         )
+        printing = services.printing
+        set_up = bool(printing.label_url or printing.receipt_url or printing.problem)
         self._state(
             self.printer_label,
-            f"Printer: {services.printing.describe()}",
-            services.printing.healthy(),
+            f"Printer: {printing.describe()}",
+            printing.healthy() if set_up else None,
         )
 
     @staticmethod
-    def _state(widget: QLabel, text: str, good: bool) -> None:
+    def _state(widget: QLabel, text: str, good: bool | None) -> None:
+        """Green when working, red when not, grey (`none`) when there is nothing to work."""
         widget.setText(text)
-        state = "good" if good else "bad"
+        state = "none" if good is None else "good" if good else "bad"
         if widget.property("state") != state:
             widget.setProperty("state", state)
             widget.style().unpolish(widget)

@@ -43,6 +43,9 @@ class RowsModel(QAbstractTableModel):
         if role == _DISPLAY:
             value = self.rows[index.row()][index.column()]
             return "" if value is None else str(value)
+        if role == Qt.ItemDataRole.ToolTipRole:  # the whole text of a cell shown elided
+            value = self.rows[index.row()][index.column()]
+            return None if value is None or value == "" else str(value)
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in self.numeric:
             return _RIGHT
         return None

@@ -31,7 +31,7 @@ from ui.models import LinesModel, entries_model
 from ui.preview import PreviewDialog
 from ui.services import Services, first_line
 from ui.sounds import BAD, GOOD
-from ui.widgets import VerdictBanner, button, label, setup_table
+from ui.widgets import VerdictBanner, button, label, setup_table, take_keyboard
 
 
 class ScanPage(QWidget):
@@ -54,6 +54,7 @@ class ScanPage(QWidget):
         self.kind = session.kind
         self._rescan_armed = False
         self.print_error = ""  # why the last posting's labels or slip were not printed
+        self.unprinted = False  # the posting had a slip or labels and no printer for them
         document = session.document
         receive = self.kind == "receive"
 
@@ -310,6 +311,7 @@ class ScanPage(QWidget):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
+        take_keyboard(self)
         return answer == QMessageBox.StandardButton.Yes
 
     def _scanned_rescan(self, raw: str) -> Verdict:
@@ -388,6 +390,7 @@ class ScanPage(QWidget):
                 self.kind, self.session.document, result, self.session.station
             )
             note = self.services.printing.submit(jobs) if jobs else ""
+            self.unprinted = bool(jobs) and self.services.printing.unprinted
         except Exception as error:  # never a crash after a posting committed
             # posted all the same: the stock moved; the labels can be printed again
             code = error.code if isinstance(error, StationError) else Code.PRINT_FAILED

@@ -6,7 +6,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QPushButton, QTableView
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QWidget,
+)
 
 from station.codes import Code, Verdict
 from station.scanning import Scan, read_scan, show
@@ -15,13 +22,15 @@ from station.scanning import Scan, read_scan, show
 GOOD = "#1b7f3b"
 BAD = "#b3261e"
 INFO = "#12355b"
+#: Amber with white bold text (large): a warning, neither a success nor a refusal.
+WARN = "#8a4b00"
 
 
 class VerdictBanner(QLabel):
     """The big green/red line saying what happened to the last scan.
 
     Coloured through its palette (cheap to switch on every scan; no style recompute);
-    `state` is "good", "bad" or "info" and `code` the last verdict code.
+    `state` is "good", "bad", "info" or "warn" and `code` the last verdict code.
     """
 
     def __init__(self, text: str = "") -> None:
@@ -39,7 +48,7 @@ class VerdictBanner(QLabel):
         self.state = ""
         self.code = ""
         self._palettes: dict[str, QPalette] = {}
-        for state, colour in (("good", GOOD), ("bad", BAD), ("info", INFO)):
+        for state, colour in (("good", GOOD), ("bad", BAD), ("info", INFO), ("warn", WARN)):
             palette = QPalette(self.palette())
             palette.setColor(QPalette.ColorRole.Window, QColor(colour))
             palette.setColor(QPalette.ColorRole.WindowText, QColor("#ffffff"))
@@ -72,6 +81,47 @@ class VerdictBanner(QLabel):
 
     def show_info(self, text: str) -> None:
         self._set("info", "", text)
+
+    def show_warning(self, text: str, code: str = "OK") -> None:
+        """Done, but something the user must know (no printer for the slip): amber."""
+        self._set("warn", code, f"⚠ {text}")
+
+    def snapshot(self) -> tuple[str, str, str]:
+        """What the banner says now, to put back with `restore`."""
+        return self.state, self.code, self.text()
+
+    def restore(self, shown: tuple[str, str, str]) -> None:
+        state, code, text = shown
+        self._set(state or "info", code, text)
+
+
+def take_keyboard(page: QWidget) -> None:
+    """After a dialog the page opened: its window is active again and the page's field
+    has the focus, so shortcuts and scans work without a click (no window manager
+    needed: kiosk benches run without one)."""
+    window = page.window()
+    window.raise_()
+    window.activateWindow()
+    focus = getattr(page, "focus_default", None)
+    if focus is not None:
+        focus()
+
+
+def fit_columns(view: QTableView) -> None:
+    """Each column as wide as its header and its contents (the first rows Qt samples);
+    a stretched column keeps its mode. Never narrower than the header's own text: a
+    header is never cut; a long cell is elided, its tooltip says it whole."""
+    header = view.horizontalHeader()
+    model = view.model()
+    if model is None:
+        return
+    for column in range(model.columnCount()):
+        if header.sectionResizeMode(column) == QHeaderView.ResizeMode.Stretch:
+            continue
+        view.resizeColumnToContents(column)
+        wanted = header.sectionSizeHint(column)
+        if header.sectionSize(column) < wanted:
+            header.resizeSection(column, wanted)
 
 
 def setup_table(view: QTableView, *, stretch: int | None = None, rows: int = 34) -> None:

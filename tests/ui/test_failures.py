@@ -294,7 +294,8 @@ def test_a_scan_while_a_dialog_is_open_is_refused(
     QTimer.singleShot(0, in_the_box)
     page.ask_rescan()
     assert seen == [True, ("bad", Code.DIALOG_OPEN)]
-    assert "Close the dialog first" in page.banner.text()
+    # the dialog closed: the banner says again what it said before (issue 10)
+    assert (page.banner.state, page.banner.text()) == ("good", "✔ Widget One serial D-1 — 1 of 3")
     assert window.services.sounds.played[-1] == BAD
     assert len(page.session.entries) == 1  # nothing cleared, nothing scanned
 
