@@ -1,10 +1,13 @@
 """Good and bad scan sounds.
 
-PySide6-Essentials has no QtMultimedia, so the WAV files in `resources/sounds/` are played
-by the platform: `winsound` on Windows, `afplay` on macOS, `paplay`/`aplay`/`pw-play` on
-Linux, on a worker thread so a scan never waits for the speaker. Without any player the
-bad sound falls back to `QApplication.beep()`. `Sounds(player="record")` plays nothing and
-keeps the list of sounds (tests, benchmarks).
+QtMultimedia's `QSoundEffect` plays the WAV files in `resources/sounds/`: each is loaded
+once, when the window starts, and `play()` starts it at once without holding up the scan.
+Where QtMultimedia cannot load (on Linux it needs libpulse), finds no audio output, or
+cannot play a file (its status turns Error), the sounds fall back to the platform's
+player — `winsound` on Windows, `afplay` on macOS, `paplay`/`pw-play`/`aplay` on Linux, on
+a worker thread so a scan never waits for the speaker — and without any player the bad
+sound is `QApplication.beep()`; `problem` says so, once (the status bar shows it).
+`Sounds(player="record")` plays nothing and keeps the list of sounds (tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from ui.resources import sound_path
@@ -26,14 +31,15 @@ BAD = "bad"
 _LINUX_PLAYERS = ("paplay", "pw-play", "aplay")
 
 
-def _command_player() -> Callable[[str], None] | None:
+def _command_player() -> tuple[str, Callable[[str], None]] | None:
+    """The platform's player: its name and a function playing one sound, or None."""
     if sys.platform == "win32":
         import winsound
 
         def play_windows(name: str) -> None:
             winsound.PlaySound(str(sound_path(name)), winsound.SND_FILENAME)
 
-        return play_windows
+        return "winsound", play_windows
     candidates = ("afplay",) if sys.platform == "darwin" else _LINUX_PLAYERS
     for program in candidates:
         found = shutil.which(program)
@@ -49,26 +55,82 @@ def _command_player() -> Callable[[str], None] | None:
                     check=False,
                 )
 
-            return play_command
+            return program, play_command
     return None
 
 
-class Sounds:
+@contextlib.contextmanager
+def _quiet_qt() -> Iterator[None]:
+    """QtMultimedia's chatter while it probes its backends ("Couldn't load pipewire-0.3",
+    "pa_context_connect() failed") stays off stderr: `Sounds.problem` says what matters."""
+    previous = qInstallMessageHandler(lambda *_args: None)
+    try:
+        yield
+    finally:
+        qInstallMessageHandler(previous)
+
+
+class Sounds(QObject):
     """`play(GOOD)` / `play(BAD)`; silent while `enabled` is False (the `sounds` option)."""
 
-    def __init__(self, player: str = "system") -> None:
+    problem = Signal(str)  # why the sounds fell back (once; the status bar shows it)
+
+    def __init__(self, player: str = "system", parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.enabled = True
         self.played: list[str] = []
+        self.effects: dict[str, Any] = {}  # name → its QSoundEffect, while QtMultimedia plays
+        self.notice = ""  # the fallback's reason, once it fell back
         self._record = player == "record"
-        self._play = None if self._record else _command_player()
+        self._play: Callable[[str], None] | None = None
         self._queue: queue.Queue[str] = queue.Queue(maxsize=4)
         self._thread: threading.Thread | None = None
+        if not self._record:
+            reason = self._load_effects()
+            if reason:
+                self._fall_back(reason)
 
     @property
     def backend(self) -> str:
         if self._record:
             return "record"
+        if self.effects:
+            return "QtMultimedia"
         return "system player" if self._play is not None else "beep"
+
+    def _load_effects(self) -> str:
+        """Starts loading one QSoundEffect per sound; '' when it did, else why not."""
+        with _quiet_qt():
+            try:
+                from PySide6.QtMultimedia import QMediaDevices, QSoundEffect
+            except ImportError as error:  # no PySide6-Addons, or no libpulse on Linux
+                return f"QtMultimedia cannot load ({error})"
+            if not QMediaDevices.audioOutputs():
+                return "no audio output device"
+            for name in (GOOD, BAD):
+                effect = QSoundEffect(self)
+                effect.statusChanged.connect(lambda n=name: self._status_changed(n))
+                effect.setSource(QUrl.fromLocalFile(str(sound_path(name))))
+                self.effects[name] = effect
+        return ""
+
+    def _status_changed(self, name: str) -> None:
+        effect = self.effects.get(name)
+        if effect is None or effect.status() != type(effect).Status.Error:
+            return
+        for other in self.effects.values():
+            other.deleteLater()
+        self.effects = {}
+        self._fall_back(f"the {name} sound cannot be played on this audio device")
+
+    def _fall_back(self, reason: str) -> None:
+        found = _command_player()
+        if found is None:
+            self._play, how = None, "the bad sound is the system beep"
+        else:
+            self._play, how = found[1], f"played with {found[0]}"
+        self.notice = f"Sounds: {reason}; {how}."
+        QTimer.singleShot(0, self, lambda: self.problem.emit(self.notice))
 
     def play(self, name: str) -> None:
         if not self.enabled:
@@ -76,6 +138,10 @@ class Sounds:
         self.played.append(name)
         del self.played[:-100]
         if self._record:
+            return
+        effect = self.effects.get(name)
+        if effect is not None:
+            self._play_effect(name, effect)
             return
         if self._play is None:
             if name == BAD:
@@ -93,6 +159,21 @@ class Sounds:
                 self._queue.get_nowait()  # the oldest waiting sound makes room
             with contextlib.suppress(queue.Full):
                 self._queue.put_nowait(name)
+
+    def _play_effect(self, name: str, effect: Any) -> None:
+        """Preloaded: starts at once, never waits. One sound at a time, as with the players:
+        in a burst a good sound is dropped while one sounds, a bad one cuts a good one short
+        (two QSoundEffects sounding together, or one restarted, can wedge Qt 6.11's audio
+        thread). Until it has loaded (the first moments after start) a sound is not played:
+        play() would queue it, and two queued sounds would start together."""
+        if effect.status() != type(effect).Status.Ready:
+            return
+        sounding = [other for other, each in self.effects.items() if each.isPlaying()]
+        if sounding and (name != BAD or BAD in sounding):
+            return
+        for other in sounding:
+            self.effects[other].stop()
+        effect.play()
 
     def _run(self) -> None:
         assert self._play is not None
