@@ -126,9 +126,9 @@ class Sounds(QObject):
     def _fall_back(self, reason: str) -> None:
         found = _command_player()
         if found is None:
-            self._play, how = None, "the bad sound is the system beep"
+            self._play, how = None, "a refused scan beeps"
         else:
-            self._play, how = found[1], f"played with {found[0]}"
+            self._play, how = found[1], f"falling back to {found[0]}"
         self.notice = f"Sounds: {reason}; {how}."
         QTimer.singleShot(0, self, lambda: self.problem.emit(self.notice))
 
