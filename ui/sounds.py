@@ -130,7 +130,11 @@ class Sounds(QObject):
         else:
             self._play, how = found[1], f"falling back to {found[0]}"
         self.notice = f"Sounds: {reason}; {how}."
-        QTimer.singleShot(0, self, lambda: self.problem.emit(self.notice))
+        QTimer.singleShot(0, self, self._tell)
+
+    def _tell(self) -> None:
+        if self.enabled:  # the `sounds` option off: nothing to say
+            self.problem.emit(self.notice)
 
     def play(self, name: str) -> None:
         if not self.enabled:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from tests.seed import seed
 from tests.ui.conftest import keyboard
 from ui.main_window import MainWindow
-from ui.sounds import BAD, GOOD
+from ui.sounds import BAD, GOOD, Sounds
 
 
 def test_no_audio_output(
@@ -35,3 +35,14 @@ def test_no_audio_output(
         states.append(page.banner.state)
     assert states == ["good", "good", "good", "bad"], page.banner.text()
     assert sounds.played[-4:] == [GOOD, GOOD, GOOD, BAD]
+
+
+def test_no_audio_output_and_sounds_off(qtbot: QtBot) -> None:
+    sounds = Sounds()
+    sounds.enabled = False  # the station's `sounds` option, applied as the window starts
+    said: list[str] = []
+    sounds.problem.connect(said.append)
+    qtbot.wait(200)
+    assert sounds.notice != "" and said == []
+    sounds.play(BAD)
+    assert sounds.played == []
