@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal, qInstallMessageHandler
+from PySide6.QtCore import QObject, QProcess, QTimer, QUrl, Signal, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from ui.resources import sound_path
@@ -29,6 +29,13 @@ from ui.resources import sound_path
 GOOD = "good"
 BAD = "bad"
 _LINUX_PLAYERS = ("paplay", "pw-play", "aplay")
+PROBE_TIMEOUT_MS = 5000
+_PROBE = """
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtMultimedia import QMediaDevices
+app = QCoreApplication([])
+print(len(QMediaDevices.audioOutputs()))
+"""
 
 
 def _command_player() -> tuple[str, Callable[[str], None]] | None:
@@ -85,10 +92,19 @@ class Sounds(QObject):
         self._play: Callable[[str], None] | None = None
         self._queue: queue.Queue[str] = queue.Queue(maxsize=4)
         self._thread: threading.Thread | None = None
-        if not self._record:
-            reason = self._load_effects()
-            if reason:
-                self._fall_back(reason)
+        self._probe: QProcess | None = None
+        if self._record:
+            return
+        with _quiet_qt():
+            try:
+                import PySide6.QtMultimedia  # noqa: F401
+            except ImportError as error:  # no PySide6-Addons, or no libpulse on Linux
+                self._fall_back(f"QtMultimedia cannot load ({error})")
+                return
+        if sys.platform.startswith("linux"):
+            self._start_probe()
+        else:
+            self._load_effects()
 
     @property
     def backend(self) -> str:
@@ -96,23 +112,54 @@ class Sounds(QObject):
             return "record"
         if self.effects:
             return "QtMultimedia"
+        if self._probe is not None:
+            return "starting"
         return "system player" if self._play is not None else "beep"
 
-    def _load_effects(self) -> str:
-        """Starts loading one QSoundEffect per sound; '' when it did, else why not."""
+    def _start_probe(self) -> None:
+        """QtMultimedia's first look at the audio outputs waits for the sound server, 30 s
+        for one that accepts and never answers (a hung PulseAudio): a process of its own
+        asks first, and the window never waits for it."""
+        probe = QProcess(self)
+        probe.setProgram(sys.executable)
+        probe.setArguments(["-c", _PROBE])
+        probe.finished.connect(self._probed)
+        probe.errorOccurred.connect(lambda _error: self._probed())
+        self._probe = probe
+        QTimer.singleShot(PROBE_TIMEOUT_MS, probe, self._probe_timed_out)
+        probe.start()
+
+    def _probe_timed_out(self) -> None:
+        probe, self._probe = self._probe, None
+        if probe is not None:
+            probe.kill()
+            self._fall_back(f"the sound server did not answer in {PROBE_TIMEOUT_MS // 1000} s")
+
+    def _probed(self, *_args: object) -> None:
+        probe, self._probe = self._probe, None
+        if probe is None:  # timed out already, or told once
+            return
+        answer = bytes(probe.readAllStandardOutput().data()).decode(errors="replace").strip()
+        if probe.exitStatus() != QProcess.ExitStatus.NormalExit or probe.exitCode() != 0:
+            self._fall_back("QtMultimedia could not look for an audio output")
+        elif answer in ("", "0"):
+            self._fall_back("no audio output device")
+        else:
+            self._load_effects()
+
+    def _load_effects(self) -> None:
+        """Loads one QSoundEffect per sound (or falls back, saying why)."""
         with _quiet_qt():
-            try:
-                from PySide6.QtMultimedia import QMediaDevices, QSoundEffect
-            except ImportError as error:  # no PySide6-Addons, or no libpulse on Linux
-                return f"QtMultimedia cannot load ({error})"
+            from PySide6.QtMultimedia import QMediaDevices, QSoundEffect
+
             if not QMediaDevices.audioOutputs():
-                return "no audio output device"
+                self._fall_back("no audio output device")
+                return
             for name in (GOOD, BAD):
                 effect = QSoundEffect(self)
                 effect.statusChanged.connect(lambda n=name: self._status_changed(n))
                 effect.setSource(QUrl.fromLocalFile(str(sound_path(name))))
                 self.effects[name] = effect
-        return ""
 
     def _status_changed(self, name: str) -> None:
         effect = self.effects.get(name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -63,7 +64,8 @@ def null_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.wait(10)
 
 
-def _audio_sounds(sounds: Sounds) -> dict[str, QSoundEffect]:
+def _audio_sounds(qtbot: QtBot, sounds: Sounds) -> dict[str, QSoundEffect]:
+    qtbot.waitUntil(lambda: sounds.backend != "starting", timeout=10000)  # the probe
     assert sounds.backend == "QtMultimedia", sounds.notice
     return dict(sounds.effects)
 
@@ -74,7 +76,7 @@ def test_each_verdict_plays_its_sound_loaded_once(
     seed(engine)
     window = make_window(sounds="system")
     sounds = window.services.sounds
-    effects = _audio_sounds(sounds)
+    effects = _audio_sounds(qtbot, sounds)
     assert {name: effect.source().toLocalFile() for name, effect in effects.items()} == {
         name: str(sound_path(name)) for name in (GOOD, BAD)
     }
@@ -106,7 +108,7 @@ def test_a_bad_sound_cuts_a_good_one_short_and_a_burst_never_stalls(
     qtbot: QtBot, null_sink: str
 ) -> None:
     sounds = Sounds()
-    effects = _audio_sounds(sounds)
+    effects = _audio_sounds(qtbot, sounds)
     ready = QSoundEffect.Status.Ready
     qtbot.waitUntil(lambda: all(e.status() == ready for e in effects.values()), timeout=5000)
     started: list[str] = []
@@ -148,7 +150,7 @@ def test_a_sound_that_cannot_be_played_falls_back_and_says_so_once(
     sounds = Sounds()
     said: list[str] = []
     sounds.problem.connect(said.append)
-    qtbot.waitUntil(lambda: said != [], timeout=5000)
+    qtbot.waitUntil(lambda: said != [], timeout=10000)
     qtbot.wait(300)
     assert said == [sounds.notice] and sounds.effects == {}
     assert sounds.notice.startswith("Sounds: the ") and (
@@ -159,7 +161,9 @@ def test_a_sound_that_cannot_be_played_falls_back_and_says_so_once(
 
     seed(engine)
     window = make_window(sounds="system")
-    qtbot.waitUntil(lambda: "cannot be played" in window.statusBar().currentMessage(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: "cannot be played" in window.statusBar().currentMessage(), timeout=10000
+    )
     keys = keyboard(window)
     keys.scan("PO-1")
     keys.scan("W1")
@@ -167,21 +171,35 @@ def test_a_sound_that_cannot_be_played_falls_back_and_says_so_once(
     assert window.services.sounds.played[-1:] == [GOOD]
 
 
-def test_without_an_audio_output_scans_are_judged_and_the_status_bar_says_so(
-    tmp_path: Path,
-) -> None:
-    """In a process of its own, PulseAudio (and PipeWire) pointed at nothing."""
+def _checks_alone(tmp_path: Path, which: str, pulse_server: str) -> None:
+    """tests/ui/sound_checks.py's `which` tests, in a process of their own whose PulseAudio
+    (and PipeWire) is `pulse_server`."""
     env = {
         **os.environ,
-        "PULSE_SERVER": f"unix:{tmp_path}/no-server",
+        "PULSE_SERVER": pulse_server,
         "PIPEWIRE_REMOTE": f"{tmp_path}/no-server",
         "QT_QPA_PLATFORM": "offscreen",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-         "-k", "not postgresql", str(Path(__file__).with_name("sound_checks.py"))],
+         "-k", f"{which} and not postgresql", str(Path(__file__).with_name("sound_checks.py"))],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "2 passed" in run.stdout, run.stdout[-3000:]
+
+
+def test_without_an_audio_output_scans_are_judged_and_the_status_bar_says_so(
+    tmp_path: Path,
+) -> None:
+    _checks_alone(tmp_path, "no_audio", f"unix:{tmp_path}/no-server")
+
+
+def test_a_sound_server_that_never_answers_never_holds_the_window(tmp_path: Path) -> None:
+    """A hung PulseAudio accepts connections and never answers: QtMultimedia's first look
+    at the outputs would wait 30 s on the GUI thread."""
+    with socket.socket(socket.AF_UNIX) as silent:
+        silent.bind(str(tmp_path / "silent"))
+        silent.listen(64)  # the kernel accepts; nobody ever answers
+        _checks_alone(tmp_path, "silent_server", f"unix:{tmp_path}/silent")
