@@ -21,7 +21,15 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QTimer, QUrl, Signal, qInstallMessageHandler
+from PySide6.QtCore import (
+    QCoreApplication,
+    QObject,
+    QProcess,
+    QTimer,
+    QUrl,
+    Signal,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QApplication
 
 from ui.resources import sound_path
@@ -93,6 +101,7 @@ class Sounds(QObject):
         self._queue: queue.Queue[str] = queue.Queue(maxsize=4)
         self._thread: threading.Thread | None = None
         self._probe: QProcess | None = None
+        self._probing = False
         if self._record:
             return
         with _quiet_qt():
@@ -112,7 +121,7 @@ class Sounds(QObject):
             return "record"
         if self.effects:
             return "QtMultimedia"
-        if self._probe is not None:
+        if self._probing:
             return "starting"
         return "system player" if self._play is not None else "beep"
 
@@ -120,25 +129,39 @@ class Sounds(QObject):
         """QtMultimedia's first look at the audio outputs waits for the sound server, 30 s
         for one that accepts and never answers (a hung PulseAudio): a process of its own
         asks first, and the window never waits for it."""
-        probe = QProcess(self)
+        probe = QProcess()
         probe.setProgram(sys.executable)
         probe.setArguments(["-c", _PROBE])
         probe.finished.connect(self._probed)
-        probe.errorOccurred.connect(lambda _error: self._probed())
-        self._probe = probe
-        QTimer.singleShot(PROBE_TIMEOUT_MS, probe, self._probe_timed_out)
+        probe.errorOccurred.connect(self._probed)
+        self._probe, self._probing = probe, True
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._end_probe)
+        QTimer.singleShot(PROBE_TIMEOUT_MS, self, self._probe_timed_out)
         probe.start()
 
-    def _probe_timed_out(self) -> None:
-        probe, self._probe = self._probe, None
-        if probe is not None:
+    def _end_probe(self) -> None:
+        """Ends a probe still running (timed out, or the app quits before it answered)."""
+        self._probing = False
+        probe = self._probe
+        if probe is not None and probe.state() != QProcess.ProcessState.NotRunning:
+            probe.blockSignals(True)
             probe.kill()
+            probe.waitForFinished(2000)
+
+    def _probe_timed_out(self) -> None:
+        if self._probing:
+            self._end_probe()
             self._fall_back(f"the sound server did not answer in {PROBE_TIMEOUT_MS // 1000} s")
 
     def _probed(self, *_args: object) -> None:
-        probe, self._probe = self._probe, None
-        if probe is None:  # timed out already, or told once
+        if not self._probing or self._probe is None:  # timed out, or told already
             return
+        if self._probe.state() != QProcess.ProcessState.NotRunning:
+            return  # an error that did not end it (a read error): its end will come
+        self._probing = False
+        probe = self._probe
         answer = bytes(probe.readAllStandardOutput().data()).decode(errors="replace").strip()
         if probe.exitStatus() != QProcess.ExitStatus.NormalExit or probe.exitCode() != 0:
             self._fall_back("QtMultimedia could not look for an audio output")
