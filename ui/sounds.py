@@ -2,6 +2,9 @@
 
 QtMultimedia's `QSoundEffect` plays the WAV files in `resources/sounds/`: each is loaded
 once, when the window starts, and `play()` starts it at once without holding up the scan.
+On Linux a process of its own looks for the audio outputs first (`backend` "starting"
+meanwhile, a second or so, when a refused scan beeps), so a hung sound server never
+holds the window.
 Where QtMultimedia cannot load (on Linux it needs libpulse), finds no audio output, or
 cannot play a file (its status turns Error), the sounds fall back to the platform's
 player — `winsound` on Windows, `afplay` on macOS, `paplay`/`pw-play`/`aplay` on Linux, on
