@@ -40,7 +40,7 @@ from ui.resources import sound_path
 GOOD = "good"
 BAD = "bad"
 _LINUX_PLAYERS = ("paplay", "pw-play", "aplay")
-PROBE_TIMEOUT_MS = 5000
+PROBE_DELAY_MS, PROBE_TIMEOUT_MS = 300, 5000
 _PROBE = """
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtMultimedia import QMediaDevices
@@ -114,7 +114,11 @@ class Sounds(QObject):
                 self._fall_back(f"QtMultimedia cannot load ({error})")
                 return
         if sys.platform.startswith("linux"):
-            self._start_probe()
+            self._probing = True  # the window opens first: the probe starts just after
+            QTimer.singleShot(PROBE_DELAY_MS, self, self._start_probe)
+            app = QCoreApplication.instance()
+            if app is not None:
+                app.aboutToQuit.connect(self._end_probe)
         else:
             self._load_effects()
 
@@ -132,15 +136,14 @@ class Sounds(QObject):
         """QtMultimedia's first look at the audio outputs waits for the sound server, 30 s
         for one that accepts and never answers (a hung PulseAudio): a process of its own
         asks first, and the window never waits for it."""
+        if not self._probing:  # the app quit first
+            return
         probe = QProcess()
         probe.setProgram(sys.executable)
         probe.setArguments(["-c", _PROBE])
         probe.finished.connect(self._probed)
         probe.errorOccurred.connect(self._probed)
-        self._probe, self._probing = probe, True
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self._end_probe)
+        self._probe = probe
         QTimer.singleShot(PROBE_TIMEOUT_MS, self, self._probe_timed_out)
         probe.start()
 
