@@ -11,12 +11,14 @@ libs=(
   "libxcb-render-util.so.0 libxcb-render-util0" "libxcb-shape.so.0 libxcb-shape0"
   "libxcb-randr.so.0 libxcb-randr0" "libxcb-xinerama.so.0 libxcb-xinerama0"
   "libxkbcommon-x11.so.0 libxkbcommon-x11-0"
+  "libpulse.so.0 libpulse0"  # QtMultimedia (scan sounds); without it, ui/sounds.py falls back
 )
 [ "$(uname -s)" = "Linux" ] || exit 0
+known="$(ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true)"  # read once: cheap
 missing=()
 for pair in "${libs[@]}"; do
   set -- $pair
-  ldconfig -p 2>/dev/null | grep -q "$1" || missing+=("$2")
+  [[ "$known" == *"$1 "* ]] || missing+=("$2")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "Qt needs these system packages: ${missing[*]}"

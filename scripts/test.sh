@@ -5,12 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
-[ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-# The versions CI passed with (requirements/test.txt: the app and its test tools, hashed;
-# bash scripts/lock.sh regenerates it), then Station itself, editable.
-.venv/bin/python -m pip install -q -r requirements/test.txt
-.venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+# The app and its test tools at the versions CI passed with (requirements/test.txt),
+# installed when it or pyproject.toml changed (scripts/install.sh), then Station, editable.
+bash scripts/install.sh requirements/test.txt
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         services.scanners.scanned.connect(self.route_scan)
         services.scanners.state_changed.connect(lambda *_args: self.update_status())
         services.printing.job_done.connect(self._printed)
+        services.sounds.problem.connect(lambda text: self.statusBar().showMessage(text, 15000))
         services.database.changed.connect(lambda *_args: self.update_status())
 
         for keys, name in (

@@ -56,8 +56,10 @@ def make_window(qtbot: QtBot, engine: Engine) -> Iterator[Callable[..., MainWind
     assert isinstance(app, QApplication)
     app.setStyleSheet(stylesheet())
 
-    def make(station: str | None = "DOCK-1", user: str | None = None) -> MainWindow:
-        window = build_window(engine, station=station, user=user, sounds="record")
+    def make(
+        station: str | None = "DOCK-1", user: str | None = None, sounds: str = "record"
+    ) -> MainWindow:
+        window = build_window(engine, station=station, user=user, sounds=sounds)
         windows.append(window)
         qtbot.addWidget(window)
         window.show()
