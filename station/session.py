@@ -19,32 +19,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from station.codes import Code, StationError, Verdict
+from station.codes import Code, Verdict
 from station.db import ledger
 from station.db.engine import busy, looking_up, reading
 from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.grid import Entry
 from station.journal import Journal
 from station.posting import OutcomeUnknown, Posting, PostingResult
+from station.rules import Problem, check_serial_text
 from station.scanning import Scan, command_in, gtin14, read_scan, serial_key, show
-from station.serials import serial_problem
 from station.stations import StationConfig
-
-
-class Problem(StationError):
-    """A rule that refused a scan or a posting: its code and the message built from the
-    facts; `kind` says how the refused scan was read, when not the default."""
-
-    def __init__(
-        self,
-        code: Code,
-        message: str,
-        kind: str | None = None,
-        *,
-        serials: list[str] | None = None,
-    ) -> None:
-        super().__init__(code, message, serials)
-        self.kind = kind
 
 
 @dataclass(slots=True)
@@ -956,38 +940,6 @@ def _unconfirmed() -> Problem:
         "Whether the last save was posted is unknown (the connection was lost during its"
         " commit): scan CMD-SAVE to find out before scanning on; nothing else is taken.",
     )
-
-
-def check_serial_text(serial: str, charset: str) -> None:
-    """SERIAL_INVALID: a serial is non-empty, at most 64 characters, printable ASCII
-    (serial_charset = ascii) or printable text of one look-alike-free script (unicode);
-    the message names the offending character (station.serials)."""
-    problem = serial_problem(serial, charset)
-    if problem is not None:
-        raise Problem(Code.SERIAL_INVALID, problem)
-
-
-def no_room(
-    line: DocumentLine, scanned: int, extra: int, code: Code, words: tuple[str, str, str]
-) -> Problem | None:
-    """OVER_RECEIPT / OVER_PACK when `extra` more units (at posting: 0) would take the
-    line past its quantity; the message states the facts: what was done before, what
-    this session holds. `words`: ("ordered", "received", "scanned") or the ship words."""
-    taken = line.done + scanned
-    if taken + extra <= line.qty:
-        return None
-    wanted, done, now = words
-    facts = f"{line.qty} {wanted}, {line.done or 'none'} {done} before"
-    if scanned:
-        facts += f", {scanned} {now} in this session"
-    left = line.qty - taken
-    if extra == 0:
-        tail = f"{taken - line.qty} more than {wanted}"
-    elif left <= 0:
-        tail = "no unit left on this line"
-    else:
-        tail = f"only {left} left, not {extra}"
-    return Problem(code, f"{line.product.name} ({line.product.sku}): {facts} — {tail}.")
 
 
 def _number(value: object, low: int = 0, high: int | None = None) -> bool:

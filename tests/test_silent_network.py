@@ -211,7 +211,7 @@ def test_while_a_saves_outcome_is_unknown_the_desktops_undo_remove_and_quantity_
     """The desktop app edits the session by buttons (Undo, Del, a typed quantity), not by
     scans: they too wait until CMD-SAVE has told whether the last save posted."""
     from station.app import open_session
-    from station.session import Problem
+    from station.rules import Problem
 
     engine = connect(_through(pg_url, proxy))
     session = open_session(engine, "DOCK-N", "receive", "PO-1", user="kim", journal=False).session

@@ -27,8 +27,8 @@ from station.documents import Product
 from station.grid import Entry
 from station.posting import Posting
 from station.receive import rules
+from station.rules import Problem
 from station.scanning import serial_key
-from station.session import Problem
 from station.stations import StationConfig
 
 #: Rounds of new numbers for serials found to exist already; round r reserves 2**r

@@ -23,8 +23,8 @@ from station.posting import (
     refused_by_database,
 )
 from station.receive import generated, rules
+from station.rules import Problem
 from station.scanning import serial_key
-from station.session import Problem
 
 
 def post_receipt(engine: Engine, posting: Posting) -> PostingResult:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from station.codes import Code
 from station.documents import Document, DocumentLine, Product, UnitInfo
+from station.rules import Problem, check_serial_text, no_room
 from station.scanning import serial_key, show
-from station.session import Problem, check_serial_text, no_room
 
 
 def check_serial_rules(

@@ -20,8 +20,8 @@ from station.posting import (
     post_in_one_transaction,
     refused_by_database,
 )
+from station.rules import Problem, check_serial_text
 from station.scanning import serial_key
-from station.session import Problem, check_serial_text
 from station.ship import rules
 from station.stations import StationConfig
 

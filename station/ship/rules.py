@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from station.codes import Code
 from station.documents import Document, DocumentLine, UnitInfo
+from station.rules import Problem, no_room
 from station.scanning import show
-from station.session import Problem, no_room
 from station.stations import StationConfig
 
 

@@ -6,8 +6,9 @@ from sqlalchemy import Connection
 
 from station.codes import Code, Verdict
 from station.posting import PostingResult
+from station.rules import Problem, check_serial_text
 from station.scanning import Scan, serial_key
-from station.session import Problem, ScanSession, check_serial_text
+from station.session import ScanSession
 from station.ship import rules
 from station.ship.posting import mark_not_found, post_shipment
 
