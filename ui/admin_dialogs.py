@@ -35,7 +35,7 @@ from station.devices.errors import DeviceError
 from ui.devices import serial_ports
 from ui.models import RowsModel
 from ui.services import Services, first_line
-from ui.widgets import VerdictBanner, button, fit_columns, label, setup_table
+from ui.widgets import VerdictBanner, button, fit_columns, label, name_and_pin, setup_table
 
 DEVICE_OPTIONS = ("label_printer", "receipt_printer", "scanner")
 FAILURES = (StationError, SQLAlchemyError, OSError)  # what a database call can raise here
@@ -50,11 +50,7 @@ class _Locked(QDialog):
         self.setWindowTitle(title)
         self.supervisor: tuple[str, str] | None = None
         self.banner = VerdictBanner("A supervisor's name and PIN unlock this page.")
-        self.user_field = QLineEdit()
-        self.user_field.setPlaceholderText("Supervisor name")
-        self.pin_field = QLineEdit()
-        self.pin_field.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin_field.setPlaceholderText("PIN")
+        self.user_field, self.pin_field = name_and_pin("Supervisor name")
         self.pin_field.returnPressed.connect(self.unlock)
         self.unlock_button = button("Unlock", primary=True)
         self.unlock_button.clicked.connect(self.unlock)

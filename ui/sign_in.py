@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QLineEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -20,7 +19,7 @@ from station import users
 from station.codes import Code, StationError
 from ui.admin_dialogs import FAILURES
 from ui.services import Services, first_line
-from ui.widgets import VerdictBanner, button, label
+from ui.widgets import VerdictBanner, button, label, name_and_pin
 
 PROMPT = "Scan your badge or type your name, then your PIN."
 
@@ -33,11 +32,8 @@ class SignInDialog(QDialog):
         self.services = services
         self.setWindowTitle("Sign in")
         self.banner = VerdictBanner(PROMPT)
-        self.name_field = QLineEdit(name)
-        self.name_field.setPlaceholderText("Your name")
-        self.pin_field = QLineEdit()
-        self.pin_field.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin_field.setPlaceholderText("PIN")
+        self.name_field, self.pin_field = name_and_pin("Your name")
+        self.name_field.setText(name)
         self.pin_field.returnPressed.connect(self.sign_in)
         self.sign_in_button = button("Sign in (Enter)", primary=True)
         self.sign_in_button.setDefault(True)

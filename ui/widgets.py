@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableView,
     QWidget,
@@ -150,6 +151,16 @@ def button(text: str, *, primary: bool = False, big: bool = False) -> QPushButto
         widget.setObjectName("big")
     widget.setAutoDefault(True)  # Enter presses the focused button (keyboard-only use)
     return widget
+
+
+def name_and_pin(placeholder: str) -> tuple[QLineEdit, QLineEdit]:
+    """A name field and a PIN field whose typing is hidden: every sign-in asks for both."""
+    name = QLineEdit()
+    name.setPlaceholderText(placeholder)
+    pin = QLineEdit()
+    pin.setEchoMode(QLineEdit.EchoMode.Password)
+    pin.setPlaceholderText("PIN")
+    return name, pin
 
 
 def label(text: str = "", name: str | None = None, *, wrap: bool = False) -> QLabel:

@@ -240,7 +240,7 @@ def make_engine(url: str | None = None, *, patient: bool = False) -> Engine:
     seconds = 0 if patient else timeout_seconds(parsed)
     try:
         if parsed.get_backend_name() == "sqlite":  # a writer waits for the write lock that long
-            file = sqlite_file(parsed)
+            file = sqlite_database(parsed.database)
             _check_sqlite_path(None if file is None else str(file))
             busy_ms = int(1000 * seconds) if seconds else SQLITE_PATIENT_MS
             plain = parsed.difference_update_query(["station_timeout"])
@@ -331,18 +331,12 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def sqlite_file(url: URL) -> Path | None:
-    """The file a SQLite URL opens (None: in memory), its URI form too
-    (`sqlite:///file:/path/ledger.db?uri=true`)."""
-    return sqlite_database(url.database)
-
-
 def ledger_files(engine: Engine) -> dict[Path, str]:
     """The files of a SQLite ledger and what each is (none on PostgreSQL): no file the
     station writes may replace them."""
     if engine.dialect.name != "sqlite":
         return {}
-    path = sqlite_file(engine.url)
+    path = sqlite_database(engine.url.database)
     if path is None:
         return {}
     files = ledger_files_of(path)
