@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from station.db import admin, ledger
 from station.db.engine import busy, data_dir, reading, writing_briefly
 from station.journal import local_name
 from station.scanning import show
+from station.serials import look_alike_problem
 from station.users import authorize_supervisor
 
 #: The longest station name (stations.name is VARCHAR(100)).
@@ -117,6 +119,17 @@ def _checked_name(name: str) -> str:
             Code.UNKNOWN_STATION,
             f"A station name is printable text; {show(name)!s} holds {odd!a} (U+{ord(odd):04X}).",
         )
+    if not name.isascii():  # one station, one name that reads as no other
+        plain = unicodedata.normalize("NFKC", name)
+        if plain != name:
+            raise StationError(
+                Code.UNKNOWN_STATION,
+                f"The station name {show(name)} has other forms of letters (width,"
+                f" compatibility characters): write it as {show(plain)}.",
+            )
+        problem = look_alike_problem(name, "The station name")
+        if problem is not None:
+            raise StationError(Code.UNKNOWN_STATION, problem)
     return name
 
 

@@ -220,3 +220,23 @@ def test_a_station_name_with_control_characters_is_refused_and_never_shown_raw(
         c.execute(text("INSERT INTO stations (name, kind) VALUES (:n, 'both')"), {"n": evil})
     status, out, _ = _run(capsys, "--db", db_url, "stations")
     assert status == 0 and out.startswith("EVIL\\x1b[2J\\x1b[31mX ") and "\x1b" not in out
+
+
+def test_a_station_name_that_reads_as_another_is_refused(
+    capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
+    """`ＤＯＣＫ-1` (fullwidth) and `DОCK-1` (a Cyrillic О) would be stations of their own,
+    with their own options, that a supervisor reads as DOCK-1."""
+    for name, says in (
+        ("ＤＯＣＫ-1", "has other forms of letters (width, compatibility characters): write"
+         " it as DOCK-1."),
+        ("DОCK-1", "mixes look-alike scripts (Cyrillic, Latin)"),
+    ):  # fmt: skip
+        status, out, err = _run(capsys, "--db", db_url, "options", "show", "--station", name)
+        assert status == EXIT_FAILED and out == "", out
+        assert err.startswith(f"station: UNKNOWN_STATION: The station name {name} ")
+        assert says in err, err
+    for name in ("Dock Süd", "Склад-1"):  # names in one script are names
+        assert _run(capsys, "--db", db_url, "options", "show", "--station", name)[0] == 0
+    _, out, _ = _run(capsys, "--db", db_url, "stations")
+    assert sorted(line.split("  ")[0] for line in out.splitlines()) == ["Dock Süd", "Склад-1"]
