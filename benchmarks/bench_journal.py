@@ -32,16 +32,18 @@ sys.path.insert(0, str(ROOT))
 from station.documents import Document, DocumentLine, Product  # noqa: E402
 from station.journal import Journal  # noqa: E402
 from station.options import with_defaults  # noqa: E402
-from station.receive.session import ReceiveSession  # noqa: E402
+from station.session import ScanSession  # noqa: E402
 from station.stations import StationConfig  # noqa: E402
+from station.workflows import workflow  # noqa: E402
 
 
-def _session(journal: Journal | None = None) -> ReceiveSession:
+def _session(journal: Journal | None = None) -> ScanSession:
     product = Product(1, "C3", "Cable Three", False)
     document = Document("po", 1, "PO-BENCH", "Acme", 1, "MAIN", "open")
     document.lines.append(DocumentLine(1, 1, product, 10**9, 0))
     station = StationConfig("BENCH", with_defaults({}), 1, "MAIN")
-    return ReceiveSession(create_engine("sqlite://"), station, document, journal=journal)
+    engine = create_engine("sqlite://")
+    return ScanSession(engine, station, document, workflow("receive"), journal=journal)
 
 
 def _records(count: int, edits: bool) -> list[dict[str, Any]]:

@@ -277,6 +277,9 @@ def build_ledger(
                         receipt,
                         COST,
                         RECEIVED_AT,
+                        None,
+                        None,
+                        None,
                     )
                 )
                 event_rows.append(
@@ -286,6 +289,8 @@ def build_ledger(
                         RECEIVED_AT,
                         "BENCH-LOADER",
                         "loader",
+                        None,
+                        None,
                         main,
                         "A-01",
                         "receipt",

@@ -15,15 +15,12 @@ from sqlalchemy import Engine
 
 from station import stations
 from station.codes import Code, StationError
-from station.db import ledger
 from station.db.engine import open_database, reading
 from station.documents import Document
 from station.journal import Contents, Journal, journal_path, legacy_journal_path
-from station.receive.rules import po_not_open
-from station.receive.session import ReceiveSession
 from station.session import ScanSession
-from station.ship.session import ShipSession
 from station.stations import StationConfig
+from station.workflows import workflow
 
 
 @dataclass(slots=True)
@@ -68,27 +65,17 @@ def open_session(
     journal: bool = True,
     sync: bool = True,
 ) -> Opened:
-    """A receive (kind 'receive', number = PO) or ship session ('ship', order number);
-    a journal left by a crash is restored first."""
+    """A session of the workflow `kind` ('receive': number = PO, 'ship': order
+    number; see station.workflows) at a station; a journal left by a crash is restored
+    first."""
+    flow = workflow(kind)
     config = station if isinstance(station, StationConfig) else stations.load(engine, station)
     number = number.strip()
     with reading(engine).connect() as connection:
-        if kind == "receive":
-            document = ledger.purchase_order(connection, number)
-            if document is None:
-                raise StationError(Code.PO_NOT_FOUND, f"No purchase order {number}.")
-            closed = po_not_open(document, config.options)
-            cls: type[ScanSession] = ReceiveSession
-        elif kind == "ship":
-            document = ledger.sales_order(connection, number)
-            if document is None:
-                raise StationError(Code.ORDER_NOT_FOUND, f"No sales order {number}.")
-            closed = None
-            if document.status in ("shipped", "cancelled"):
-                closed = StationError(Code.ORDER_NOT_OPEN, f"Order {number} is {document.status}.")
-            cls = ShipSession
-        else:
-            raise ValueError(f"unknown session kind {kind!r}")
+        document = flow.load(connection, number)
+    if document is None:
+        raise flow.missing(number)
+    closed = flow.not_open(document, config.options)
     names = (kind, config.name, document.number)
     if closed is not None:
         raise _set_aside(closed, names, journal=journal, sync=sync)
@@ -96,10 +83,11 @@ def open_session(
     source, contents = _journal_of(log, *names)
     _check_user(contents, document, config.name, user)
     header = contents.header
-    session = cls(
+    session = ScanSession(
         engine,
         config,
         document,
+        flow,
         user=user,
         journal=log,
         session_id=header.get("session_id") if header else None,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from station import __version__
 from station.codes import DESCRIPTIONS, Code, StationError
+from station.workflows import REGISTRY, workflow
 
 if TYPE_CHECKING:  # each command imports what it needs when it runs (`--help` stays fast)
     from sqlalchemy import Engine
@@ -83,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.add_argument("--station", required=True, metavar="NAME")
     which = scan.add_mutually_exclusive_group(required=True)
-    which.add_argument("--receive", metavar="PO")
-    which.add_argument("--ship", metavar="ORDER")
+    for entry in REGISTRY:
+        which.add_argument(entry.flag, metavar=entry.metavar, dest=entry.kind)
     scan.add_argument(
         "--user",
         metavar="NAME",
@@ -530,23 +531,25 @@ def cmd_scan(args: argparse.Namespace) -> int:
         from station.app import open_session
 
         engine = _engine(args)
-        kind, number = ("receive", args.receive) if args.receive else ("ship", args.ship)
+        kind, number = next(
+            (e.kind, getattr(args, e.kind)) for e in REGISTRY if getattr(args, e.kind) is not None
+        )
         if args.user is not None:  # a named operator must be one who may do this
             from station.users import check_operator
 
-            check_operator(engine, args.user, kind)
+            check_operator(engine, args.user, kind, workflow(kind).roles)
         opened = open_session(engine, args.station, kind, number, user=args.user)
         gc.freeze()  # the collections while scanning leave them alone
         if collecting:
             gc.enable()
-        return _answer(engine, opened, kind)
+        return _answer(engine, opened)
     finally:
         gc.unfreeze()  # a caller in the same process (the tests) gets them back
         if collecting:
             gc.enable()
 
 
-def _answer(engine: Engine, opened: Any, kind: str) -> int:
+def _answer(engine: Engine, opened: Any) -> int:
     """cmd_scan's loop: the groups of waiting lines in, their verdicts out."""
     out = sys.stdout
     session = opened.session
@@ -566,7 +569,7 @@ def _answer(engine: Engine, opened: Any, kind: str) -> int:
                 for line in lines:
                     raw = line.rstrip(b"\r\n")
                     if raw.strip():
-                        data, ok = _judge(engine, session, kind, raw, prints)
+                        data, ok = _judge(engine, session, raw, prints)
                         shown.append(json.dumps(data, ensure_ascii=False) + "\n")
                         status = max(status, _line_status(data, ok))
         except OSError as error:  # the group's sync failed: none of its verdicts shows
@@ -624,7 +627,7 @@ def waiting_lines(source: BinaryIO) -> Iterator[list[bytes]]:
 
 
 def _judge(
-    engine: Engine, session: Any, kind: str, raw: bytes, prints: list[Any]
+    engine: Engine, session: Any, raw: bytes, prints: list[Any]
 ) -> tuple[dict[str, Any], bool]:
     """The JSON line for one scan, and False when it was a posting that failed. A
     posting's print jobs are rendered and recorded here (their state is in its line)
@@ -634,7 +637,7 @@ def _judge(
     verdict = session.scan(raw)
     if isinstance(verdict.posting, PostingResult):
         result = verdict.posting
-        prepared = _prepare_print(engine, session, kind, result)
+        prepared = _prepare_print(engine, session, result)
         if prepared is None:
             return result.as_dict(), result.posted
         prints.append(prepared)
@@ -642,13 +645,13 @@ def _judge(
     return verdict.as_dict(), True
 
 
-def _prepare_print(engine: Engine, session: Any, kind: str, result: Any) -> Any:
+def _prepare_print(engine: Engine, session: Any, result: Any) -> Any:
     """The labels or packing slip a posting calls for, rendered and recorded as queued
     jobs (None when it calls for none). The posting stands whatever printing does."""
-    from station.printing import PreparedPrint, jobs_after_posting, prepare_print
+    from station.printing import PreparedPrint, prepare_print
 
     try:
-        jobs = jobs_after_posting(kind, session.document, result, session.station)
+        jobs = session.workflow.print_jobs(session.document, result, session.station)
         return prepare_print(engine, session.station, jobs) if jobs else None
     except Exception as error:
         prepared = PreparedPrint(str(result.document), session.station.name)

@@ -79,20 +79,28 @@ def packing_slip(
     return labels.PackingSlip(document.number, document.party, lines)
 
 
-def jobs_after_posting(
-    kind: str, document: Document, result: PostingResult, station: StationConfig
+def receipt_jobs(
+    document: Document, result: PostingResult, station: StationConfig
 ) -> list[PrintJob]:
-    """The print jobs a successful posting calls for: serial labels after a receipt
-    (refused when no label printer is set: the labels are asked for), the packing slip
-    (receipt printer, else label printer; none when the station has no printer) after a
-    shipment."""
-    if not result.posted or result.already_posted or result.document is None:
+    """The serial labels after a receipt (refused when no label printer is set: the
+    labels are asked for)."""
+    if not _printable(result):
         return []
-    if kind == "receive":
-        return [
-            PrintJob("label_printer", "receipt", result.document, label)
-            for label in receipt_labels(document, result, station)
-        ]
+    assert result.document is not None
+    return [
+        PrintJob("label_printer", "receipt", result.document, label)
+        for label in receipt_labels(document, result, station)
+    ]
+
+
+def shipment_jobs(
+    document: Document, result: PostingResult, station: StationConfig
+) -> list[PrintJob]:
+    """The packing slip after a shipment (receipt printer, else label printer; none when
+    the station has no printer)."""
+    if not _printable(result):
+        return []
+    assert result.document is not None
     if not station["print_packing_slip"] or not (
         station["receipt_printer"] or station["label_printer"]
     ):  # no printer set at this station: no slip to print, nothing to report
@@ -100,6 +108,11 @@ def jobs_after_posting(
     setting = "receipt_printer" if station["receipt_printer"] else "label_printer"
     slip = packing_slip(document, result.posted_units)
     return [PrintJob(setting, "shipment", result.document, slip)]
+
+
+def _printable(result: PostingResult) -> bool:
+    """A posting that wrote something now (a retry's answer prints nothing again)."""
+    return result.posted and not result.already_posted and result.document is not None
 
 
 def protocol_of(setting: str) -> str:

@@ -1,9 +1,12 @@
-"""What both wizards share: reading a scan into an item, a serial or a command (SPEC §3.0),
-the session's lines and scanned units, undo/remove/rescan, and the journal.
+"""The session core every workflow runs on: reading a scan into an item, a serial or a
+command (SPEC §3.0), the grid of scanned units and its tallies, undo/remove/rescan, the
+journal, and the verdicts.
 
-A session is a plain object: one scan in, one verdict out. The receive and ship
-sessions add their rules (`station.receive.session`, `station.ship.session`); the GUI,
-`station scan` and the tests drive them the same way.
+A session is a plain object: one scan in, one verdict out. What differs between
+workflows — the document, the room on a line, the serial rules, commands and modes of
+their own, the posting — comes from its `Workflow` (`station.workflow`; receive and
+ship in `station.receive`, `station.ship`); the GUI, `station scan` and the tests drive
+every session the same way.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from station.codes import Code, Verdict
 from station.db import ledger
 from station.db.engine import busy, looking_up, reading
-from station.documents import Document, DocumentLine, Product, UnitInfo
+from station.documents import Document, Product, UnitInfo
 from station.grid import Entry
 from station.journal import Journal
 from station.posting import OutcomeUnknown, Posting, PostingResult
 from station.rules import Problem, check_serial_text
 from station.scanning import Scan, command_in, gtin14, read_scan, serial_key, show
 from station.stations import StationConfig
+from station.workflow import Workflow
 
 
 @dataclass(slots=True)
@@ -69,18 +73,14 @@ class _Undo:
 
 
 class ScanSession:
-    """Base of ReceiveSession and ShipSession."""
-
-    kind = "session"
-    item_not_on_document = Code.ITEM_NOT_ON_PO
-    #: Receive: an item scan of a serialized line adds a unit that awaits its serial.
-    item_adds_unit = False
+    """One open document of one workflow at one station."""
 
     def __init__(
         self,
         engine: Engine,
         station: StationConfig,
         document: Document,
+        workflow: Workflow,
         *,
         user: str | None = None,
         journal: Journal | None = None,
@@ -92,6 +92,9 @@ class ScanSession:
         self._connection: Connection | None = None
         self.station = station
         self.document = document
+        self.workflow = workflow
+        #: Receive: an item scan of a serialized line adds a unit that awaits its serial.
+        self.item_adds_unit = workflow.item_adds_unit
         self.user = user
         self.session_id = session_id or uuid.uuid4().hex
         self.entries: list[Entry] = []
@@ -101,7 +104,7 @@ class ScanSession:
         self.current: int | None = None
         self.awaiting: int | None = None
         #: A journaled mode the next scan is read in (ship: "not_found" after CMD-NOTFOUND);
-        #: the next scan or any command ends it.
+        #: the next scan or any command ends it (the workflow reads that scan).
         self.mode: str | None = None
         #: A save whose commit outcome is unknown (the connection was lost during it):
         #: until a save answers whether it was posted, only CMD-SAVE is taken.
@@ -129,7 +132,11 @@ class ScanSession:
         self._code_keys: dict[str, int] = {}
         for code, index in self._codes.items():
             self._code_keys.setdefault(serial_key(code), index)
-        self._doc_keys = frozenset(self._code_keys)
+        self.doc_keys = frozenset(self._code_keys)
+
+    @property
+    def kind(self) -> str:
+        return self.workflow.kind
 
     # --- what the wizard shows ------------------------------------------------------
 
@@ -155,7 +162,7 @@ class ScanSession:
     def posting(self) -> Posting:
         """What a save posts: the session's facts as they are now, not the live session."""
         return Posting(
-            kind=self.kind,
+            kind=self.workflow.kind,
             document=self.document,
             station=self.station,
             user=self.user,
@@ -166,7 +173,7 @@ class ScanSession:
     def prompt(self) -> str:
         """What to scan next, in words: "Scan serial for Widget One — 2 of 3"."""
         if self.mode is not None:
-            return self.mode_prompt()
+            return self.workflow.mode_prompt(self.mode)
         if self.awaiting is not None:
             line = self.document.lines[self.awaiting]
             count = self._counts()[self.awaiting] + (0 if self.item_adds_unit else 1)
@@ -179,9 +186,6 @@ class ScanSession:
                 if line.done + self._counts()[self.current] >= line.qty:
                     return f"{line.product.name} is complete — scan the next item"
                 return f"Scan the next serial or item ({line.product.name})"
-        return "Scan an item"
-
-    def mode_prompt(self) -> str:
         return "Scan an item"
 
     def complete(self) -> bool:
@@ -215,7 +219,7 @@ class ScanSession:
         if len(keys) + len(codes) < 3:  # a scan or two: looked up alone as they come
             return
         try:
-            connection = self._lookup_connection()
+            connection = self.lookup_connection()
             gtins = {code: gtin for code in codes if (gtin := gtin14(code))}
             products = ledger.products_by_codes(connection, codes, gtins)
             units = ledger.units_by_key(connection, keys)
@@ -233,14 +237,14 @@ class ScanSession:
             if scan.kind == "command":
                 self._ahead = None
                 if self.mode is not None:
-                    self._set_mode(None, scan)
+                    self.set_mode(None, scan)
                 return self._command(scan)
             if self.mode is not None:
                 mode = self.mode
-                self._set_mode(None, scan)
-                return self._mode_scan(mode, scan)
+                self.set_mode(None, scan)
+                return self.workflow.mode_scan(self, mode, scan)
             before = (len(self.entries), self.current, self.awaiting)
-            verdict = self._read(self._lookup_connection(), scan)
+            verdict = self._read(self.lookup_connection(), scan)
             if verdict.ok and (len(self.entries), self.current, self.awaiting) != before:
                 self._log(scan, "scan")
         except Problem as problem:
@@ -277,15 +281,12 @@ class ScanSession:
         if self._together and isinstance(error, OperationalError) and not busy(error):
             self._unreachable = True
 
-    def _set_mode(self, mode: str | None, scan: Scan) -> None:
+    def set_mode(self, mode: str | None, scan: Scan) -> None:
+        """The next scan is read in `mode` (None: as usual); journaled."""
         self.mode = mode
         self._log(scan, "mode")
 
-    def _mode_scan(self, mode: str, scan: Scan) -> Verdict:
-        """The scan that a mode was waiting for (a workflow with modes reads it)."""
-        raise NotImplementedError(mode)
-
-    def _lookup_connection(self) -> Connection:
+    def lookup_connection(self) -> Connection:
         """One autocommit connection kept for the session's look-ups: no pool checkout,
         no BEGIN/ROLLBACK, prepared statements reused — a verdict in a few round trips."""
         if self._unreachable:
@@ -355,7 +356,7 @@ class ScanSession:
             )
         raise Problem(Code.UNKNOWN_ITEM, f"{show(text)} matches no product barcode or SKU.")
 
-    def _gs1_line(self, connection: Connection, scan: Scan) -> int:
+    def gs1_line(self, connection: Connection, scan: Scan) -> int:
         """The document line of a GS1 scan's GTIN: ITEM_NOT_ON_PO / ITEM_NOT_ON_ORDER or
         UNKNOWN_ITEM when it is none."""
         assert scan.gtin is not None
@@ -368,7 +369,7 @@ class ScanSession:
         return index
 
     def _gs1(self, connection: Connection, scan: Scan) -> Verdict:
-        index = self._gs1_line(connection, scan)
+        index = self.gs1_line(connection, scan)
         product = self.document.lines[index].product
         if scan.serial is None or not product.serialized:
             return self._item(self._line_for(index), scan, kind="gs1")
@@ -381,19 +382,19 @@ class ScanSession:
         else:
             index = self._line_for(index)
             if not self._filling(index):
-                self._check_room(index)
+                self.check_room(index)
         return self._serial(connection, scan, index, scan.serial, kind="gs1")
 
     def _item_counts_while_awaiting(self) -> bool:
         """Receive with generate_serials: an item scan counts one more unit to generate."""
-        return False
+        return self.workflow.item_counts_while_awaiting(self.station.options)
 
     def _catalog_product(self, connection: Connection, code: str) -> Product | None:
         if self._ahead is not None and code in self._ahead.products:
             return self._ahead.products[code]
         return ledger.product_by_code(connection, code, gtin14(code))
 
-    def _units_with_serial(self, connection: Connection, key: str) -> list[UnitInfo]:
+    def units_with_serial(self, connection: Connection, key: str) -> list[UnitInfo]:
         if self._ahead is not None and key in self._ahead.units:
             return self._ahead.units[key]
         return ledger.units_with_serial(connection, key)
@@ -411,9 +412,9 @@ class ScanSession:
         return self._charset
 
     def _not_on_document(self, product: Product) -> Problem:
-        what = "PO" if self.document.kind == "po" else "order"
+        what = self.workflow.words.document_short
         return Problem(
-            self.item_not_on_document,
+            self.workflow.item_not_on_document,
             f"{product.name} ({product.sku}) is not on {what} {self.document.number}.",
             "item",
         )
@@ -470,34 +471,27 @@ class ScanSession:
         self._keys.clear()
         self._any_keys.clear()
 
-    def _check_room(self, index: int, extra: int = 1) -> None:
+    def check_room(self, index: int, extra: int = 1) -> None:
         """The line still has `extra` units to receive or pack (OVER_RECEIPT / OVER_PACK)."""
-        if self._allow_over():
+        if self.workflow.allow_over(self.station.options):
             return
         line = self.document.lines[index]
-        problem = self.room_problem(line, self._counts()[index], extra)
+        problem = self.workflow.room_problem(line, self._counts()[index], extra)
         if problem is not None:
             raise problem
-
-    @staticmethod
-    def room_problem(line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
-        raise NotImplementedError
-
-    def _allow_over(self) -> bool:
-        return False
 
     def _item(self, index: int, scan: Scan, *, kind: str = "item") -> Verdict:
         line = self.document.lines[index]
         product = line.product
         if product.serialized:
             if self.item_adds_unit:
-                self._check_room(index)
+                self.check_room(index)
                 self._add(Entry(index))
             else:
-                self._check_room(index)
+                self.check_room(index)
             self.current = self.awaiting = index
             return self._accept(scan, kind, product, None, f"{product.name}: scan its serial.")
-        self._check_room(index)
+        self.check_room(index)
         self._add(Entry(index))
         self.current, self.awaiting = index, None
         count = self._counts()[index]
@@ -520,7 +514,7 @@ class ScanSession:
         try:
             if qty < 1:
                 raise Problem(Code.UNKNOWN_ITEM, "A quantity is a whole number of at least 1.")
-            self._check_room(self.current, qty)
+            self.check_room(self.current, qty)
         except Problem as problem:
             return self._refuse(scan, problem, "item")
         self._add(Entry(self.current, qty=qty))
@@ -551,7 +545,7 @@ class ScanSession:
             )
         filling = self._filling(index)
         key = serial_key(serial)
-        unit_id = self._check_serial(connection, index, serial, key, room=not filling)
+        unit_id = self.workflow.check_serial(self, connection, index, serial, key, room=not filling)
         dropped = None if filling else self._drop_pending()
         if filling:
             self._fill(serial, unit_id)
@@ -584,14 +578,7 @@ class ScanSession:
         entry = self._pop()
         return f"{self.document.lines[entry.line].product.name} unit"
 
-    def _check_serial(
-        self, connection: Connection, index: int, serial: str, key: str, *, room: bool
-    ) -> int | None:
-        """Every rule of the workflow for one serial, in the spec's order; the unit's id
-        when the serial names an existing unit (ship)."""
-        raise NotImplementedError
-
-    def _check_duplicate(self, connection: Connection, index: int, serial: str, key: str) -> None:
+    def check_duplicate(self, connection: Connection, index: int, serial: str, key: str) -> None:
         """SERIAL_DUPLICATE_IN_SESSION: for this product, or for any product when
         serial_scope is global."""
         if (self.document.lines[index].product.id, key) in self._keys:
@@ -628,9 +615,9 @@ class ScanSession:
             self.current = self.awaiting = None
             self._log(scan, "cancel")
             return Verdict(scan.raw, True, Code.OK, "command", "Cancelled: scan an item.")
-        return self._other_command(scan, command)
-
-    def _other_command(self, scan: Scan, command: str) -> Verdict:
+        verdict = self.workflow.command(self, scan, command)
+        if verdict is not None:
+            return verdict
         return Verdict(
             scan.raw,
             False,
@@ -735,7 +722,7 @@ class ScanSession:
         )
 
     def save(self) -> PostingResult:
-        raise NotImplementedError
+        return self._posted(self.workflow.post(self.engine, self.posting()))
 
     def _resolved(self, result: PostingResult) -> PostingResult:
         """The answer to a save after one whose outcome was unknown says which it was."""

@@ -33,11 +33,6 @@ PIN_TRIES = 5
 #: The first lock; each later one lasts twice as long, up to LONGEST_LOCK.
 FIRST_LOCK = timedelta(seconds=30)
 LONGEST_LOCK = timedelta(hours=1)
-#: The roles that may run each workflow as its operator.
-WORKFLOW_ROLES: dict[str, tuple[str, ...]] = {
-    "receive": ("clerk", "supervisor"),
-    "ship": ("packer", "supervisor"),
-}
 #: A user badge is a barcode of this prefix and the user's name (`USER-sue`).
 BADGE_PREFIX = "USER-"
 NAME_LIMIT = 100
@@ -174,9 +169,10 @@ def sign_in(engine: Engine, name: str, pin: str, *, station: str | None = None) 
     return verify_pin(engine, name, pin, station=station)
 
 
-def check_operator(engine: Engine, name: str, kind: str) -> str:
-    """The role of the operator named for a `kind` session (receive or ship):
-    UNKNOWN_USER when no user has that name, NOT_AUTHORIZED when the role may not."""
+def check_operator(engine: Engine, name: str, kind: str, allowed: tuple[str, ...]) -> str:
+    """The role of the operator named for a `kind` session (receive, ship), whose
+    workflow `allowed` roles run: UNKNOWN_USER when no user has that name,
+    NOT_AUTHORIZED when the role may not."""
     with reading(engine).connect() as connection:
         found = admin.user(connection, name)
     if found is None:
@@ -184,7 +180,6 @@ def check_operator(engine: Engine, name: str, kind: str) -> str:
             Code.UNKNOWN_USER,
             f"No user named {show(name, 40)!r}; a supervisor adds users (station users add).",
         )
-    allowed = WORKFLOW_ROLES.get(kind, ("supervisor",))
     if found.role not in allowed:
         raise StationError(
             Code.NOT_AUTHORIZED,

@@ -19,8 +19,8 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from station.app import open_session
 from station.db import bulk, ledger
 from station.db.engine import downgrade, make_engine, upgrade
-from station.receive import posting as receive_posting
-from station.ship import posting as ship_posting
+from station.posting import _post as post_steps
+from station.workflows import workflow
 from tests.conftest import PG_URL, _pg_server_reachable
 from tests.seed import SUPERVISOR, SUPERVISOR_PIN, add_supervisor, seed
 from tests.test_concurrency import _add_documents
@@ -51,9 +51,8 @@ def _save(session: Any, answers: list[Any]) -> None:
 
 def _open_posting(connection: Any, kind: str, session: Any) -> Any:
     """The posting's own steps, in a transaction the test keeps open after them."""
-    if kind == "receive":
-        return receive_posting._post(connection, session.posting(), {}, datetime.now(UTC))
-    return ship_posting._post(connection, session.posting())
+    made = ({}, datetime.now(UTC)) if kind == "receive" else None
+    return post_steps(connection, session.posting(), session.workflow, made)
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -94,8 +93,7 @@ def test_a_posting_holding_its_document_number_does_not_hold_up_another_station(
     assert answer.posted, answer.as_dict()
     assert answer.document == f"{prefix}-000002"
     # Saving station 1's session again (a retry) answers the number it took, writes nothing.
-    post = receive_posting.post_receipt if kind == "receive" else ship_posting.post_shipment
-    retry = post(engine, first.posting())
+    retry = workflow(kind).post(engine, first.posting())
     assert retry.already_posted and retry.document == f"{prefix}-000001"
     table = "receipts" if kind == "receive" else "shipments"
     with engine.connect() as c:

@@ -386,9 +386,8 @@ class ScanPage(QWidget):
             return verdict
         note = ""
         try:
-            jobs = printing.jobs_after_posting(
-                self.kind, self.session.document, result, self.session.station
-            )
+            session = self.session
+            jobs = session.workflow.print_jobs(session.document, result, session.station)
             note = self.services.printing.submit(jobs) if jobs else ""
             self.unprinted = bool(jobs) and self.services.printing.unprinted
         except Exception as error:  # never a crash after a posting committed

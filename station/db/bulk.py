@@ -68,6 +68,9 @@ UNIT_COLUMNS = (
     "receipt_id",
     "unit_cost",
     "received_at",
+    "order_line_id",
+    "shipment_id",
+    "shipped_at",
 )
 EVENT_COLUMNS = (
     "unit_id",
@@ -75,6 +78,8 @@ EVENT_COLUMNS = (
     "at",
     "station",
     "user_name",
+    "from_warehouse_id",
+    "from_bin",
     "to_warehouse_id",
     "to_bin",
     "document_kind",
@@ -134,8 +139,10 @@ def insert_units(
     """Insert units in chunks, each with one event built from `event`.
 
     `event` holds the columns shared by every unit's event (kind, at, station,
-    user_name, document_kind, document_number); to_warehouse_id and to_bin come from
-    each unit. Units may leave out po_line_id, receipt_id and unit_cost. Ids are
+    user_name, document_kind, document_number); where the unit is comes from each unit:
+    a unit in stock (the default) came to its warehouse and bin, one created gone (a
+    serial shipped unvalidated) left its warehouse. Units may leave out the columns of
+    their documents (po_line_id, receipt_id, unit_cost, order_line_id, …). Ids are
     reserved first, so units and events go in with plain executemany (COPY on
     PostgreSQL) and no RETURNING.
     """
@@ -150,7 +157,7 @@ def insert_units(
             for unit_id, unit in zip(ids, chunk, strict=True)
         ]
         event_rows = [
-            (unit_id, *shared, unit["warehouse_id"], unit["bin"], *document)
+            (unit_id, *shared, *_place(unit), *document)
             for unit_id, unit in zip(ids, chunk, strict=True)
         ]
         if postgres:
@@ -165,6 +172,13 @@ def insert_units(
             )
         count += len(chunk)
     return count
+
+
+def _place(unit: Row) -> tuple[Any, Any, Any, Any]:
+    """A new unit's event: (from warehouse, from bin, to warehouse, to bin)."""
+    if unit.get("status", "in_stock") == "in_stock":
+        return None, None, unit["warehouse_id"], unit["bin"]
+    return unit["warehouse_id"], None, None, None
 
 
 def ensure_warehouses(

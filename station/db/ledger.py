@@ -7,12 +7,11 @@ Functions take a SQLAlchemy Connection, so the caller decides the transaction
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    and_,
     bindparam,
     func,
     insert,
@@ -199,91 +198,83 @@ def products_by_codes(
 # --- documents ----------------------------------------------------------------------
 
 
-def purchase_order(connection: Connection, number: str, *, lock: bool = False) -> Document | None:
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """Where a kind of document lives: its header and line tables, the party it names,
+    and the line columns of what is wanted and what is done."""
+
+    header: Any
+    lines: Any
+    link: Any  # the lines' foreign key to the header
+    qty: Any
+    done: Any
+
+
+_KINDS = {
+    "po": _Kind(PurchaseOrder, POLine, POLine.po_id, POLine.qty_ordered, POLine.qty_received),
+    "order": _Kind(SalesOrder, OrderLine, OrderLine.order_id, OrderLine.qty, OrderLine.qty_shipped),
+}
+
+
+def document(
+    connection: Connection, kind: str, number: str, *, lock: bool = False
+) -> Document | None:
+    """The document of `kind` ("po", "order") numbered `number` with its lines; with
+    `lock`, its header row is locked FOR UPDATE (a posting's unit of work)."""
+    spec = _KINDS[kind]
+    header = spec.header
+    party = Vendor.name if kind == "po" else SalesOrder.customer
     query = (
-        select(PurchaseOrder.__table__, Vendor.name.label("party"), Warehouse.code.label("wh"))
-        .join(Vendor, Vendor.id == PurchaseOrder.vendor_id)
-        .join(Warehouse, Warehouse.id == PurchaseOrder.warehouse_id)
-        .where(PurchaseOrder.number == number)
+        select(header.__table__, party.label("party"), Warehouse.code.label("wh"))
+        .join(Warehouse, Warehouse.id == header.warehouse_id)
+        .where(header.number == number)
     )
+    if kind == "po":
+        query = query.join(Vendor, Vendor.id == PurchaseOrder.vendor_id)
     if lock:
-        query = query.with_for_update(of=PurchaseOrder.__table__)
+        query = query.with_for_update(of=header.__table__)
     row = connection.execute(query).first()
     if row is None:
         return None
-    po, vendor, warehouse = row, row.party, row.wh
     lines = connection.execute(
-        select(POLine.__table__).where(POLine.po_id == po.id).order_by(POLine.line_no)
+        select(spec.lines.__table__).where(spec.link == row.id).order_by(spec.lines.line_no)
     ).all()
+    allocated = _allocated(connection, [line.id for line in lines]) if kind == "order" else {}
     products = _products(connection, (line.product_id for line in lines))
     return Document(
-        kind="po",
-        id=po.id,
-        number=po.number,
-        party=vendor,
-        warehouse_id=po.warehouse_id,
-        warehouse=warehouse,
-        status=po.status,
+        kind=kind,
+        id=row.id,
+        number=row.number,
+        party=row.party,
+        warehouse_id=row.warehouse_id,
+        warehouse=row.wh,
+        status=row.status,
         lines=[
             DocumentLine(
                 id=line.id,
                 line_no=line.line_no,
                 product=products[line.product_id],
-                qty=line.qty_ordered,
-                done=line.qty_received,
-                unit_cost=line.unit_cost,
+                qty=line._mapping[spec.qty.key],
+                done=line._mapping[spec.done.key],
+                unit_cost=line._mapping.get("unit_cost"),
+                allocated=frozenset(allocated.get(line.id, ())),
             )
             for line in lines
         ],
     )
 
 
-def sales_order(connection: Connection, number: str, *, lock: bool = False) -> Document | None:
-    query = (
-        select(SalesOrder.__table__, Warehouse.code.label("wh"))
-        .join(Warehouse, Warehouse.id == SalesOrder.warehouse_id)
-        .where(SalesOrder.number == number)
-    )
-    if lock:
-        query = query.with_for_update(of=SalesOrder.__table__)
-    row = connection.execute(query).first()
-    if row is None:
-        return None
-    order, warehouse = row, row.wh
-    lines = connection.execute(
-        select(OrderLine.__table__)
-        .where(OrderLine.order_id == order.id)
-        .order_by(OrderLine.line_no)
-    ).all()
-    allocated: dict[int, set[str]] = {line.id: set() for line in lines}
-    if lines:
+def _allocated(connection: Connection, line_ids: list[int]) -> dict[int, set[str]]:
+    """The serial keys pre-allocated to order lines."""
+    allocated: dict[int, set[str]] = {}
+    if line_ids:
         for line_id, key in connection.execute(
             select(AllocatedSerial.order_line_id, AllocatedSerial.serial_key).where(
-                AllocatedSerial.order_line_id.in_(list(allocated))
+                AllocatedSerial.order_line_id.in_(line_ids)
             )
         ):
-            allocated[line_id].add(key)
-    products = _products(connection, (line.product_id for line in lines))
-    return Document(
-        kind="order",
-        id=order.id,
-        number=order.number,
-        party=order.customer,
-        warehouse_id=order.warehouse_id,
-        warehouse=warehouse,
-        status=order.status,
-        lines=[
-            DocumentLine(
-                id=line.id,
-                line_no=line.line_no,
-                product=products[line.product_id],
-                qty=line.qty,
-                done=line.qty_shipped,
-                allocated=frozenset(allocated[line.id]),
-            )
-            for line in lines
-        ],
-    )
+            allocated.setdefault(line_id, set()).add(key)
+    return allocated
 
 
 def open_documents(connection: Connection, kind: str, search: str = "") -> list[dict[str, Any]]:
@@ -488,26 +479,25 @@ def release_numbers(connection: Connection, blocks: Sequence[Mapping[str, range]
 # --- posting ------------------------------------------------------------------------
 
 
-def receipt_by_session(connection: Connection, session_id: str) -> tuple[str, int] | None:
+#: The posting header tables by kind: one header per posting, its session id unique.
+_HEADERS: dict[str, Any] = {"receipt": Receipt, "shipment": Shipment}
+
+
+def posting_by_session(
+    connection: Connection, kind: str, session_id: str
+) -> tuple[str, int] | None:
+    """The posting of `kind` ("receipt", "shipment") a session made: (number, units)."""
+    table = _HEADERS[kind]
     row = connection.execute(
-        select(Receipt.number, Receipt.units).where(Receipt.session_id == session_id)
+        select(table.number, table.units).where(table.session_id == session_id)
     ).first()
     return None if row is None else (row[0], row[1])
 
 
-def shipment_by_session(connection: Connection, session_id: str) -> tuple[str, int] | None:
-    row = connection.execute(
-        select(Shipment.number, Shipment.units).where(Shipment.session_id == session_id)
-    ).first()
-    return None if row is None else (row[0], row[1])
-
-
-def add_receipt(connection: Connection, **values: Any) -> int:
-    return connection.execute(insert(Receipt).values(**values).returning(Receipt.id)).scalar_one()
-
-
-def add_shipment(connection: Connection, **values: Any) -> int:
-    return connection.execute(insert(Shipment).values(**values).returning(Shipment.id)).scalar_one()
+def add_posting(connection: Connection, kind: str, **values: Any) -> int:
+    """Insert a posting header of `kind`; its id."""
+    table = _HEADERS[kind]
+    return connection.execute(insert(table).values(**values).returning(table.id)).scalar_one()
 
 
 def add_units(connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
@@ -522,42 +512,9 @@ def add_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
     bulk.write_rows(connection, Event, rows)
 
 
-def add_received_units(
-    connection: Connection, rows: list[dict[str, Any]], event: dict[str, Any]
-) -> int:
-    """Insert received units, each with its event (COPY on PostgreSQL)."""
-    return bulk.insert_units(connection, rows, event)
-
-
-def ship_units(
-    connection: Connection,
-    unit_ids: Sequence[int],
-    *,
-    order_line_id: int,
-    shipment_id: int,
-    at: datetime,
-) -> int:
-    """Mark in-stock units shipped on an order line; returns how many rows changed."""
-    changed = 0
-    for part in chunked(unit_ids, IN_CHUNK):
-        changed += connection.execute(
-            update(Unit)
-            .where(and_(Unit.id.in_(part), Unit.status == "in_stock"))
-            .values(
-                status="shipped",
-                order_line_id=order_line_id,
-                shipment_id=shipment_id,
-                shipped_at=at,
-            )
-        ).rowcount
-    return changed
-
-
 def add_line_quantities(connection: Connection, kind: str, done: dict[int, int]) -> None:
     """Add received (PO) or shipped (order) quantities to document lines."""
-    table, column = (
-        (POLine, POLine.qty_received) if kind == "po" else (OrderLine, OrderLine.qty_shipped)
-    )
+    table, column = _KINDS[kind].lines, _KINDS[kind].done
     for line_id, count in done.items():
         if count:
             connection.execute(
@@ -566,7 +523,7 @@ def add_line_quantities(connection: Connection, kind: str, done: dict[int, int])
 
 
 def set_document_status(connection: Connection, kind: str, document_id: int, status: str) -> None:
-    table = PurchaseOrder if kind == "po" else SalesOrder
+    table = _KINDS[kind].header
     connection.execute(update(table).where(table.id == document_id).values(status=status))
 
 

@@ -1,5 +1,7 @@
-"""Posting a receive session (SPEC §3.1 step 5): one transaction, all or nothing, every
-rule checked again against the ledger as it is now, idempotent by session id."""
+"""Posting a receive session (SPEC §3.1 step 5): every rule checked again against the
+ledger as it is now, inside the posting's transaction (`station.posting.post_document`),
+and the units it creates; serials the station generates are made first, in short
+transactions of their own (see station.receive.generated)."""
 
 from __future__ import annotations
 
@@ -8,52 +10,45 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from station import stations
 from station.codes import Code, StationError
 from station.db import ledger
 from station.db.engine import reading
 from station.documents import Document, DocumentLine, UnitInfo
-from station.posting import (
-    Posting,
-    PostingResult,
-    already_posted,
-    post_in_one_transaction,
-    refused_by_database,
-)
+from station.movement import Movement
+from station.posting import Posting, PostingResult, refused_by_database
 from station.receive import generated, rules
 from station.rules import Problem
 from station.scanning import serial_key
+from station.stations import StationConfig
+
+#: What the receive plan takes from outside its transaction: the serials generated for
+#: the units that have none (by `id(entry)`), and the moment of the posting.
+Made = tuple[dict[int, str], datetime]
 
 
-def post_receipt(engine: Engine, posting: Posting) -> PostingResult:
-    """Post the session's units as a receipt. A retry of a posted session posts nothing
-    and answers with the first posting's receipt. Serials the station generates are made
-    first, in short transactions of their own (see station.receive.generated)."""
+def prepare(engine: Engine, posting: Posting) -> Made | PostingResult:
+    """Serials for the units that have none, when the station makes them: not for a
+    session posted already (a retry), nor when require_serial refuses the posting. A
+    refusal comes back as the PostingResult."""
     now = datetime.now(UTC)
     try:
-        made = _generate(engine, posting, now)
+        return _generate(engine, posting, now), now
     except StationError as refusal:
         return PostingResult.refused(refusal.code, refusal.message, refusal.serials)
     except OperationalError:
         raise  # the database cannot be reached: the session keeps its scans
     except DBAPIError as error:
         return refused_by_database(error)
-    return post_in_one_transaction(
-        engine,
-        lambda connection: _post(connection, posting, made, now),
-        lambda error: _explain_conflict(engine, posting, made, error),
-    )
 
 
 def _generate(engine: Engine, posting: Posting, now: datetime) -> dict[int, str]:
-    """Serials for the units that have none, when the station makes them: not for a
-    session posted already (a retry), nor when require_serial refuses the posting."""
     if not generated.pending(posting):
         return {}
     with reading(engine).connect() as connection:
-        if ledger.receipt_by_session(connection, posting.session_id) is not None:
+        if ledger.posting_by_session(connection, "receipt", posting.session_id) is not None:
             return {}
         station = stations.current(connection, posting.station)
     if station["require_serial"] and not station["generate_serials"]:
@@ -61,26 +56,19 @@ def _generate(engine: Engine, posting: Posting, now: datetime) -> dict[int, str]
     return generated.generate(engine, posting, now, station)
 
 
-def _post(
-    connection: Connection, posting: Posting, made: dict[int, str], now: datetime
-) -> PostingResult:
-    earlier = ledger.receipt_by_session(connection, posting.session_id)
-    if earlier is not None:
-        return already_posted("receipt", *earlier)
-    po = ledger.purchase_order(connection, posting.document.number, lock=True)
-    if po is None:
-        raise Problem(Code.PO_NOT_FOUND, f"PO {posting.document.number} no longer exists.")
-    station = stations.current(connection, posting.station, register=True)
+def plan(
+    connection: Connection,
+    posting: Posting,
+    po: Document,
+    lines: list[DocumentLine],
+    station: StationConfig,
+    made: Made,
+) -> Movement:
+    """The receipt's new units, every scan-time rule checked again first."""
+    serials, now = made
     options = station.options
-    problem = rules.po_not_open(po, options)
-    if problem is not None:
-        raise problem
-    if not posting.entries:
-        raise Problem(Code.NOTHING_TO_POST, "Nothing scanned: nothing to post.")
-    lines = {line.id: line for line in po.lines}
-    session_lines = [lines[line.id] for line in posting.document.lines]
     scope = ledger.serial_scope(connection)
-    _check_lines(posting, po, session_lines, options, scope, ledger.serial_charset(connection))
+    _check_lines(posting, po, lines, options, scope, ledger.serial_charset(connection))
 
     pending = generated.pending(posting)
     if pending and options["require_serial"] and not options["generate_serials"]:
@@ -88,7 +76,7 @@ def _post(
             Code.SERIAL_REQUIRED,
             f"{len(pending)} unit(s) have no serial; scan their serials (require_serial is on).",
         )
-    scanned = [(e, session_lines[e.line]) for e in posting.entries if e.serial is not None]
+    scanned = [(e, lines[e.line]) for e in posting.entries if e.serial is not None]
     taken = [
         (ledger.scope_id(scope, line.product.id), serial_key(entry.serial))
         for entry, line in scanned
@@ -103,32 +91,20 @@ def _post(
             f" again. {_where(units)}",
             serials=[u.serial for u in units],
         )
-
-    if any(id(entry) not in made for entry in pending):  # the session changed meanwhile
+    if any(id(entry) not in serials for entry in pending):  # the session changed meanwhile
         raise Problem(Code.POSTING_FAILED, "Some units have no serial yet: save again.")
-    number = f"RCV-{ledger.document_number(connection, 'receipt'):06d}"
-    receipt_id = ledger.add_receipt(
-        connection,
-        number=number,
-        session_id=posting.session_id,
-        po_id=po.id,
-        station=station.name,
-        user_name=posting.user,
-        units=posting.units,
-        posted_at=now,
-    )
+
     warehouse_id = station.warehouse_id or po.warehouse_id
-    bin_ = str(options["receiving_bin"])
-    rows: list[dict[str, Any]] = []
-    posted: list[tuple[int, str | None, int]] = []
+    movement = Movement(now, generated=[serials[id(entry)] for entry in pending])
     for entry in posting.entries:
-        line = session_lines[entry.line]
+        line = lines[entry.line]
         if not line.product.serialized:
-            posted.append((entry.line, None, entry.qty))
+            movement.posted_units.append((entry.line, None, entry.qty))
+            movement.stock.append((line.product.id, warehouse_id, entry.qty))
             continue
-        serial = entry.serial if entry.serial is not None else made[id(entry)]
-        posted.append((entry.line, serial, 1))
-        rows.append(
+        serial = entry.serial if entry.serial is not None else serials[id(entry)]
+        movement.posted_units.append((entry.line, serial, 1))
+        movement.created.append(
             {
                 "product_id": line.product.id,
                 "scope_id": ledger.scope_id(scope, line.product.id),
@@ -136,46 +112,14 @@ def _post(
                 "serial_key": serial_key(serial),
                 "status": "in_stock",
                 "warehouse_id": warehouse_id,
-                "bin": bin_,
+                "bin": str(options["receiving_bin"]),
                 "origin": "po",
                 "po_line_id": line.id,
-                "receipt_id": receipt_id,
                 "unit_cost": line.unit_cost,
                 "received_at": now,
             }
         )
-    # One order of inserts for every station: concurrent postings wait, never deadlock.
-    rows.sort(key=lambda row: row["serial_key"])
-    ledger.add_received_units(
-        connection,
-        rows,
-        {
-            "kind": "received",
-            "at": now,
-            "station": station.name,
-            "user_name": posting.user,
-            "document_kind": "receipt",
-            "document_number": number,
-        },
-    )
-    received: Counter[int] = Counter()
-    for entry in posting.entries:
-        line = session_lines[entry.line]
-        received[line.id] += entry.qty
-        if not line.product.serialized:
-            ledger.change_stock(connection, line.product.id, warehouse_id, entry.qty)
-    ledger.add_line_quantities(connection, "po", dict(received))
-    ledger.set_document_status(connection, "po", po.id, _status(po, received))
-    total = sum(received.values())
-    return PostingResult(
-        True,
-        Code.OK,
-        f"Received {total} unit(s) on {po.number}: receipt {number}.",
-        document=number,
-        units=total,
-        generated=[made[id(entry)] for entry in pending],
-        posted_units=posted,
-    )
+    return movement
 
 
 def _check_lines(
@@ -213,24 +157,12 @@ def _check_lines(
                 raise problem
 
 
-def _status(po: Document, received: Counter[int]) -> str:
-    if all(line.done + received[line.id] >= line.qty for line in po.lines):
-        return "received"
-    return "partial"
-
-
-def _explain_conflict(
-    engine: Engine, posting: Posting, made: dict[int, str], error: IntegrityError
-) -> PostingResult:
+def explain_conflict(connection: Connection, posting: Posting, made: Made) -> PostingResult | None:
     """Another station was first: with a serial scanned here (remove it), or — rarely —
     with a serial this station generated (save again: new serials are made)."""
-    with engine.connect() as connection:
-        earlier = ledger.receipt_by_session(connection, posting.session_id)
-        if earlier is not None:
-            return already_posted("receipt", *earlier)
-        keys = [serial_key(e.serial) for e in posting.entries if e.serial is not None]
-        scanned = ledger.units_with_serials(connection, keys)
-        ours = ledger.units_with_serials(connection, [serial_key(s) for s in made.values()])
+    keys = [serial_key(e.serial) for e in posting.entries if e.serial is not None]
+    scanned = ledger.units_with_serials(connection, keys)
+    ours = ledger.units_with_serials(connection, [serial_key(s) for s in made[0].values()])
     product_ids = {line.product.id for line in posting.document.lines}
     scanned = [u for u in scanned if u.product_id in product_ids] or scanned
     ours = [u for u in ours if u.product_id in product_ids] or ours
@@ -247,7 +179,13 @@ def _explain_conflict(
             f"Nothing posted: {len(ours)} serial(s) generated for this receipt were received"
             f" elsewhere meanwhile — save again (new serials are generated). {_where(ours)}",
         )
-    return refused_by_database(error)
+    return None
+
+
+def status_after(po: Document, received: dict[int, int]) -> str:
+    if all(line.done + received.get(line.id, 0) >= line.qty for line in po.lines):
+        return "received"
+    return "partial"
 
 
 def _where(units: list[UnitInfo]) -> str:

@@ -1,5 +1,6 @@
-"""Posting a ship session (SPEC §3.2 step 5): one transaction, the units locked and
-every rule checked again; two stations shipping the same unit: exactly one succeeds."""
+"""Posting a ship session (SPEC §3.2 step 5): the units locked and every rule checked
+again inside the posting's transaction (`station.posting.post_document`); two stations
+shipping the same unit: exactly one succeeds. And CMD-NOTFOUND's own small posting."""
 
 from __future__ import annotations
 
@@ -7,57 +8,27 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from station import stations
 from station.codes import Code
-from station.db import ledger
+from station.db import ledger, units
 from station.documents import Document, DocumentLine, Product, UnitInfo
-from station.posting import (
-    Posting,
-    PostingResult,
-    already_posted,
-    post_in_one_transaction,
-    refused_by_database,
-)
+from station.movement import Movement, Stamp, UnitChange
+from station.posting import Posting, PostingResult, post_in_one_transaction, refused_by_database
 from station.rules import Problem, check_serial_text
 from station.scanning import serial_key
 from station.ship import rules
 from station.stations import StationConfig
 
 
-def post_shipment(engine: Engine, posting: Posting) -> PostingResult:
-    return post_in_one_transaction(
-        engine,
-        lambda connection: _post(connection, posting),
-        lambda error: _explain_conflict(engine, posting, error),
-    )
-
-
-def _explain_conflict(engine: Engine, posting: Posting, error: IntegrityError) -> PostingResult:
-    """A unique key refused the shipment: this very session posted meanwhile, or a
-    constraint the rules did not foresee."""
-    with engine.connect() as connection:
-        earlier = ledger.shipment_by_session(connection, posting.session_id)
-    if earlier is not None:
-        return already_posted("shipment", *earlier)
-    return refused_by_database(error)
-
-
-def _post(connection: Connection, posting: Posting) -> PostingResult:
-    earlier = ledger.shipment_by_session(connection, posting.session_id)
-    if earlier is not None:
-        return already_posted("shipment", *earlier)
-    order = ledger.sales_order(connection, posting.document.number, lock=True)
-    if order is None:
-        raise Problem(Code.ORDER_NOT_FOUND, f"Order {posting.document.number} no longer exists.")
-    if order.status in ("shipped", "cancelled"):
-        raise Problem(Code.ORDER_NOT_OPEN, f"Order {order.number} is {order.status}.")
-    if not posting.entries:
-        raise Problem(Code.NOTHING_TO_POST, "Nothing scanned: nothing to ship.")
-    station = stations.current(connection, posting.station, register=True)
-    by_id = {line.id: line for line in order.lines}
-    lines = [by_id[line.id] for line in posting.document.lines]
+def plan(
+    connection: Connection,
+    posting: Posting,
+    order: Document,
+    lines: list[DocumentLine],
+    station: StationConfig,
+) -> Movement:
+    """The shipment's units (locked, in key order) and every rule checked again."""
     counts: Counter[int] = Counter()
     for entry in posting.entries:
         counts[lines[entry.line].id] += entry.qty
@@ -70,12 +41,13 @@ def _post(connection: Connection, posting: Posting) -> PostingResult:
         found[unit.serial_key].append(unit)
     warehouse_id, warehouse = rules.ship_warehouse(station, order)
     charset = ledger.serial_charset(connection)
-    shipping: dict[int, list[int]] = defaultdict(list)
-    unvalidated: list[tuple[DocumentLine, str]] = []
+    now = datetime.now(UTC)
+    movement = Movement(now, posted_units=[(e.line, e.serial, e.qty) for e in posting.entries])
     seen: set[tuple[int, str]] = set()
     for entry in posting.entries:
         line = lines[entry.line]
         if entry.serial is None:
+            movement.stock.append((line.product.id, warehouse_id, -entry.qty))
             continue
         key = serial_key(entry.serial)
         try:
@@ -101,85 +73,26 @@ def _post(connection: Connection, posting: Posting) -> PostingResult:
                 serials=[entry.serial],
             )
         seen.add(pair)
-        if unit is None:
-            unvalidated.append((line, entry.serial))
+        if unit is None:  # accepted unvalidated: the unit is made, shipped already
+            movement.created.append(
+                {
+                    "product_id": line.product.id,
+                    "scope_id": ledger.scope_id(scope, line.product.id),
+                    "serial": entry.serial,
+                    "serial_key": key,
+                    "status": "shipped",
+                    "warehouse_id": warehouse_id,
+                    "bin": "",
+                    "origin": "unvalidated",
+                    "order_line_id": line.id,
+                    "received_at": now,
+                    "shipped_at": now,
+                }
+            )
         else:
-            shipping[line.id].append(unit.id)
-
-    now = datetime.now(UTC)
-    number = f"SHP-{ledger.document_number(connection, 'shipment'):06d}"
-    total = sum(counts.values())
-    shipment_id = ledger.add_shipment(
-        connection,
-        number=number,
-        session_id=posting.session_id,
-        order_id=order.id,
-        station=station.name,
-        user_name=posting.user,
-        units=total,
-        posted_at=now,
-    )
-    unit_ids: list[int] = []
-    for line_id, ids in shipping.items():
-        changed = ledger.ship_units(
-            connection, ids, order_line_id=line_id, shipment_id=shipment_id, at=now
-        )
-        if changed != len(ids):  # cannot happen under the row locks; refuse rather than guess
-            raise Problem(Code.POSTING_FAILED, "Units changed while locked; nothing shipped.")
-        unit_ids.extend(ids)
-    unit_ids += ledger.add_units(
-        connection,
-        [
-            {
-                "product_id": line.product.id,
-                "scope_id": ledger.scope_id(scope, line.product.id),
-                "serial": serial,
-                "serial_key": serial_key(serial),
-                "status": "shipped",
-                "warehouse_id": warehouse_id,
-                "bin": "",
-                "origin": "unvalidated",
-                "order_line_id": line.id,
-                "shipment_id": shipment_id,
-                "received_at": now,
-                "shipped_at": now,
-            }
-            for line, serial in unvalidated
-        ],
-    )
-    bins = {u.id: u.bin for units in found.values() for u in units}
-    ledger.add_events(
-        connection,
-        [
-            {
-                "unit_id": unit_id,
-                "kind": "shipped",
-                "at": now,
-                "station": station.name,
-                "user_name": posting.user,
-                "from_warehouse_id": warehouse_id,
-                "from_bin": bins.get(unit_id),
-                "document_kind": "shipment",
-                "document_number": number,
-            }
-            for unit_id in unit_ids
-        ],
-    )
-    for entry in posting.entries:
-        line = lines[entry.line]
-        if not line.product.serialized:
-            ledger.change_stock(connection, line.product.id, warehouse_id, -entry.qty)
-    ledger.add_line_quantities(connection, "order", dict(counts))
-    complete = all(line.done + counts[line.id] >= line.qty for line in order.lines)
-    ledger.set_document_status(connection, "order", order.id, "shipped" if complete else "partial")
-    return PostingResult(
-        True,
-        Code.OK,
-        f"Shipped {total} unit(s) on {order.number}: shipment {number}.",
-        document=number,
-        units=total,
-        posted_units=[(e.line, e.serial, e.qty) for e in posting.entries],
-    )
+            shipped = (("status", "shipped"), ("order_line_id", line.id), ("shipped_at", now))
+            movement.changed.append(UnitChange(unit.id, warehouse_id, unit.bin, shipped))
+    return movement
 
 
 def _check_quantities(station: StationConfig, order: Document, counts: Counter[int]) -> None:
@@ -200,6 +113,11 @@ def _check_quantities(station: StationConfig, order: Document, counts: Counter[i
             f"Order {order.number} is not fully packed: {', '.join(short)}"
             " (allow_partial_ship is off).",
         )
+
+
+def status_after(order: Document, shipped: dict[int, int]) -> str:
+    complete = all(line.done + shipped.get(line.id, 0) >= line.qty for line in order.lines)
+    return "shipped" if complete else "partial"
 
 
 def mark_not_found(
@@ -224,38 +142,26 @@ def mark_not_found(
     def post(connection: Connection) -> PostingResult:
         config = stations.current(connection, station, register=True)
         warehouse_id, warehouse = rules.ship_warehouse(config, order)
-        units = ledger.units_with_serials(connection, [key], lock=True)
-        mine = [u for u in units if u.product_id in product_ids]
+        found = ledger.units_with_serials(connection, [key], lock=True)
+        mine = [u for u in found if u.product_id in product_ids]
         if mine and mine[0].status == "not_found":
             earlier = ledger.last_event(connection, mine[0].id)
             if earlier == ("not_found", config.name, order.number):
                 again = f"Serial {mine[0].serial} was already marked not found here."
                 return _marked(order, mine[0], again, again=True)
         unit = rules.check_not_found_target(
-            units,
+            found,
             serial,
             product_ids=product_ids,
             warehouse_id=warehouse_id,
             warehouse=warehouse,
             product=wanted,
         )
-        ledger.set_unit_status(connection, unit.id, "not_found")
-        ledger.add_events(
-            connection,
-            [
-                {
-                    "unit_id": unit.id,
-                    "kind": "not_found",
-                    "at": datetime.now(UTC),
-                    "station": config.name,
-                    "user_name": user,
-                    "from_warehouse_id": unit.warehouse_id,
-                    "from_bin": unit.bin,
-                    "document_kind": "order",
-                    "document_number": order.number,
-                }
-            ],
-        )
+        now = datetime.now(UTC)
+        gone = UnitChange(unit.id, unit.warehouse_id, unit.bin, (("status", "not_found"),))
+        stamp = Stamp("not_found", now, config.name, user, "order", order.number)
+        if units.move(connection, Movement(now, changed=[gone]), stamp, {}) != 1:
+            raise Problem(Code.POSTING_FAILED, "The unit changed while locked; nothing marked.")
         return _marked(order, unit, f"Serial {unit.serial} marked not found.")
 
     return post_in_one_transaction(engine, post, refused_by_database)
