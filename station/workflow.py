@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 class Words:
     """What the screens and the command line call a workflow's things."""
 
-    title: str  # "Receive" — the home page's button, the wizard's first word
+    title: str  # "Receive" — the wizard's first word
+    menu: str  # "Receive": the home page's button
+    choose: str  # the choose page's title
     doing: str  # "Receiving" — the scanning page's title
     document: str  # "purchase order"
     document_short: str  # "PO": in verdicts ("not on PO …")
@@ -45,6 +47,7 @@ class Words:
     done: str  # "All received"
     filter_hint: str  # the choose page's filter field
     save: str  # the save button
+    preview: str  # the preview button: "Label preview"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ class Workflow:
     kind: str = ""
     #: The document kind its loader reads ("po", "order").
     document_kind: str = ""
+    #: The kind of station that runs it ("receive", "ship"; a "both" station runs all).
+    station_kind: str = ""
     #: The F-key of the desktop app that opens it.
     key: str = ""
     #: The roles whose operators may run it (SPEC §1).
@@ -74,6 +79,8 @@ class Workflow:
     item_not_on_document: Code = Code.ITEM_NOT_ON_PO
     #: Receive: an item scan of a serialized line adds a unit that awaits its serial.
     item_adds_unit: bool = False
+    #: What its postings print, and its preview shows: "labels" (one per unit) or "slip".
+    prints: str = ""
     #: The event each moved unit gets ("received", "shipped").
     event: str = ""
     #: What a posting refused at the last moment says was done: "nothing posted".

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from station.db import ledger
 from station.db.engine import reading
+from station.workflows import workflow
 from ui.models import DocumentsModel
 from ui.services import Services
 from ui.sounds import BAD
@@ -36,24 +37,22 @@ class ChoosePage(QWidget):
         super().__init__()
         self.services = services
         self.kind = kind
-        receive = kind == "receive"
-        self.doc_kind = "po" if receive else "order"
-        what = "purchase order" if receive else "sales order"
-        self.title = label(
-            "Receive: choose the purchase order" if receive else "Ship: choose the order", "title"
-        )
+        flow = workflow(kind)
+        words = flow.words
+        self.doc_kind = flow.document_kind
+        self.title = label(words.choose, "title")
         self.prompt = label(
-            f"Scan the {what} number, or type to filter and press Enter.", "prompt", wrap=True
+            f"Scan the {words.document} number, or type to filter and press Enter.",
+            "prompt",
+            wrap=True,
         )
         self.banner = VerdictBanner()
         self.search = QLineEdit()
-        self.search.setPlaceholderText(
-            "Filter by number, vendor, SKU or UPC" if receive else "Filter by number, customer, SKU"
-        )
+        self.search.setPlaceholderText(words.filter_hint)
         self.search.textChanged.connect(self._schedule)
         self.search.returnPressed.connect(self.open_selected)
         self.search.installEventFilter(self)
-        self.model = DocumentsModel("Vendor" if receive else "Customer")
+        self.model = DocumentsModel(words.party)
         self.view = QTableView()
         self.view.setModel(self.model)
         setup_table(self.view, stretch=1)
@@ -84,7 +83,7 @@ class ChoosePage(QWidget):
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
         QShortcut(QKeySequence("Escape"), self, self.cancelled.emit)
-        self.banner.show_info(f"Open {what}s are listed below.")
+        self.banner.show_info(f"Open {words.document}s are listed below.")
 
     def focus_default(self) -> None:
         self.search.setFocus()

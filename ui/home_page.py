@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
+from station.workflows import workflow, workflows
 from ui.services import Services
 from ui.widgets import VerdictBanner, button, label
 
@@ -34,16 +35,19 @@ class HomePage(QWidget):
         offer_row.addWidget(self.resume_button)
         self.offer_box = QWidget()
         self.offer_box.setLayout(offer_row)
-        self.receive_button = button("Receive  (F2)", big=True)
-        self.ship_button = button("Scan and ship  (F3)", big=True)
+        #: One big button per workflow of the registry.
+        self.workflow_buttons = {
+            flow.kind: button(f"{flow.words.menu}  ({flow.key})", big=True) for flow in workflows()
+        }
+        self.receive_button = self.workflow_buttons["receive"]
+        self.ship_button = self.workflow_buttons["ship"]
         self.lookup_button = button("Lookup  (F4)", big=True)
         self.options_button = button("Options  (F9)")
         self.users_button = button("Users  (F10)")
         self.sign_in_button = button("Sign in  (F11)")
         self.sign_out_button = button("Sign out")
         for widget, name in (
-            (self.receive_button, "receive"),
-            (self.ship_button, "ship"),
+            *((widget, kind) for kind, widget in self.workflow_buttons.items()),
             (self.lookup_button, "lookup"),
             (self.options_button, "options"),
             (self.users_button, "users"),
@@ -78,12 +82,12 @@ class HomePage(QWidget):
     def refresh(self, kind: str, offers: list[dict[str, Any]]) -> None:
         name = self.services.station_name or ""
         self.title.setText(f"Station {name} · {kind}")
-        self.receive_button.setVisible(kind in ("receive", "both"))
-        self.ship_button.setVisible(kind in ("ship", "both"))
+        for flow in workflows():
+            self.workflow_buttons[flow.kind].setVisible(kind in (flow.station_kind, "both"))
         self.offers = offers
         if offers:
             first = offers[0]
-            verb = "receiving" if first["kind"] == "receive" else "shipping"
+            verb = workflow(str(first["kind"])).words.doing.lower()
             more = f" (and {len(offers) - 1} more)" if len(offers) > 1 else ""
             user = first.get("user")
             by = f" by {user}" if user and user != self.services.operator else ""

@@ -18,6 +18,7 @@ from station.app import Opened, open_session, pending_journals
 from station.codes import Code, StationError
 from station.posting import PostingResult
 from station.users import badge_name, check_operator
+from station.workflows import REGISTRY, workflow, workflows
 from ui.admin_dialogs import FAILURES, OptionsDialog, UsersDialog
 from ui.choose_page import ChoosePage
 from ui.home_page import HomePage
@@ -44,10 +45,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)
         self.home = HomePage(services)
-        self.choose = {
-            "receive": ChoosePage(services, "receive"),
-            "ship": ChoosePage(services, "ship"),
-        }
+        self.choose = {entry.kind: ChoosePage(services, entry.kind) for entry in REGISTRY}
         self.lookup = LookupPage(services)
         self.scan_page: ScanPage | None = None
         self.setup: SetupPage | None = None
@@ -90,8 +88,7 @@ class MainWindow(QMainWindow):
         services.database.changed.connect(lambda *_args: self.update_status())
 
         for keys, name in (
-            ("F2", "receive"),
-            ("F3", "ship"),
+            *((flow.key, flow.kind) for flow in workflows()),
             ("F4", "lookup"),
             ("F11", "sign_in"),
             ("F9", "options"),
@@ -153,7 +150,7 @@ class MainWindow(QMainWindow):
     def do(self, name: str) -> None:
         if self.setup is not None:
             return
-        if name in ("receive", "ship"):
+        if name in self.choose:
             if self.scan_page is not None:
                 return
             page = self.choose[name]
@@ -262,7 +259,7 @@ class MainWindow(QMainWindow):
         operator = self.services.operator
         try:
             if operator is not None:  # one whose role may (a clerk receives, a packer ships)
-                check_operator(self.services.engine, operator, kind)
+                check_operator(self.services.engine, operator, kind, workflow(kind).roles)
             config = self.services.station()
             opened: Opened = open_session(self.services.engine, config, kind, number, user=operator)
         except StationError as error:
@@ -362,7 +359,7 @@ class MainWindow(QMainWindow):
             self.sign_in(badge)
             return
         kind = self.kind()
-        kinds = {"receive": ["receive"], "ship": ["ship"]}.get(kind, ["receive", "ship"])
+        kinds = [flow.kind for flow in workflows() if kind in (flow.station_kind, "both")]
         refusal: StationError | None = None
         for candidate in kinds:
             opened = self._open(candidate, text)

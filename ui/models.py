@@ -10,6 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from station.grid import Entry
 from station.session import ScanSession, SessionLine
+from station.workflows import workflow
 
 _Index = QModelIndex | QPersistentModelIndex
 _DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -88,9 +89,8 @@ class LinesModel(RowsModel):
 
     def __init__(self, kind: str) -> None:
         super().__init__()
-        before = "Received" if kind == "receive" else "Shipped"
-        now = "Now" if kind == "receive" else "Packed"
-        self.columns = ("#", "SKU", "Product", "Ordered", before, now, "Left")
+        words = workflow(kind).words
+        self.columns = ("#", "SKU", "Product", "Ordered", words.before, words.now, "Left")
         self.current: int | None = None
         self._bold = QFont()
         self._bold.setBold(True)

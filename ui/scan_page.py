@@ -56,11 +56,10 @@ class ScanPage(QWidget):
         self.print_error = ""  # why the last posting's labels or slip were not printed
         self.unprinted = False  # the posting had a slip or labels and no printer for them
         document = session.document
-        receive = self.kind == "receive"
-
-        verb = "Receiving" if receive else "Shipping"
+        self.words = words = session.workflow.words
         party = document.party
-        self.title = label(f"{verb} {document.number} · {party} · {document.warehouse}", "document")
+        title = f"{words.doing} {document.number} · {party} · {document.warehouse}"
+        self.title = label(title, "document")
         self.progress = label("", "progress")
         self.prompt = label("", "prompt", wrap=True)
         self.banner = VerdictBanner()
@@ -101,10 +100,8 @@ class ScanPage(QWidget):
         self.undo_button = button("Undo (Ctrl+Z)")
         self.remove_button = button("Remove selected (Del)")
         self.rescan_button = button("Rescan… (Ctrl+R)")
-        self.preview_button = button("Label preview (F6)" if receive else "Slip preview (F6)")
-        self.save_button = button(
-            "Save receive data (F12)" if receive else "Ship (F12)", primary=True
-        )
+        self.preview_button = button(f"{words.preview} (F6)")
+        self.save_button = button(f"{words.save} (F12)", primary=True)
         self.close_button = button("Close (Esc)")
         self.save_hint = label("", "hint")
         self.save_hint.setFixedWidth(190)
@@ -250,10 +247,7 @@ class ScanPage(QWidget):
         wanted = sum(line.ordered - line.before for line in lines)
         self.progress.setText(f"{done} of {wanted} units")
         left = sum(line.remaining for line in lines)
-        if self.kind == "ship":
-            self.save_hint.setText(f"{left} left to pack" if left else "Ready to ship")
-        else:
-            self.save_hint.setText(f"{left} left to receive" if left else "All received")
+        self.save_hint.setText(self.words.left.format(n=left) if left else self.words.done)
         if scroll and self.entries_model.rowCount() > before:
             self.entries_view.scrollToBottom()
 
@@ -349,7 +343,7 @@ class ScanPage(QWidget):
         return len(self.session.entries) - 1 if self.session.entries else None
 
     def preview(self) -> None:
-        if self.kind == "receive":
+        if self.session.workflow.prints == "labels":
             index = self.selected_or_last()
             if index is None:
                 self.banner.show_info("Scan a unit first: the preview shows its label.")

@@ -26,10 +26,13 @@ if TYPE_CHECKING:
 class Receive(Workflow):
     kind = "receive"
     document_kind = "po"
+    station_kind = "receive"
     key = "F2"
     roles = ("clerk", "supervisor")
     words = Words(
         title="Receive",
+        menu="Receive",
+        choose="Receive: choose the purchase order",
         doing="Receiving",
         document="purchase order",
         document_short="PO",
@@ -40,10 +43,12 @@ class Receive(Workflow):
         done="All received",
         filter_hint="Filter by number, vendor, SKU or UPC",
         save="Save receive data",
+        preview="Label preview",
     )
     header = Header("receipt", "RCV", "po_id")
     item_not_on_document = Code.ITEM_NOT_ON_PO
     item_adds_unit = True
+    prints = "labels"
     event = "received"
 
     def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:

@@ -29,10 +29,13 @@ NOT_FOUND_PROMPT = "Not found: scan the serial of the unit that is not there (an
 class Ship(Workflow):
     kind = "ship"
     document_kind = "order"
+    station_kind = "ship"
     key = "F3"
     roles = ("packer", "supervisor")
     words = Words(
         title="Ship",
+        menu="Scan and ship",
+        choose="Ship: choose the order",
         doing="Shipping",
         document="sales order",
         document_short="order",
@@ -43,9 +46,11 @@ class Ship(Workflow):
         done="Ready to ship",
         filter_hint="Filter by number, customer, SKU",
         save="Ship",
+        preview="Slip preview",
     )
     header = Header("shipment", "SHP", "order_id")
     item_not_on_document = Code.ITEM_NOT_ON_ORDER
+    prints = "slip"
     event = "shipped"
     nothing_done = "nothing shipped"
 
