@@ -34,6 +34,7 @@ from typing import Any
 
 from station.db.engine import data_dir
 from station.files import sync_folder
+from station.grid import Entry
 
 BLOCK = 64 * 1024
 _sync = getattr(os, "fdatasync", os.fsync)  # the data, not the timestamps (Linux)
@@ -328,3 +329,111 @@ class Journal:
 
     def _sync_directory(self) -> None:
         sync_folder(self.path.parent)
+
+
+def _number(value: object, low: int = 0, high: int | None = None) -> bool:
+    """An int (not a bool) in [low, high)."""
+    return type(value) is int and value >= low and (high is None or value < high)
+
+
+class Replay:
+    """Journal records replayed into rows in time linear in the records (a removal by
+    index costs O(log n), never a shift of the rows behind it).
+
+    Every row added takes the next slot; a removed row leaves its slot empty. A Fenwick
+    tree counts the empty slots, so the row at an index is found without moving any."""
+
+    def __init__(self, capacity: int, lines: int) -> None:
+        self.slots: list[Entry] = []
+        self.gone = bytearray(capacity)
+        self.tree = [0] * (capacity + 1)
+        self.capacity = capacity
+        self.lines = lines
+        self.live = 0
+        self.last = -1  # slot of the last row
+        self.current: int | None = None
+        self.awaiting: int | None = None
+        self.mode: str | None = None
+
+    def apply(self, record: Any) -> bool:
+        """Apply one record; False (nothing changed) when it does not fit."""
+        if not isinstance(record, dict):
+            return False
+        state, op = record.get("state"), record.get("op")
+        if not (isinstance(state, list) and len(state) in (3, 4) and _number(state[0])):
+            return False
+        size, current, awaiting, *mode = state
+        if mode and not isinstance(mode[0], str):
+            return False
+        if not (current is None or _number(current, 0, self.lines)):
+            return False
+        if not (awaiting is None or _number(awaiting, 0, self.lines)):
+            return False
+        if op == "remove":
+            index = record.get("index")
+            if not (_number(index, 0, self.live) and size == self.live - 1):
+                return False
+            self._drop(self._slot(index))
+        elif op in ("undo", "cancel"):
+            if not self.live - 1 <= size <= self.live:
+                return False
+            if size < self.live:
+                self._drop(self.last)
+        elif op in ("scan", "qty", "mode"):
+            if "entry" in record:
+                entry = self._entry(record["entry"])
+                if entry is None:
+                    return False
+                if size == self.live and self.live:  # a pending unit got its serial
+                    row = self.slots[self.last]
+                    row.serial, row.unit_id = entry.serial, entry.unit_id
+                elif size == self.live + 1:
+                    self.slots.append(entry)
+                    self.live += 1
+                    self.last = len(self.slots) - 1
+                else:
+                    return False
+            elif size != self.live:
+                return False
+        else:
+            return False
+        self.current, self.awaiting = current, awaiting
+        self.mode = mode[0] if mode else None
+        return True
+
+    def _entry(self, value: Any) -> Entry | None:
+        if not (isinstance(value, list) and len(value) == 4):
+            return None
+        line, serial, qty, unit_id = value
+        if not (_number(line, 0, self.lines) and _number(qty, 1)):
+            return None
+        if not (serial is None or isinstance(serial, str)):
+            return None
+        if not (unit_id is None or _number(unit_id)):
+            return None
+        return Entry(line, serial, qty, unit_id)
+
+    def _slot(self, index: int) -> int:
+        """The slot of the row at `index` (binary lifting on the Fenwick tree)."""
+        position, left = 0, index + 1
+        step = 1 << self.capacity.bit_length()
+        while step:
+            following = position + step
+            if following <= self.capacity and step - self.tree[following] < left:
+                position = following
+                left -= step - self.tree[following]
+            step >>= 1
+        return position
+
+    def _drop(self, slot: int) -> None:
+        self.gone[slot] = 1
+        node = slot + 1
+        while node <= self.capacity:
+            self.tree[node] += 1
+            node += node & -node
+        self.live -= 1
+        if slot == self.last:
+            self.last = self._slot(self.live - 1) if self.live else -1
+
+    def rows(self) -> list[Entry]:
+        return [row for row, gone in zip(self.slots, self.gone, strict=False) if not gone]

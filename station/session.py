@@ -12,7 +12,6 @@ every session the same way.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,8 +25,8 @@ from station.codes import Code, Verdict
 from station.db import ledger
 from station.db.engine import busy, looking_up, reading
 from station.documents import Document, Product, UnitInfo
-from station.grid import Entry
-from station.journal import Journal
+from station.grid import Entry, Grid
+from station.journal import Journal, Replay
 from station.posting import OutcomeUnknown, Posting, PostingResult
 from station.rules import Problem, check_serial_text
 from station.scanning import Scan, command_in, gtin14, read_scan, serial_key, show
@@ -97,10 +96,9 @@ class ScanSession:
         self.item_adds_unit = workflow.item_adds_unit
         self.user = user
         self.session_id = session_id or uuid.uuid4().hex
-        self.entries: list[Entry] = []
-        self._line_counts = [0] * len(document.lines)
-        self._keys: Counter[tuple[int, str]] = Counter()
-        self._any_keys: Counter[str] = Counter()  # serial_scope = global
+        self.grid = Grid([line.product.id for line in document.lines])
+        #: The grid's rows, in scan order (the same list as the grid's: never replaced).
+        self.entries: list[Entry] = self.grid.entries
         self.current: int | None = None
         self.awaiting: int | None = None
         #: A journaled mode the next scan is read in (ship: "not_found" after CMD-NOTFOUND);
@@ -157,7 +155,7 @@ class ScanSession:
         ]
 
     def units_scanned(self) -> int:
-        return sum(self._line_counts)
+        return sum(self.grid.counts)
 
     def posting(self) -> Posting:
         """What a save posts: the session's facts as they are now, not the live session."""
@@ -433,43 +431,21 @@ class ScanSession:
 
     def _counts(self) -> list[int]:
         """Units per line in this session (kept up to date, never recounted)."""
-        return self._line_counts
+        return self.grid.counts
 
-    # The grid changes only here, so the counts and the serials seen stay exact.
-
-    def _tally(self, entry: Entry, sign: int) -> None:
-        self._line_counts[entry.line] += sign * entry.qty
-        if entry.serial is not None:
-            key = serial_key(entry.serial)
-            pair = (self.document.lines[entry.line].product.id, key)
-            self._keys[pair] += sign
-            self._any_keys[key] += sign
-            if not self._keys[pair]:
-                del self._keys[pair]
-            if not self._any_keys[key]:
-                del self._any_keys[key]
+    # The grid changes only through these, so its tallies stay exact (station.grid).
 
     def _add(self, entry: Entry) -> None:
-        self.entries.append(entry)
-        self._tally(entry, 1)
+        self.grid.add(entry)
 
     def _pop(self, index: int = -1) -> Entry:
-        entry = self.entries.pop(index)
-        self._tally(entry, -1)
-        return entry
+        return self.grid.pop(index)
 
     def _fill(self, serial: str, unit_id: int | None) -> None:
-        """The pending unit at the end of the grid gets its serial."""
-        entry = self.entries[-1]
-        self._tally(entry, -1)
-        entry.serial, entry.unit_id = serial, unit_id
-        self._tally(entry, 1)
+        self.grid.fill(serial, unit_id)
 
     def _clear(self) -> None:
-        self.entries.clear()
-        self._line_counts = [0] * len(self.document.lines)
-        self._keys.clear()
-        self._any_keys.clear()
+        self.grid.clear()
 
     def check_room(self, index: int, extra: int = 1) -> None:
         """The line still has `extra` units to receive or pack (OVER_RECEIPT / OVER_PACK)."""
@@ -581,12 +557,12 @@ class ScanSession:
     def check_duplicate(self, connection: Connection, index: int, serial: str, key: str) -> None:
         """SERIAL_DUPLICATE_IN_SESSION: for this product, or for any product when
         serial_scope is global."""
-        if (self.document.lines[index].product.id, key) in self._keys:
+        if (self.document.lines[index].product.id, key) in self.grid.keys:
             raise Problem(
                 Code.SERIAL_DUPLICATE_IN_SESSION,
                 f"{show(serial)} was already scanned in this session.",
             )
-        if key in self._any_keys and self.serial_scope(connection) == "global":
+        if key in self.grid.any_keys and self.serial_scope(connection) == "global":
             other = next(
                 self.document.lines[e.line].product
                 for e in reversed(self.entries)
@@ -844,8 +820,7 @@ class ScanSession:
         """Undo the one change since the grid was last journaled."""
         size, current, awaiting, row = self._journaled
         if op == "remove" and removed is not None and index is not None:
-            self.entries.insert(index, removed)
-            self._tally(removed, 1)
+            self.grid.insert(index, removed)
         elif len(self.entries) > size:
             self._pop()
         elif len(self.entries) < size and row is not None:
@@ -868,7 +843,7 @@ class ScanSession:
         """Rebuild the session from journal records, in one pass; returns the number of
         records restored: all, or those before the first that does not fit the session
         (a damaged journal). `rewrite_journal` then writes the journal again whole."""
-        replay = _Replay(len(records), len(self.document.lines))
+        replay = Replay(len(records), len(self.document.lines))
         restored = 0
         for record in records:
             if not replay.apply(record):
@@ -927,111 +902,3 @@ def _unconfirmed() -> Problem:
         "Whether the last save was posted is unknown (the connection was lost during its"
         " commit): scan CMD-SAVE to find out before scanning on; nothing else is taken.",
     )
-
-
-def _number(value: object, low: int = 0, high: int | None = None) -> bool:
-    """An int (not a bool) in [low, high)."""
-    return type(value) is int and value >= low and (high is None or value < high)
-
-
-class _Replay:
-    """Journal records replayed into rows in time linear in the records (a removal by
-    index costs O(log n), never a shift of the rows behind it).
-
-    Every row added takes the next slot; a removed row leaves its slot empty. A Fenwick
-    tree counts the empty slots, so the row at an index is found without moving any."""
-
-    def __init__(self, capacity: int, lines: int) -> None:
-        self.slots: list[Entry] = []
-        self.gone = bytearray(capacity)
-        self.tree = [0] * (capacity + 1)
-        self.capacity = capacity
-        self.lines = lines
-        self.live = 0
-        self.last = -1  # slot of the last row
-        self.current: int | None = None
-        self.awaiting: int | None = None
-        self.mode: str | None = None
-
-    def apply(self, record: Any) -> bool:
-        """Apply one record; False (nothing changed) when it does not fit."""
-        if not isinstance(record, dict):
-            return False
-        state, op = record.get("state"), record.get("op")
-        if not (isinstance(state, list) and len(state) in (3, 4) and _number(state[0])):
-            return False
-        size, current, awaiting, *mode = state
-        if mode and not isinstance(mode[0], str):
-            return False
-        if not (current is None or _number(current, 0, self.lines)):
-            return False
-        if not (awaiting is None or _number(awaiting, 0, self.lines)):
-            return False
-        if op == "remove":
-            index = record.get("index")
-            if not (_number(index, 0, self.live) and size == self.live - 1):
-                return False
-            self._drop(self._slot(index))
-        elif op in ("undo", "cancel"):
-            if not self.live - 1 <= size <= self.live:
-                return False
-            if size < self.live:
-                self._drop(self.last)
-        elif op in ("scan", "qty", "mode"):
-            if "entry" in record:
-                entry = self._entry(record["entry"])
-                if entry is None:
-                    return False
-                if size == self.live and self.live:  # a pending unit got its serial
-                    row = self.slots[self.last]
-                    row.serial, row.unit_id = entry.serial, entry.unit_id
-                elif size == self.live + 1:
-                    self.slots.append(entry)
-                    self.live += 1
-                    self.last = len(self.slots) - 1
-                else:
-                    return False
-            elif size != self.live:
-                return False
-        else:
-            return False
-        self.current, self.awaiting = current, awaiting
-        self.mode = mode[0] if mode else None
-        return True
-
-    def _entry(self, value: Any) -> Entry | None:
-        if not (isinstance(value, list) and len(value) == 4):
-            return None
-        line, serial, qty, unit_id = value
-        if not (_number(line, 0, self.lines) and _number(qty, 1)):
-            return None
-        if not (serial is None or isinstance(serial, str)):
-            return None
-        if not (unit_id is None or _number(unit_id)):
-            return None
-        return Entry(line, serial, qty, unit_id)
-
-    def _slot(self, index: int) -> int:
-        """The slot of the row at `index` (binary lifting on the Fenwick tree)."""
-        position, left = 0, index + 1
-        step = 1 << self.capacity.bit_length()
-        while step:
-            following = position + step
-            if following <= self.capacity and step - self.tree[following] < left:
-                position = following
-                left -= step - self.tree[following]
-            step >>= 1
-        return position
-
-    def _drop(self, slot: int) -> None:
-        self.gone[slot] = 1
-        node = slot + 1
-        while node <= self.capacity:
-            self.tree[node] += 1
-            node += node & -node
-        self.live -= 1
-        if slot == self.last:
-            self.last = self._slot(self.live - 1) if self.live else -1
-
-    def rows(self) -> list[Entry]:
-        return [row for row, gone in zip(self.slots, self.gone, strict=False) if not gone]
