@@ -4,25 +4,17 @@ unreachable database left to the caller (the session keeps its scans)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from station import stations
 from station.codes import Code, StationError
-from station.db import ledger, units
 from station.documents import Document
 from station.grid import Entry
-from station.movement import Stamp
-from station.rules import Problem
 from station.stations import StationConfig
-
-if TYPE_CHECKING:
-    from station.workflow import Workflow
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,92 +84,6 @@ class OutcomeUnknown(Exception):
     """The connection to a database server was lost during COMMIT: the posting may or
     may not have been written. The session keeps its scans; saving it again answers
     which, since a session posts once (its session id)."""
-
-
-def post_document(
-    engine: Engine, posting: Posting, workflow: Workflow, extra: Any = None
-) -> PostingResult:
-    """Post a session's grid in one transaction (STYLE §3): a retry of a posted session
-    answers with the first posting and writes nothing; the document is locked, every
-    rule checked again against the ledger as it is now (`workflow.plan`), then the
-    posting header, the units (`station.db.units.move`), the lines' quantities and the
-    document's status are written. `extra`: what the workflow prepared outside the
-    transaction (receive: the serials it generated)."""
-    return post_in_one_transaction(
-        engine,
-        lambda connection: _post(connection, posting, workflow, extra),
-        lambda error: _explain_conflict(engine, posting, workflow, extra, error),
-    )
-
-
-def _post(
-    connection: Connection, posting: Posting, workflow: Workflow, extra: Any
-) -> PostingResult:
-    header = workflow.header
-    earlier = ledger.posting_by_session(connection, header.kind, posting.session_id)
-    if earlier is not None:
-        return already_posted(header.kind, *earlier)
-    number = posting.document.number
-    document = workflow.load(connection, number, lock=True)
-    if document is None:
-        raise workflow.missing(number, posting=True)
-    station = stations.current(connection, posting.station, register=True)
-    problem = workflow.not_open(document, station.options)
-    if problem is not None:
-        raise problem
-    if not posting.entries:
-        raise Problem(Code.NOTHING_TO_POST, workflow.nothing_to_post())
-    by_id = {line.id: line for line in document.lines}
-    lines = [by_id[line.id] for line in posting.document.lines]
-    movement = workflow.plan(connection, posting, document, lines, station, extra)
-    done: Counter[int] = Counter()
-    for entry in posting.entries:
-        done[lines[entry.line].id] += entry.qty
-    total = sum(done.values())
-    posted = f"{header.prefix}-{ledger.document_number(connection, header.kind):06d}"
-    header_id = ledger.add_posting(
-        connection,
-        header.kind,
-        number=posted,
-        session_id=posting.session_id,
-        station=station.name,
-        user_name=posting.user,
-        units=total,
-        posted_at=movement.at,
-        **{header.document_column: document.id},
-    )
-    stamp = Stamp(workflow.event, movement.at, station.name, posting.user, header.kind, posted)
-    link = {f"{header.kind}_id": header_id}
-    if units.move(connection, movement, stamp, link) != len(movement.changed):
-        # cannot happen under the row locks; refuse rather than guess
-        raise Problem(Code.POSTING_FAILED, f"Units changed while locked; {workflow.nothing_done}.")
-    ledger.add_line_quantities(connection, document.kind, dict(done))
-    status = workflow.status_after(document, done)
-    ledger.set_document_status(connection, document.kind, document.id, status)
-    return PostingResult(
-        True,
-        Code.OK,
-        workflow.posted_message(document, total, posted),
-        document=posted,
-        units=total,
-        generated=movement.generated,
-        posted_units=movement.posted_units,
-    )
-
-
-def _explain_conflict(
-    engine: Engine, posting: Posting, workflow: Workflow, extra: Any, error: IntegrityError
-) -> PostingResult:
-    """A unique key refused the posting: this very session posted meanwhile, another
-    station was first (the workflow says with what), or a constraint the rules did not
-    foresee."""
-    with engine.connect() as connection:
-        kind = workflow.header.kind
-        earlier = ledger.posting_by_session(connection, kind, posting.session_id)
-        if earlier is not None:
-            return already_posted(kind, *earlier)
-        explained = workflow.explain_conflict(connection, posting, extra)
-    return explained or refused_by_database(error)
 
 
 def post_in_one_transaction(

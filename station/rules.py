@@ -5,7 +5,8 @@ session: scan time and posting call the same ones (STYLE §3)."""
 from __future__ import annotations
 
 from station.codes import Code, StationError
-from station.documents import DocumentLine
+from station.documents import DocumentLine, Product
+from station.scanning import serial_key, show
 from station.serials import serial_problem
 
 
@@ -55,3 +56,57 @@ def no_room(
     else:
         tail = f"only {left} left, not {extra}"
     return Problem(code, f"{line.product.name} ({line.product.sku}): {facts} — {tail}.")
+
+
+def check_serial_rules(
+    product: Product,
+    serial: str,
+    *,
+    doc_keys: frozenset[str],
+    options: dict[str, object],
+    charset: str,
+) -> None:
+    """SERIAL_INVALID (under the company's serial_charset), SERIAL_EQUALS_ITEM_CODE,
+    SERIAL_BAD_LENGTH, SERIAL_BAD_FORMAT."""
+    check_serial_text(serial, charset)
+    if options["require_unique_serial"] and serial_key(serial) in doc_keys:
+        raise Problem(
+            Code.SERIAL_EQUALS_ITEM_CODE,
+            f"{serial} is a barcode or SKU on this PO, not a serial"
+            f" — scan the serial of {product.name}.",
+        )
+    check_length(product, serial, int(options["serial_length"]))  # type: ignore[call-overload]
+    try:
+        pattern = product.pattern()
+    except ValueError as error:  # stored before formats were checked by RE2
+        raise Problem(
+            Code.SERIAL_BAD_FORMAT,
+            f"{product.sku}'s serial format ({show(product.serial_pattern or '', 80)}) {error}."
+            f" Import {product.sku} again with a pattern in RE2 syntax.",
+        ) from None
+    if pattern is not None and not pattern.fullmatch(serial):
+        raise Problem(
+            Code.SERIAL_BAD_FORMAT,
+            f"Serial {show(serial)} does not fit {product.sku}'s serial format"
+            f" ({product.serial_pattern}).",
+        )
+
+
+def check_length(product: Product, serial: str, station_length: int) -> None:
+    """The product's exact or min/max length; else the station's exact length."""
+    size = len(serial)
+    exact = product.serial_length or (
+        station_length if not (product.serial_min_length or product.serial_max_length) else None
+    )
+    if exact and size != exact:
+        raise Problem(
+            Code.SERIAL_BAD_LENGTH,
+            f"Serial {show(serial)} has {size} characters; {product.sku} serials have {exact}.",
+        )
+    low, high = product.serial_min_length, product.serial_max_length
+    if (low and size < low) or (high and size > high):
+        raise Problem(
+            Code.SERIAL_BAD_LENGTH,
+            f"Serial {show(serial)} has {size} characters; {product.sku} serials have"
+            f" {low or 1} to {high or 64}.",
+        )

@@ -20,6 +20,7 @@ from station.codes import Code, StationError
 from station.db import admin, ledger
 from station.db.engine import busy, data_dir, reading, writing_briefly
 from station.journal import local_name
+from station.patterns import pattern_problem
 from station.scanning import show
 from station.serials import look_alike_problem
 from station.users import authorize_supervisor
@@ -214,8 +215,6 @@ def _check_generation(
     pattern = parsed.get("serial_pattern")
     if pattern is None:
         return
-    from station.receive.generated import pattern_problem  # the receive workflow's rules
-
     length = (
         parsed["serial_length"] if "serial_length" in parsed else _stored(stored, "serial_length")
     )

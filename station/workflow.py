@@ -2,7 +2,7 @@
 
 The session core (`station.session.ScanSession`) reads every scan the same way (SPEC
 §3.0), keeps the grid, the journal and the commands every workflow shares, and builds
-the verdicts; the posting scaffold (`station.posting.post_document`) runs every posting
+the verdicts; the posting scaffold (`post_document`, below) runs every posting
 in one transaction, idempotent by session id. A workflow supplies the rest: which
 document it works on and how it is loaded, how much room a line has, the serial rules,
 the commands and modes of its own, what a posting plans to move, and the words its
@@ -12,22 +12,32 @@ one `Workflow` object (its `WORKFLOW`); `station.workflows` registers them.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
+from station import stations
 from station.codes import Code, StationError, Verdict
+from station.db import ledger, units
 from station.documents import Document, DocumentLine, UnitInfo
+from station.grid import Entry
+from station.movement import Movement, Stamp
+from station.posting import (
+    Posting,
+    PostingResult,
+    already_posted,
+    post_in_one_transaction,
+    refused_by_database,
+)
 from station.rules import Problem
+from station.scanning import Scan
+from station.stations import StationConfig
 
 if TYPE_CHECKING:
-    from station.movement import Plan
-    from station.posting import Posting, PostingResult
     from station.printing import PrintJob
-    from station.scanning import Scan
-    from station.session import ScanSession
-    from station.stations import StationConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,30 @@ class Header:
     kind: str
     prefix: str
     document_column: str
+
+
+class Session(Protocol):
+    """What a workflow's rules and commands use of the session core
+    (`station.session.ScanSession`)."""
+
+    engine: Engine
+    station: StationConfig
+    document: Document
+    user: str | None
+    entries: list[Entry]
+    doc_keys: frozenset[str]
+
+    def check_room(self, index: int, extra: int = 1) -> None: ...
+    def check_duplicate(
+        self, connection: Connection, index: int, serial: str, key: str
+    ) -> None: ...
+    def units_with_serial(self, connection: Connection, key: str) -> list[UnitInfo]: ...
+    def serial_charset(self, connection: Connection) -> str: ...
+    def serial_scope(self, connection: Connection) -> str: ...
+    def lookup_connection(self) -> Connection: ...
+    def gs1_line(self, connection: Connection, scan: Scan) -> int: ...
+    def set_mode(self, mode: str | None, scan: Scan) -> None: ...
+    def remove(self, index: int) -> Entry: ...
 
 
 class Workflow:
@@ -115,7 +149,7 @@ class Workflow:
 
     def check_serial(
         self,
-        session: ScanSession,
+        session: Session,
         connection: Connection,
         index: int,
         serial: str,
@@ -129,7 +163,7 @@ class Workflow:
 
     # --- commands and modes --------------------------------------------------------------
 
-    def command(self, session: ScanSession, scan: Scan, command: str) -> Verdict | None:
+    def command(self, session: Session, scan: Scan, command: str) -> Verdict | None:
         """A command of this workflow's own (CMD-NOTFOUND); None when it has none by
         that name."""
         return None
@@ -137,17 +171,15 @@ class Workflow:
     def mode_prompt(self, mode: str) -> str:
         return "Scan an item"
 
-    def mode_scan(self, session: ScanSession, mode: str, scan: Scan) -> Verdict:
+    def mode_scan(self, session: Session, mode: str, scan: Scan) -> Verdict:
         """The scan a mode was waiting for."""
         raise NotImplementedError(mode)
 
     # --- posting -------------------------------------------------------------------------
 
-    def post(self, engine: Any, posting: Posting) -> PostingResult:
-        """Post a session's grid (`station.posting.post_document` unless the workflow
-        must do more first)."""
-        from station.posting import post_document
-
+    def post(self, engine: Engine, posting: Posting) -> PostingResult:
+        """Post a session's grid (`post_document` unless the workflow must do more
+        first)."""
         return post_document(engine, posting, self)
 
     def nothing_to_post(self) -> str:
@@ -161,7 +193,7 @@ class Workflow:
         lines: list[DocumentLine],
         station: StationConfig,
         extra: Any,
-    ) -> Plan:
+    ) -> Movement:
         """Every rule again, against the ledger as it is inside the posting's
         transaction, and what the posting moves."""
         raise NotImplementedError
@@ -186,7 +218,88 @@ class Workflow:
         """What a successful posting prints (labels, a packing slip)."""
         return []
 
-    # --- helpers the rules share ---------------------------------------------------------
 
-    def units_named(self, session: ScanSession, connection: Connection, key: str) -> list[UnitInfo]:
-        return session.units_with_serial(connection, key)
+def post_document(
+    engine: Engine, posting: Posting, workflow: Workflow, extra: Any = None
+) -> PostingResult:
+    """Post a session's grid in one transaction (STYLE §3): a retry of a posted session
+    answers with the first posting and writes nothing; the document is locked, every
+    rule checked again against the ledger as it is now (`workflow.plan`), then the
+    posting header, the units (`station.db.units.move`), the lines' quantities and the
+    document's status are written. `extra`: what the workflow prepared outside the
+    transaction (receive: the serials it generated)."""
+    return post_in_one_transaction(
+        engine,
+        lambda connection: _post(connection, posting, workflow, extra),
+        lambda error: _explain_conflict(engine, posting, workflow, extra, error),
+    )
+
+
+def _post(
+    connection: Connection, posting: Posting, workflow: Workflow, extra: Any
+) -> PostingResult:
+    header = workflow.header
+    earlier = ledger.posting_by_session(connection, header.kind, posting.session_id)
+    if earlier is not None:
+        return already_posted(header.kind, *earlier)
+    number = posting.document.number
+    document = workflow.load(connection, number, lock=True)
+    if document is None:
+        raise workflow.missing(number, posting=True)
+    station = stations.current(connection, posting.station, register=True)
+    problem = workflow.not_open(document, station.options)
+    if problem is not None:
+        raise problem
+    if not posting.entries:
+        raise Problem(Code.NOTHING_TO_POST, workflow.nothing_to_post())
+    by_id = {line.id: line for line in document.lines}
+    lines = [by_id[line.id] for line in posting.document.lines]
+    movement = workflow.plan(connection, posting, document, lines, station, extra)
+    done: Counter[int] = Counter()
+    for entry in posting.entries:
+        done[lines[entry.line].id] += entry.qty
+    total = sum(done.values())
+    posted = f"{header.prefix}-{ledger.document_number(connection, header.kind):06d}"
+    header_id = ledger.add_posting(
+        connection,
+        header.kind,
+        number=posted,
+        session_id=posting.session_id,
+        station=station.name,
+        user_name=posting.user,
+        units=total,
+        posted_at=movement.at,
+        **{header.document_column: document.id},
+    )
+    stamp = Stamp(workflow.event, movement.at, station.name, posting.user, header.kind, posted)
+    link = {f"{header.kind}_id": header_id}
+    if units.move(connection, movement, stamp, link) != len(movement.changed):
+        # cannot happen under the row locks; refuse rather than guess
+        raise Problem(Code.POSTING_FAILED, f"Units changed while locked; {workflow.nothing_done}.")
+    ledger.add_line_quantities(connection, document.kind, dict(done))
+    status = workflow.status_after(document, done)
+    ledger.set_document_status(connection, document.kind, document.id, status)
+    return PostingResult(
+        True,
+        Code.OK,
+        workflow.posted_message(document, total, posted),
+        document=posted,
+        units=total,
+        generated=movement.generated,
+        posted_units=movement.posted_units,
+    )
+
+
+def _explain_conflict(
+    engine: Engine, posting: Posting, workflow: Workflow, extra: Any, error: IntegrityError
+) -> PostingResult:
+    """A unique key refused the posting: this very session posted meanwhile, another
+    station was first (the workflow says with what), or a constraint the rules did not
+    foresee."""
+    with engine.connect() as connection:
+        kind = workflow.header.kind
+        earlier = ledger.posting_by_session(connection, kind, posting.session_id)
+        if earlier is not None:
+            return already_posted(kind, *earlier)
+        explained = workflow.explain_conflict(connection, posting, extra)
+    return explained or refused_by_database(error)

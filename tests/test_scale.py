@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from station.app import open_session
 from station.db import bulk, ledger
 from station.db.engine import downgrade, make_engine, upgrade
-from station.posting import _post as post_steps
+from station.workflow import _post as post_steps
 from station.workflows import workflow
 from tests.conftest import PG_URL, _pg_server_reachable
 from tests.seed import SUPERVISOR, SUPERVISOR_PIN, add_supervisor, seed

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from station import options as opts
 from station.codes import Code
@@ -25,8 +25,8 @@ from station.db import ledger
 from station.db.engine import reading
 from station.documents import Product
 from station.grid import Entry
+from station.patterns import check_generated
 from station.posting import Posting
-from station.receive import rules
 from station.rules import Problem
 from station.scanning import serial_key
 from station.stations import StationConfig
@@ -184,46 +184,3 @@ def _check(
             f" {product.sku} refuses. {problem.message} Change serial_pattern or scan the"
             f" serials of {product.sku}.",
         ) from None
-
-
-def check_generated(
-    product: Product, serial: str, station_length: int, charset: str = "ascii"
-) -> None:
-    """The rules a scanned serial of `product` meets (text under the company's
-    serial_charset — printable ASCII when it is not known —, length, format), for a
-    generated one: SERIAL_INVALID, SERIAL_BAD_LENGTH, SERIAL_BAD_FORMAT."""
-    options = {"require_unique_serial": False, "serial_length": station_length}
-    rules.check_serial_rules(
-        product, serial, doc_keys=frozenset(), options=options, charset=charset
-    )
-
-
-def pattern_problem(
-    connection: Connection, text: str, station: str, station_length: int, today: datetime
-) -> str | None:
-    """Why the station `station` cannot generate serials with pattern `text` for the
-    catalog as it is (checked when the pattern is set): a serial that can exceed 64
-    characters, or a sample serial that a serialized product's own rule (or the
-    station's serial_length, or the company's serial_charset) refuses. None when every
-    product accepts it."""
-    pattern = opts.parse_pattern(text)
-    fields = opts.pattern_fields("", station, today)
-    problem = opts.pattern_length_problem(pattern, fields, f" with station name {station!r}")
-    if problem:
-        return problem
-    refused: list[tuple[Product, str]] = []
-    charset = ledger.serial_charset(connection)  # as the posting will judge the serials
-    for product in ledger.serialized_products(connection):
-        fields = opts.pattern_fields(product.sku, station, today)
-        problem = opts.pattern_length_problem(pattern, fields, f" for {product.sku}")
-        if problem:
-            return problem
-        try:
-            check_generated(product, pattern.render(1, fields), station_length, charset)
-        except Problem as refusal:
-            refused.append((product, refusal.message.rstrip(".")))
-    if not refused:
-        return None
-    product, reason = refused[0]
-    more = f"; {len(refused) - 1} more product(s) too" if len(refused) > 1 else ""
-    return f"makes serials that {product.sku} refuses ({reason}{more})"

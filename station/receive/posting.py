@@ -20,7 +20,7 @@ from station.documents import Document, DocumentLine, UnitInfo
 from station.movement import Movement
 from station.posting import Posting, PostingResult, refused_by_database
 from station.receive import generated, rules
-from station.rules import Problem
+from station.rules import Problem, check_serial_rules
 from station.scanning import serial_key
 from station.stations import StationConfig
 
@@ -138,7 +138,7 @@ def _check_lines(
     for entry in posting.entries:
         line = lines[entry.line]
         if entry.serial is not None:
-            rules.check_serial_rules(
+            check_serial_rules(
                 line.product, entry.serial, doc_keys=codes, options=options, charset=charset
             )
             key = (ledger.scope_id(scope, line.product.id), serial_key(entry.serial))

@@ -3,7 +3,7 @@ core and the posting scaffold."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -12,15 +12,12 @@ from station.codes import Code, StationError
 from station.db import ledger
 from station.documents import Document, DocumentLine
 from station.movement import Movement
-from station.posting import Posting, PostingResult, post_document
+from station.posting import Posting, PostingResult
 from station.receive import posting as receipt
 from station.receive import rules
-from station.rules import Problem
+from station.rules import Problem, check_serial_rules
 from station.stations import StationConfig
-from station.workflow import Header, Words, Workflow
-
-if TYPE_CHECKING:
-    from station.session import ScanSession
+from station.workflow import Header, Session, Words, Workflow, post_document
 
 
 class Receive(Workflow):
@@ -73,7 +70,7 @@ class Receive(Workflow):
 
     def check_serial(
         self,
-        session: ScanSession,
+        session: Session,
         connection: Connection,
         index: int,
         serial: str,
@@ -82,7 +79,7 @@ class Receive(Workflow):
         room: bool,
     ) -> int | None:
         line = session.document.lines[index]
-        rules.check_serial_rules(
+        check_serial_rules(
             line.product,
             serial,
             doc_keys=session.doc_keys,

@@ -3,7 +3,7 @@ posting scaffold — the units a serial names, CMD-NOTFOUND and its mode."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -18,10 +18,7 @@ from station.scanning import Scan, serial_key
 from station.ship import posting as shipment
 from station.ship import rules
 from station.stations import StationConfig
-from station.workflow import Header, Words, Workflow
-
-if TYPE_CHECKING:
-    from station.session import ScanSession
+from station.workflow import Header, Session, Words, Workflow
 
 NOT_FOUND_PROMPT = "Not found: scan the serial of the unit that is not there (any command cancels)"
 
@@ -72,7 +69,7 @@ class Ship(Workflow):
 
     def check_serial(
         self,
-        session: ScanSession,
+        session: Session,
         connection: Connection,
         index: int,
         serial: str,
@@ -98,7 +95,7 @@ class Ship(Workflow):
 
     # --- CMD-NOTFOUND -------------------------------------------------------------------
 
-    def command(self, session: ScanSession, scan: Scan, command: str) -> Verdict | None:
+    def command(self, session: Session, scan: Scan, command: str) -> Verdict | None:
         if command != "NOTFOUND":
             return None
         session.set_mode("not_found", scan)
@@ -107,7 +104,7 @@ class Ship(Workflow):
     def mode_prompt(self, mode: str) -> str:
         return NOT_FOUND_PROMPT
 
-    def mode_scan(self, session: ScanSession, mode: str, scan: Scan) -> Verdict:
+    def mode_scan(self, session: Session, mode: str, scan: Scan) -> Verdict:
         """The scan after CMD-NOTFOUND: the serial of a unit to mark not found."""
         if scan.kind == "gs1_invalid":
             raise Problem(Code.GS1_INVALID, f"Unreadable GS1 data: {scan.problem}.", "gs1")
