@@ -35,6 +35,18 @@ def check_serial_text(serial: str, charset: str) -> None:
         raise Problem(Code.SERIAL_INVALID, problem)
 
 
+def check_once(seen: set[tuple[int, str]], pair: tuple[int, str], serial: str) -> None:
+    """SERIAL_DUPLICATE_IN_SESSION at posting: a (scope id, serial key) pair the posting
+    holds twice; `seen` collects the pairs met so far."""
+    if pair in seen:
+        raise Problem(
+            Code.SERIAL_DUPLICATE_IN_SESSION,
+            f"Serial {serial} is in this session twice.",
+            serials=[serial],
+        )
+    seen.add(pair)
+
+
 def no_room(
     line: DocumentLine, scanned: int, extra: int, code: Code, words: tuple[str, str, str]
 ) -> Problem | None:

@@ -520,8 +520,7 @@ class ScanSession:
                 f" {self.station['command_prefix']}: its label would be read as a command.",
             )
         filling = self._filling(index)
-        key = serial_key(serial)
-        unit_id = self.workflow.check_serial(self, connection, index, serial, key, room=not filling)
+        unit_id = self.workflow.check_serial(self, index, serial, room=not filling)
         dropped = None if filling else self._drop_pending()
         if filling:
             self._fill(serial, unit_id)

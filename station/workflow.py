@@ -12,8 +12,11 @@ one `Workflow` object (its `WORKFLOW`); `station.workflows` registers them.
 
 from __future__ import annotations
 
+import tomllib
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection, Engine
@@ -32,7 +35,7 @@ from station.posting import (
     post_in_one_transaction,
     refused_by_database,
 )
-from station.rules import Problem
+from station.rules import Problem, no_room
 from station.scanning import Scan
 from station.stations import StationConfig
 
@@ -42,7 +45,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Words:
-    """What the screens and the command line call a workflow's things."""
+    """What the screens and messages call a workflow's things (the workflow's table in
+    station/resources/workflows.toml)."""
 
     title: str  # "Receive" — the wizard's first word
     menu: str  # "Receive": the home page's button
@@ -58,6 +62,22 @@ class Words:
     filter_hint: str  # the choose page's filter field
     save: str  # the save button
     preview: str  # the preview button: "Label preview"
+    room: tuple[str, str, str]  # OVER_RECEIPT's words: ("ordered", "received", "scanned")
+    missing: str  # "No purchase order {number}."
+    gone: str  # at posting: "PO {number} no longer exists."
+    nothing: str  # NOTHING_TO_POST's message
+    posted: str  # "Received {total} unit(s) on {document}: receipt {number}."
+
+
+@cache
+def words_of(kind: str) -> Words:
+    """The words of the workflow `kind`, read from the package's resources."""
+    table = tomllib.loads(resources.files("station.resources").joinpath(WORDS).read_text("utf-8"))
+    words = table[kind]
+    return Words(**{**words, "room": tuple(words["room"])})
+
+
+WORDS = "workflows.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +88,22 @@ class Header:
     kind: str
     prefix: str
     document_column: str
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What a workflow's `plan` sees inside the posting's transaction: the connection,
+    the posting, its document as it is now (locked), the document's lines in the
+    session's order, the station as it is now, and what the workflow prepared before
+    the transaction (`extra`)."""
+
+    connection: Connection
+    posting: Posting
+    document: Document
+    lines: list[DocumentLine]
+    station: StationConfig
+    workflow: Workflow
+    extra: Any = None
 
 
 class Session(Protocol):
@@ -107,7 +143,6 @@ class Workflow:
     key: str = ""
     #: The roles whose operators may run it (SPEC §1).
     roles: tuple[str, ...] = ("supervisor",)
-    words: Words
     header: Header
     #: The refusal of an item of the catalog that is not on the document.
     item_not_on_document: Code = Code.ITEM_NOT_ON_PO
@@ -120,14 +155,26 @@ class Workflow:
     #: What a posting refused at the last moment says was done: "nothing posted".
     nothing_done: str = "nothing posted"
 
+    #: The refusals of a document not found, and of a line with no room left.
+    missing_code: Code = Code.PO_NOT_FOUND
+    room_code: Code = Code.OVER_RECEIPT
+    #: The document's status once every line is done ("received", "shipped").
+    finished: str = ""
+
+    @property
+    def words(self) -> Words:
+        return words_of(self.kind)
+
     # --- the document -------------------------------------------------------------------
 
     def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
-        raise NotImplementedError
+        return ledger.document(connection, self.document_kind, number, lock=lock)
 
     def missing(self, number: str, *, posting: bool = False) -> StationError:
         """The document does not exist (or no longer, at posting)."""
-        raise NotImplementedError
+        if posting:
+            return Problem(self.missing_code, self.words.gone.format(number=number))
+        return StationError(self.missing_code, self.words.missing.format(number=number))
 
     def not_open(self, document: Document, options: dict[str, Any]) -> Problem | None:
         """The document takes no scans now (closed, finished)."""
@@ -137,7 +184,7 @@ class Workflow:
 
     def room_problem(self, line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
         """OVER_RECEIPT / OVER_PACK and the like: `extra` more units do not fit."""
-        raise NotImplementedError
+        return no_room(line, scanned, extra, self.room_code, self.words.room)
 
     def allow_over(self, options: dict[str, Any]) -> bool:
         return False
@@ -147,18 +194,10 @@ class Workflow:
         generate_serials: the unit's serial is made at posting)."""
         return False
 
-    def check_serial(
-        self,
-        session: Session,
-        connection: Connection,
-        index: int,
-        serial: str,
-        key: str,
-        *,
-        room: bool,
-    ) -> int | None:
-        """Every rule of the workflow for one serial on line `index`, in the spec's order;
-        the unit's id when the serial names an existing unit."""
+    def check_serial(self, session: Session, index: int, serial: str, *, room: bool) -> int | None:
+        """Every rule of the workflow for one serial on line `index`, in the spec's order
+        (`room`: whether the line must have room for one more unit); the unit's id when
+        the serial names an existing unit."""
         raise NotImplementedError
 
     # --- commands and modes --------------------------------------------------------------
@@ -182,28 +221,15 @@ class Workflow:
         first)."""
         return post_document(engine, posting, self)
 
-    def nothing_to_post(self) -> str:
-        return "Nothing scanned: nothing to post."
-
-    def plan(
-        self,
-        connection: Connection,
-        posting: Posting,
-        document: Document,
-        lines: list[DocumentLine],
-        station: StationConfig,
-        extra: Any,
-    ) -> Movement:
+    def plan(self, draft: Draft) -> Movement:
         """Every rule again, against the ledger as it is inside the posting's
         transaction, and what the posting moves."""
         raise NotImplementedError
 
     def status_after(self, document: Document, done: dict[int, int]) -> str:
         """The document's status once `done` more units per line id are posted."""
-        raise NotImplementedError
-
-    def posted_message(self, document: Document, total: int, number: str) -> str:
-        raise NotImplementedError
+        complete = all(line.done + done.get(line.id, 0) >= line.qty for line in document.lines)
+        return self.finished if complete else "partial"
 
     def explain_conflict(
         self, connection: Connection, posting: Posting, extra: Any
@@ -251,10 +277,10 @@ def _post(
     if problem is not None:
         raise problem
     if not posting.entries:
-        raise Problem(Code.NOTHING_TO_POST, workflow.nothing_to_post())
+        raise Problem(Code.NOTHING_TO_POST, workflow.words.nothing)
     by_id = {line.id: line for line in document.lines}
     lines = [by_id[line.id] for line in posting.document.lines]
-    movement = workflow.plan(connection, posting, document, lines, station, extra)
+    movement = workflow.plan(Draft(connection, posting, document, lines, station, workflow, extra))
     done: Counter[int] = Counter()
     for entry in posting.entries:
         done[lines[entry.line].id] += entry.qty
@@ -282,7 +308,7 @@ def _post(
     return PostingResult(
         True,
         Code.OK,
-        workflow.posted_message(document, total, posted),
+        workflow.words.posted.format(total=total, document=document.number, number=posted),
         document=posted,
         units=total,
         generated=movement.generated,

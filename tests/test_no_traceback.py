@@ -615,6 +615,9 @@ def test_ctrl_c_ends_a_scan_quietly_and_keeps_its_scans(seeded: str, tmp_path: P
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        # as from a terminal: a test run started in the background (`pytest &`) has
+        # SIGINT ignored, and a child would inherit that and never see the Ctrl-C
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write(b"W1\nSN-CTRL-C\n")

@@ -16,13 +16,13 @@ from station import stations
 from station.codes import Code, StationError
 from station.db import ledger
 from station.db.engine import reading
-from station.documents import Document, DocumentLine, UnitInfo
+from station.documents import UnitInfo
 from station.movement import Movement
 from station.posting import Posting, PostingResult, refused_by_database
 from station.receive import generated, rules
-from station.rules import Problem, check_serial_rules
+from station.rules import Problem, check_once, check_serial_rules
 from station.scanning import serial_key
-from station.stations import StationConfig
+from station.workflow import Draft
 
 #: What the receive plan takes from outside its transaction: the serials generated for
 #: the units that have none (by `id(entry)`), and the moment of the posting.
@@ -56,19 +56,18 @@ def _generate(engine: Engine, posting: Posting, now: datetime) -> dict[int, str]
     return generated.generate(engine, posting, now, station)
 
 
-def plan(
-    connection: Connection,
-    posting: Posting,
-    po: Document,
-    lines: list[DocumentLine],
-    station: StationConfig,
-    made: Made,
-) -> Movement:
+def plan(draft: Draft) -> Movement:
     """The receipt's new units, every scan-time rule checked again first."""
-    serials, now = made
+    connection, posting, lines, station = (
+        draft.connection,
+        draft.posting,
+        draft.lines,
+        draft.station,
+    )
+    serials, now = draft.extra
     options = station.options
     scope = ledger.serial_scope(connection)
-    _check_lines(posting, po, lines, options, scope, ledger.serial_charset(connection))
+    _check_lines(draft, options, scope, ledger.serial_charset(connection))
 
     pending = generated.pending(posting)
     if pending and options["require_serial"] and not options["generate_serials"]:
@@ -94,7 +93,7 @@ def plan(
     if any(id(entry) not in serials for entry in pending):  # the session changed meanwhile
         raise Problem(Code.POSTING_FAILED, "Some units have no serial yet: save again.")
 
-    warehouse_id = station.warehouse_id or po.warehouse_id
+    warehouse_id = station.warehouse_id or draft.document.warehouse_id
     movement = Movement(now, generated=[serials[id(entry)] for entry in pending])
     for entry in posting.entries:
         line = lines[entry.line]
@@ -122,16 +121,10 @@ def plan(
     return movement
 
 
-def _check_lines(
-    posting: Posting,
-    po: Document,
-    lines: list[DocumentLine],
-    options: dict[str, Any],
-    scope: str,
-    charset: str,
-) -> None:
+def _check_lines(draft: Draft, options: dict[str, Any], scope: str, charset: str) -> None:
     """Every scan-time rule again, against the PO, the station's options and the
     company's settings as they are now."""
+    posting, po, lines = draft.posting, draft.document, draft.lines
     codes = frozenset(serial_key(code) for line in po.lines for code in line.product.codes)
     counts: Counter[int] = Counter()
     seen: set[tuple[int, str]] = set()
@@ -142,17 +135,11 @@ def _check_lines(
                 line.product, entry.serial, doc_keys=codes, options=options, charset=charset
             )
             key = (ledger.scope_id(scope, line.product.id), serial_key(entry.serial))
-            if key in seen:
-                raise Problem(
-                    Code.SERIAL_DUPLICATE_IN_SESSION,
-                    f"Serial {entry.serial} is in this session twice.",
-                    serials=[entry.serial],
-                )
-            seen.add(key)
+            check_once(seen, key, entry.serial)
         counts[line.id] += entry.qty
     if not options["allow_over_receipt"]:
         for line in lines:
-            problem = rules.room_problem(line, counts[line.id], 0)
+            problem = draft.workflow.room_problem(line, counts[line.id], 0)
             if counts[line.id] and problem is not None:
                 raise problem
 
@@ -180,12 +167,6 @@ def explain_conflict(connection: Connection, posting: Posting, made: Made) -> Po
             f" elsewhere meanwhile — save again (new serials are generated). {_where(ours)}",
         )
     return None
-
-
-def status_after(po: Document, received: dict[int, int]) -> str:
-    if all(line.done + received.get(line.id, 0) >= line.qty for line in po.lines):
-        return "received"
-    return "partial"
 
 
 def _where(units: list[UnitInfo]) -> str:

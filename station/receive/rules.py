@@ -5,13 +5,8 @@ inside the posting transaction; the serial rules of a product are every workflow
 from __future__ import annotations
 
 from station.codes import Code
-from station.documents import Document, DocumentLine, UnitInfo
-from station.rules import Problem, no_room
-
-
-def room_problem(line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
-    """OVER_RECEIPT when `extra` more units would exceed the line's ordered quantity."""
-    return no_room(line, scanned, extra, Code.OVER_RECEIPT, ("ordered", "received", "scanned"))
+from station.documents import Document, UnitInfo
+from station.rules import Problem
 
 
 def already_exists(serial: str, unit: UnitInfo) -> Problem:

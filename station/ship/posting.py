@@ -12,27 +12,29 @@ from sqlalchemy import Connection, Engine
 from station import stations
 from station.codes import Code
 from station.db import ledger, units
-from station.documents import Document, DocumentLine, Product, UnitInfo
+from station.documents import Document, Product, UnitInfo
 from station.movement import Movement, Stamp, UnitChange
-from station.posting import Posting, PostingResult, post_in_one_transaction, refused_by_database
-from station.rules import Problem, check_serial_text
+from station.posting import PostingResult, post_in_one_transaction, refused_by_database
+from station.rules import Problem, check_once, check_serial_text
 from station.scanning import serial_key
 from station.ship import rules
 from station.stations import StationConfig
+from station.workflow import Draft
 
 
-def plan(
-    connection: Connection,
-    posting: Posting,
-    order: Document,
-    lines: list[DocumentLine],
-    station: StationConfig,
-) -> Movement:
+def plan(draft: Draft) -> Movement:
     """The shipment's units (locked, in key order) and every rule checked again."""
+    connection, posting, lines, station = (
+        draft.connection,
+        draft.posting,
+        draft.lines,
+        draft.station,
+    )
+    order = draft.document
     counts: Counter[int] = Counter()
     for entry in posting.entries:
         counts[lines[entry.line].id] += entry.qty
-    _check_quantities(station, order, counts)
+    _check_quantities(draft, counts)
     scope = ledger.serial_scope(connection)
 
     keys = [serial_key(e.serial) for e in posting.entries if e.serial is not None]
@@ -65,14 +67,7 @@ def plan(
             problem.message = f"Nothing shipped: {problem.message}"
             problem.serials = [entry.serial]
             raise
-        pair = (ledger.scope_id(scope, line.product.id), key)
-        if pair in seen:
-            raise Problem(
-                Code.SERIAL_DUPLICATE_IN_SESSION,
-                f"Serial {entry.serial} is in this session twice.",
-                serials=[entry.serial],
-            )
-        seen.add(pair)
+        check_once(seen, (ledger.scope_id(scope, line.product.id), key), entry.serial)
         if unit is None:  # accepted unvalidated: the unit is made, shipped already
             movement.created.append(
                 {
@@ -95,12 +90,13 @@ def plan(
     return movement
 
 
-def _check_quantities(station: StationConfig, order: Document, counts: Counter[int]) -> None:
+def _check_quantities(draft: Draft, counts: Counter[int]) -> None:
+    order = draft.document
     for line in order.lines:
-        problem = rules.room_problem(line, counts[line.id], 0)
+        problem = draft.workflow.room_problem(line, counts[line.id], 0)
         if counts[line.id] and problem is not None:
             raise problem
-    if station["allow_partial_ship"]:
+    if draft.station["allow_partial_ship"]:
         return
     short = [
         f"{line.product.sku} {line.done + counts[line.id]} of {line.qty}"
@@ -113,11 +109,6 @@ def _check_quantities(station: StationConfig, order: Document, counts: Counter[i
             f"Order {order.number} is not fully packed: {', '.join(short)}"
             " (allow_partial_ship is off).",
         )
-
-
-def status_after(order: Document, shipped: dict[int, int]) -> str:
-    complete = all(line.done + shipped.get(line.id, 0) >= line.qty for line in order.lines)
-    return "shipped" if complete else "partial"
 
 
 def mark_not_found(

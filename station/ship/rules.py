@@ -5,14 +5,9 @@ from __future__ import annotations
 
 from station.codes import Code
 from station.documents import Document, DocumentLine, UnitInfo
-from station.rules import Problem, no_room
+from station.rules import Problem
 from station.scanning import show
 from station.stations import StationConfig
-
-
-def room_problem(line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
-    """OVER_PACK when `extra` more units would exceed the line's quantity."""
-    return no_room(line, scanned, extra, Code.OVER_PACK, ("on the order", "shipped", "packed"))
 
 
 def check_unit(

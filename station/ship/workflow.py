@@ -5,20 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
-
 from station import printing
-from station.codes import Code, StationError, Verdict
-from station.db import ledger
-from station.documents import Document, DocumentLine
-from station.movement import Movement
-from station.posting import Posting, PostingResult
+from station.codes import Code, Verdict
+from station.documents import Document
 from station.rules import Problem, check_serial_text
 from station.scanning import Scan, serial_key
 from station.ship import posting as shipment
 from station.ship import rules
-from station.stations import StationConfig
-from station.workflow import Header, Session, Words, Workflow
+from station.workflow import Header, Session, Workflow
 
 NOT_FOUND_PROMPT = "Not found: scan the serial of the unit that is not there (any command cancels)"
 
@@ -29,60 +23,31 @@ class Ship(Workflow):
     station_kind = "ship"
     key = "F3"
     roles = ("packer", "supervisor")
-    words = Words(
-        title="Ship",
-        menu="Scan and ship",
-        choose="Ship: choose the order",
-        doing="Shipping",
-        document="sales order",
-        document_short="order",
-        party="Customer",
-        before="Shipped",
-        now="Packed",
-        left="{n} left to pack",
-        done="Ready to ship",
-        filter_hint="Filter by number, customer, SKU",
-        save="Ship",
-        preview="Slip preview",
-    )
     header = Header("shipment", "SHP", "order_id")
     item_not_on_document = Code.ITEM_NOT_ON_ORDER
+    missing_code = Code.ORDER_NOT_FOUND
+    room_code = Code.OVER_PACK
     prints = "slip"
     event = "shipped"
+    finished = "shipped"
     nothing_done = "nothing shipped"
-
-    def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
-        return ledger.document(connection, "order", number, lock=lock)
-
-    def missing(self, number: str, *, posting: bool = False) -> StationError:
-        if posting:
-            return Problem(Code.ORDER_NOT_FOUND, f"Order {number} no longer exists.")
-        return StationError(Code.ORDER_NOT_FOUND, f"No sales order {number}.")
 
     def not_open(self, document: Document, options: dict[str, Any]) -> Problem | None:
         if document.status in ("shipped", "cancelled"):
             return Problem(Code.ORDER_NOT_OPEN, f"Order {document.number} is {document.status}.")
         return None
 
-    def room_problem(self, line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
-        return rules.room_problem(line, scanned, extra)
-
-    def check_serial(
-        self,
-        session: Session,
-        connection: Connection,
-        index: int,
-        serial: str,
-        key: str,
-        *,
-        room: bool,
-    ) -> int | None:
-        line = session.document.lines[index]
+    def check_serial(self, session: Session, index: int, serial: str, *, room: bool) -> int | None:
+        """OVER_PACK, then the unit the serial names (SERIAL_WRONG_PRODUCT, SERIAL_UNKNOWN,
+        SERIAL_NOT_IN_STOCK, SERIAL_WRONG_WAREHOUSE, SERIAL_NOT_FROM_PO,
+        SERIAL_NOT_ALLOCATED), then SERIAL_DUPLICATE_IN_SESSION."""
+        connection = session.lookup_connection()
         if room:
             session.check_room(index)
         warehouse_id, warehouse = rules.ship_warehouse(session.station, session.document)
+        key = serial_key(serial)
         unit = rules.check_unit(
-            line,
+            session.document.lines[index],
             serial,
             key,
             session.units_with_serial(connection, key),
@@ -149,30 +114,8 @@ class Ship(Workflow):
 
     # --- posting -------------------------------------------------------------------------
 
-    def nothing_to_post(self) -> str:
-        return "Nothing scanned: nothing to ship."
-
-    def plan(
-        self,
-        connection: Connection,
-        posting: Posting,
-        document: Document,
-        lines: list[DocumentLine],
-        station: StationConfig,
-        extra: Any,
-    ) -> Movement:
-        return shipment.plan(connection, posting, document, lines, station)
-
-    def status_after(self, document: Document, done: dict[int, int]) -> str:
-        return shipment.status_after(document, done)
-
-    def posted_message(self, document: Document, total: int, number: str) -> str:
-        return f"Shipped {total} unit(s) on {document.number}: shipment {number}."
-
-    def print_jobs(
-        self, document: Document, result: PostingResult, station: StationConfig
-    ) -> list[printing.PrintJob]:
-        return printing.shipment_jobs(document, result, station)
+    plan = staticmethod(shipment.plan)
+    print_jobs = staticmethod(printing.shipment_jobs)
 
 
 WORKFLOW = Ship()
