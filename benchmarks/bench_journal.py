@@ -34,7 +34,7 @@ from station.journal import Journal  # noqa: E402
 from station.options import with_defaults  # noqa: E402
 from station.session import ScanSession  # noqa: E402
 from station.stations import StationConfig  # noqa: E402
-from station.workflows import workflow  # noqa: E402
+from station.workflow import workflow  # noqa: E402
 
 
 def _session(journal: Journal | None = None) -> ScanSession:

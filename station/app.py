@@ -20,7 +20,7 @@ from station.documents import Document
 from station.journal import Contents, Journal, journal_path, legacy_journal_path
 from station.session import ScanSession
 from station.stations import StationConfig
-from station.workflows import workflow
+from station.workflow import workflow
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from station import __version__
 from station.codes import DESCRIPTIONS, Code, StationError
-from station.workflows import REGISTRY, workflow
+from station.workflows import REGISTRY, facts
 
 if TYPE_CHECKING:  # each command imports what it needs when it runs (`--help` stays fast)
     from sqlalchemy import Engine
@@ -537,7 +537,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if args.user is not None:  # a named operator must be one who may do this
             from station.users import check_operator
 
-            check_operator(engine, args.user, kind, workflow(kind).roles)
+            check_operator(engine, args.user, kind, facts(kind).roles)
         opened = open_session(engine, args.station, kind, number, user=args.user)
         gc.freeze()  # the collections while scanning leave them alone
         if collecting:

@@ -7,16 +7,16 @@ in one transaction, idempotent by session id. A workflow supplies the rest: whic
 document it works on and how it is loaded, how much room a line has, the serial rules,
 the commands and modes of its own, what a posting plans to move, and the words its
 screens show. Each workflow is one package (`station.receive`, `station.ship`) holding
-one `Workflow` object (its `WORKFLOW`); `station.workflows` registers them.
+one `Workflow` object (its `WORKFLOW`); `station.workflows` registers them with their
+facts (station/resources/workflows.toml).
 """
 
 from __future__ import annotations
 
-import tomllib
+import importlib
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection, Engine
@@ -38,46 +38,10 @@ from station.posting import (
 from station.rules import Problem, no_room
 from station.scanning import Scan
 from station.stations import StationConfig
+from station.workflows import REGISTRY, Facts, Words, facts
 
 if TYPE_CHECKING:
     from station.printing import PrintJob
-
-
-@dataclass(frozen=True, slots=True)
-class Words:
-    """What the screens and messages call a workflow's things (the workflow's table in
-    station/resources/workflows.toml)."""
-
-    title: str  # "Receive" — the wizard's first word
-    menu: str  # "Receive": the home page's button
-    choose: str  # the choose page's title
-    doing: str  # "Receiving" — the scanning page's title
-    document: str  # "purchase order"
-    document_short: str  # "PO": in verdicts ("not on PO …")
-    party: str  # "Vendor": the choose page's column
-    before: str  # "Received": the lines column of what was done before
-    now: str  # "Now": the lines column of this session's units
-    left: str  # "{n} left to receive"
-    done: str  # "All received"
-    filter_hint: str  # the choose page's filter field
-    save: str  # the save button
-    preview: str  # the preview button: "Label preview"
-    room: tuple[str, str, str]  # OVER_RECEIPT's words: ("ordered", "received", "scanned")
-    missing: str  # "No purchase order {number}."
-    gone: str  # at posting: "PO {number} no longer exists."
-    nothing: str  # NOTHING_TO_POST's message
-    posted: str  # "Received {total} unit(s) on {document}: receipt {number}."
-
-
-@cache
-def words_of(kind: str) -> Words:
-    """The words of the workflow `kind`, read from the package's resources."""
-    table = tomllib.loads(resources.files("station.resources").joinpath(WORDS).read_text("utf-8"))
-    words = table[kind]
-    return Words(**{**words, "room": tuple(words["room"])})
-
-
-WORDS = "workflows.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,39 +95,30 @@ class Session(Protocol):
 
 
 class Workflow:
-    """Base of every workflow: the defaults of a workflow on a document with lines."""
+    """Base of every workflow: its facts from the registry (`station.workflows`), the
+    defaults of a workflow on a document with lines, and the hooks a workflow's package
+    overrides."""
 
-    #: The session kind ("receive"): journal names, `station scan --receive`, roles.
+    #: The session kind ("receive"): the workflow's table in the registry.
     kind: str = ""
-    #: The document kind its loader reads ("po", "order").
-    document_kind: str = ""
-    #: The kind of station that runs it ("receive", "ship"; a "both" station runs all).
-    station_kind: str = ""
-    #: The F-key of the desktop app that opens it.
-    key: str = ""
-    #: The roles whose operators may run it (SPEC §1).
-    roles: tuple[str, ...] = ("supervisor",)
-    header: Header
-    #: The refusal of an item of the catalog that is not on the document.
-    item_not_on_document: Code = Code.ITEM_NOT_ON_PO
-    #: Receive: an item scan of a serialized line adds a unit that awaits its serial.
-    item_adds_unit: bool = False
-    #: What its postings print, and its preview shows: "labels" (one per unit) or "slip".
-    prints: str = ""
-    #: The event each moved unit gets ("received", "shipped").
-    event: str = ""
-    #: What a posting refused at the last moment says was done: "nothing posted".
-    nothing_done: str = "nothing posted"
 
-    #: The refusals of a document not found, and of a line with no room left.
-    missing_code: Code = Code.PO_NOT_FOUND
-    room_code: Code = Code.OVER_RECEIPT
-    #: The document's status once every line is done ("received", "shipped").
-    finished: str = ""
-
-    @property
-    def words(self) -> Words:
-        return words_of(self.kind)
+    def __init__(self) -> None:
+        known: Facts = facts(self.kind)
+        self.facts = known
+        self.words: Words = known.words
+        self.document_kind = known.document_kind
+        self.station_kind = known.station_kind
+        self.key = known.key
+        self.roles = known.roles
+        self.header = Header(known.posting, known.prefix, known.document_column)
+        self.item_not_on_document = known.item_not_on_document
+        self.item_adds_unit = known.item_adds_unit
+        self.prints = known.prints
+        self.event = known.event
+        self.finished = known.finished
+        self.nothing_done = known.words.nothing_done
+        self.missing_code = known.missing_code
+        self.room_code = known.room_code
 
     # --- the document -------------------------------------------------------------------
 
@@ -243,6 +198,23 @@ class Workflow:
     ) -> list[PrintJob]:
         """What a successful posting prints (labels, a packing slip)."""
         return []
+
+
+def workflow(kind: str) -> Workflow:
+    """The workflow object of a session kind (its package's WORKFLOW, imported on first
+    use); ValueError for a kind the registry does not know."""
+    return _load(facts(kind).module)
+
+
+def workflows() -> list[Workflow]:
+    """Every registered workflow, in the registry's order."""
+    return [_load(known.module) for known in REGISTRY]
+
+
+@cache
+def _load(module: str) -> Workflow:
+    loaded: Workflow = importlib.import_module(module).WORKFLOW
+    return loaded
 
 
 def post_document(

@@ -1,55 +1,99 @@
-"""The registry of workflows: `station scan`'s options, the desktop app's pages and the
-table-driven tests are built from it. Adding a workflow is one package (with a module
-that holds its `WORKFLOW`) and one entry here.
+"""The registry of workflows: what each workflow is, as facts — the session kind, its
+`station scan` option, the document it works on, who runs it, what its postings are
+numbered and called, the words its screens show — read from
+station/resources/workflows.toml, one table per workflow. `station scan`'s options, the
+desktop app's pages and the table-driven tests are built from it; the behaviour is the
+workflow's package (its module's `WORKFLOW`: `station.workflow.workflow(kind)`).
 
-An entry is cheap to read (the command line builds its options from the entries before
-anything heavy is imported: `station --help` stays fast); `load()` imports the workflow.
+Adding a workflow is one package and one table. Reading the registry is cheap: the
+command line builds its options from it before anything heavy is imported (`station
+--help` stays fast).
 """
 
 from __future__ import annotations
 
-import importlib
+import tomllib
 from dataclasses import dataclass
-from functools import cache
-from typing import TYPE_CHECKING
+from importlib import resources
+from typing import Any
 
-if TYPE_CHECKING:
-    from station.workflow import Workflow
+from station.codes import Code
+
+REGISTRY_FILE = "workflows.toml"
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
-    """A workflow as the command line and the app's menus first see it."""
+class Words:
+    """What the screens and messages call a workflow's things."""
 
-    kind: str  # the session kind: journal names, roles, `open_session(kind=…)`
+    title: str  # "Receive" — the wizard's first word
+    menu: str  # "Receive": the home page's button
+    choose: str  # the choose page's title
+    doing: str  # "Receiving" — the scanning page's title
+    document: str  # "purchase order"
+    document_short: str  # "PO": in verdicts ("not on PO …")
+    party: str  # "Vendor": the choose page's column
+    before: str  # "Received": the lines column of what was done before
+    now: str  # "Now": the lines column of this session's units
+    left: str  # "{n} left to receive"
+    done: str  # "All received"
+    filter_hint: str  # the choose page's filter field
+    save: str  # the save button
+    preview: str  # the preview button: "Label preview"
+    room: tuple[str, ...]  # OVER_RECEIPT's words: ("ordered", "received", "scanned")
+    missing: str  # "No purchase order {number}."
+    gone: str  # at posting: "PO {number} no longer exists."
+    nothing: str  # NOTHING_TO_POST's message
+    posted: str  # "Received {total} unit(s) on {document}: receipt {number}."
+    nothing_done: str  # a posting refused at the last moment: "nothing posted"
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """One workflow's facts (its table in workflows.toml)."""
+
+    kind: str  # the session kind: journal names, `open_session(kind=…)`
+    module: str  # the module whose WORKFLOW is the workflow object
     flag: str  # `station scan --receive PO`
     metavar: str
-    module: str  # the module whose WORKFLOW is the workflow object
-
-    def load(self) -> Workflow:
-        return _load(self.module)
-
-
-@cache
-def _load(module: str) -> Workflow:
-    workflow: Workflow = importlib.import_module(module).WORKFLOW
-    return workflow
-
-
-REGISTRY: tuple[Entry, ...] = (
-    Entry("receive", "--receive", "PO", "station.receive.workflow"),
-    Entry("ship", "--ship", "ORDER", "station.ship.workflow"),
-)
-
-
-def workflow(kind: str) -> Workflow:
-    """The workflow of a session kind; ValueError for a kind there is none of."""
-    for entry in REGISTRY:
-        if entry.kind == kind:
-            return entry.load()
-    raise ValueError(f"unknown session kind {kind!r}")
+    document_kind: str  # the document its loader reads: "po", "order"
+    station_kind: str  # the kind of station that runs it; a "both" station runs all
+    key: str  # the desktop app's F-key
+    roles: tuple[str, ...]  # the roles whose operators may run it (SPEC §1)
+    posting: str  # its posting header: "receipt" (table, numbering, event documents)
+    prefix: str  # its postings' numbers: "RCV" -> RCV-000001
+    document_column: str  # the header's column naming the document: "po_id"
+    event: str  # the event each unit it moves gets: "received"
+    finished: str  # the document's status once every line is done: "received"
+    prints: str  # what its postings print and its preview shows: "labels" or "slip"
+    item_adds_unit: bool  # an item scan of a serialized line adds a unit awaiting its serial
+    item_not_on_document: Code  # ITEM_NOT_ON_PO: an item of the catalog not on the document
+    missing_code: Code  # PO_NOT_FOUND: no such document
+    room_code: Code  # OVER_RECEIPT: a line with no room left
+    words: Words
 
 
-def workflows() -> list[Workflow]:
-    """Every registered workflow, in the registry's order."""
-    return [entry.load() for entry in REGISTRY]
+def _read() -> tuple[Facts, ...]:
+    text = resources.files("station.resources").joinpath(REGISTRY_FILE).read_text("utf-8")
+    entries = []
+    codes = {"item_not_on_document", "missing_code", "room_code"}
+    for kind, table in tomllib.loads(text).items():
+        facts: dict[str, Any] = {name: table[name] for name in table if name != "words"}
+        for name in codes:
+            facts[name] = Code(facts[name])
+        facts["roles"] = tuple(facts["roles"])
+        words = {**table["words"], "room": tuple(table["words"]["room"])}
+        entries.append(Facts(kind=kind, **facts, words=Words(**words)))
+    return tuple(entries)
+
+
+REGISTRY: tuple[Facts, ...] = _read()
+_BY_KIND = {entry.kind: entry for entry in REGISTRY}
+
+
+def facts(kind: str) -> Facts:
+    """The facts of the workflow `kind`; ValueError for a kind there is none of."""
+    try:
+        return _BY_KIND[kind]
+    except KeyError:
+        raise ValueError(f"unknown session kind {kind!r}") from None

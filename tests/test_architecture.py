@@ -7,7 +7,8 @@ from __future__ import annotations
 import grimp
 
 from station.cli import build_parser
-from station.workflows import REGISTRY, workflows
+from station.workflow import workflows
+from station.workflows import REGISTRY
 
 
 def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:

@@ -20,7 +20,7 @@ from station.app import open_session
 from station.db import bulk, ledger
 from station.db.engine import downgrade, make_engine, upgrade
 from station.workflow import _post as post_steps
-from station.workflows import workflow
+from station.workflow import workflow
 from tests.conftest import PG_URL, _pg_server_reachable
 from tests.seed import SUPERVISOR, SUPERVISOR_PIN, add_supervisor, seed
 from tests.test_concurrency import _add_documents

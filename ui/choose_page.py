@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from station.db import ledger
 from station.db.engine import reading
-from station.workflows import workflow
+from station.workflows import facts
 from ui.models import DocumentsModel
 from ui.services import Services
 from ui.sounds import BAD
@@ -37,9 +37,9 @@ class ChoosePage(QWidget):
         super().__init__()
         self.services = services
         self.kind = kind
-        flow = workflow(kind)
-        words = flow.words
-        self.doc_kind = flow.document_kind
+        known = facts(kind)
+        words = known.words
+        self.doc_kind = known.document_kind
         self.title = label(words.choose, "title")
         self.prompt = label(
             f"Scan the {words.document} number, or type to filter and press Enter.",

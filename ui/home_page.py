@@ -8,7 +8,8 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
-from station.workflows import workflow, workflows
+from station.workflow import workflows
+from station.workflows import facts
 from ui.services import Services
 from ui.widgets import VerdictBanner, button, label
 
@@ -87,7 +88,7 @@ class HomePage(QWidget):
         self.offers = offers
         if offers:
             first = offers[0]
-            verb = workflow(str(first["kind"])).words.doing.lower()
+            verb = facts(str(first["kind"])).words.doing.lower()
             more = f" (and {len(offers) - 1} more)" if len(offers) > 1 else ""
             user = first.get("user")
             by = f" by {user}" if user and user != self.services.operator else ""

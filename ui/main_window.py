@@ -18,7 +18,8 @@ from station.app import Opened, open_session, pending_journals
 from station.codes import Code, StationError
 from station.posting import PostingResult
 from station.users import badge_name, check_operator
-from station.workflows import REGISTRY, workflow, workflows
+from station.workflow import workflows
+from station.workflows import REGISTRY, facts
 from ui.admin_dialogs import FAILURES, OptionsDialog, UsersDialog
 from ui.choose_page import ChoosePage
 from ui.home_page import HomePage
@@ -145,7 +146,11 @@ class MainWindow(QMainWindow):
 
     def offers(self) -> list[dict[str, Any]]:
         name = self.services.station_name
-        return [header for header in pending_journals() if header.get("station") == name]
+        return [
+            header
+            for header in pending_journals()
+            if header.get("station") == name and header.get("kind") in self.choose
+        ]
 
     def do(self, name: str) -> None:
         if self.setup is not None:
@@ -259,7 +264,7 @@ class MainWindow(QMainWindow):
         operator = self.services.operator
         try:
             if operator is not None:  # one whose role may (a clerk receives, a packer ships)
-                check_operator(self.services.engine, operator, kind, workflow(kind).roles)
+                check_operator(self.services.engine, operator, kind, facts(kind).roles)
             config = self.services.station()
             opened: Opened = open_session(self.services.engine, config, kind, number, user=operator)
         except StationError as error:

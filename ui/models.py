@@ -10,7 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from station.grid import Entry
 from station.session import ScanSession, SessionLine
-from station.workflows import workflow
+from station.workflows import facts
 
 _Index = QModelIndex | QPersistentModelIndex
 _DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -89,7 +89,7 @@ class LinesModel(RowsModel):
 
     def __init__(self, kind: str) -> None:
         super().__init__()
-        words = workflow(kind).words
+        words = facts(kind).words
         self.columns = ("#", "SKU", "Product", "Ordered", words.before, words.now, "Left")
         self.current: int | None = None
         self._bold = QFont()

@@ -58,12 +58,8 @@ def _generate(engine: Engine, posting: Posting, now: datetime) -> dict[int, str]
 
 def plan(draft: Draft) -> Movement:
     """The receipt's new units, every scan-time rule checked again first."""
-    connection, posting, lines, station = (
-        draft.connection,
-        draft.posting,
-        draft.lines,
-        draft.station,
-    )
+    connection, posting, lines = draft.connection, draft.posting, draft.lines
+    station = draft.station
     serials, now = draft.extra
     options = station.options
     scope = ledger.serial_scope(connection)

@@ -14,20 +14,11 @@ from station.receive import posting as receipt
 from station.receive import rules
 from station.rules import Problem, check_serial_rules
 from station.scanning import serial_key
-from station.workflow import Header, Session, Workflow, post_document
+from station.workflow import Session, Workflow, post_document
 
 
 class Receive(Workflow):
     kind = "receive"
-    document_kind = "po"
-    station_kind = "receive"
-    key = "F2"
-    roles = ("clerk", "supervisor")
-    header = Header("receipt", "RCV", "po_id")
-    item_adds_unit = True
-    prints = "labels"
-    event = "received"
-    finished = "received"
 
     def not_open(self, document: Document, options: dict[str, Any]) -> Problem | None:
         return rules.po_not_open(document, options)

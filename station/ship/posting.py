@@ -24,12 +24,8 @@ from station.workflow import Draft
 
 def plan(draft: Draft) -> Movement:
     """The shipment's units (locked, in key order) and every rule checked again."""
-    connection, posting, lines, station = (
-        draft.connection,
-        draft.posting,
-        draft.lines,
-        draft.station,
-    )
+    connection, posting, lines = draft.connection, draft.posting, draft.lines
+    station = draft.station
     order = draft.document
     counts: Counter[int] = Counter()
     for entry in posting.entries:

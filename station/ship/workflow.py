@@ -12,25 +12,13 @@ from station.rules import Problem, check_serial_text
 from station.scanning import Scan, serial_key
 from station.ship import posting as shipment
 from station.ship import rules
-from station.workflow import Header, Session, Workflow
+from station.workflow import Session, Workflow
 
 NOT_FOUND_PROMPT = "Not found: scan the serial of the unit that is not there (any command cancels)"
 
 
 class Ship(Workflow):
     kind = "ship"
-    document_kind = "order"
-    station_kind = "ship"
-    key = "F3"
-    roles = ("packer", "supervisor")
-    header = Header("shipment", "SHP", "order_id")
-    item_not_on_document = Code.ITEM_NOT_ON_ORDER
-    missing_code = Code.ORDER_NOT_FOUND
-    room_code = Code.OVER_PACK
-    prints = "slip"
-    event = "shipped"
-    finished = "shipped"
-    nothing_done = "nothing shipped"
 
     def not_open(self, document: Document, options: dict[str, Any]) -> Problem | None:
         if document.status in ("shipped", "cancelled"):
