@@ -58,9 +58,9 @@ class HomePage(QWidget):
             widget.clicked.connect(lambda _=False, n=name: self.action.emit(n))
         self.operator_label = label("", "operator")
         grid = QGridLayout()
-        grid.addWidget(self.receive_button, 0, 0)
-        grid.addWidget(self.ship_button, 0, 1)
-        grid.addWidget(self.lookup_button, 1, 0, 1, 2)
+        for column, widget in enumerate(self.workflow_buttons.values()):
+            grid.addWidget(widget, 0, column)
+        grid.addWidget(self.lookup_button, 1, 0, 1, len(self.workflow_buttons))
         admin_row = QHBoxLayout()
         admin_row.addWidget(self.operator_label)
         admin_row.addWidget(self.sign_in_button)

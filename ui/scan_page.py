@@ -354,9 +354,12 @@ class ScanPage(QWidget):
                 product.sku, product.name, entry.serial or "(generated)", product.gtin
             )
             title, render = f"Label {unit.serial}", lambda: labels.serial_label_png(unit)
-        else:
+        elif self.session.workflow.prints == "slip":
             slip = self.packing_slip()
             title, render = f"Packing slip {slip.order}", lambda: labels.packing_slip_png(slip)
+        else:
+            self.banner.show_info("This workflow prints nothing: there is nothing to preview.")
+            return
         try:
             png = render()
         except StationError as error:  # a label template missing or not usable

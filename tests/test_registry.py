@@ -1,0 +1,84 @@
+"""Every registered workflow (station/resources/workflows.toml) through `station scan`,
+driven from the registry: a new workflow gets these checks by adding its row to OPEN."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import Engine
+
+from station.cli import main
+from station.workflow import workflow
+from station.workflows import REGISTRY, Facts
+from tests.seed import seed
+from tests.workflow import run_scan
+
+#: An open document of the seed ledger for each registered workflow.
+OPEN = {"receive": "PO-1", "ship": "SO-1"}
+
+
+def test_every_registered_workflow_has_a_case_here() -> None:
+    assert set(OPEN) == {facts.kind for facts in REGISTRY}
+
+
+@pytest.mark.parametrize("facts", REGISTRY, ids=lambda facts: facts.kind)
+def test_an_unknown_document_is_refused_with_the_workflows_own_code_and_words(
+    engine: Engine,
+    db_url: str,
+    facts: Facts,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    flow = workflow(facts.kind)
+    seed(engine)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    status = main(["--db", db_url, "scan", "--station", "DOCK-1", flow.facts.flag, "NO-SUCH-1"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err == f"station: {flow.missing_code}: {flow.words.missing.format(number='NO-SUCH-1')}\n"
+
+
+@pytest.mark.parametrize("facts", REGISTRY, ids=lambda facts: facts.kind)
+def test_the_shared_commands_answer_the_same_in_every_workflow(
+    engine: Engine,
+    db_url: str,
+    facts: Facts,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Nothing to save, nothing to undo, an unknown command, and a save after an undo
+    that emptied the grid: the core's answers, with the workflow's words."""
+    flow = workflow(facts.kind)
+    seed(engine)
+    args = ["--station", "DOCK-1", flow.facts.flag, OPEN[flow.kind]]
+    status, lines = run_scan(
+        monkeypatch, capsys, db_url, args, ["CMD-SAVE", "CMD-UNDO", "CMD-NOSUCH", "CMD-CANCEL"]
+    )
+    assert [(line.get("ok", line.get("posted")), line["code"]) for line in lines] == [
+        (False, "NOTHING_TO_POST"),
+        (False, "NOTHING_TO_UNDO"),
+        (False, "UNKNOWN_COMMAND"),
+        (True, "OK"),
+    ]
+    assert lines[0]["message"] == flow.words.nothing
+    assert lines[2]["message"] == "Unknown command CMD-NOSUCH."
+    assert status != 0
+
+
+@pytest.mark.parametrize("facts", REGISTRY, ids=lambda facts: facts.kind)
+def test_an_item_not_on_the_document_is_refused_with_the_workflows_code(
+    engine: Engine,
+    db_url: str,
+    facts: Facts,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """X9 is in the catalog and on no seed document."""
+    flow = workflow(facts.kind)
+    seed(engine)
+    args = ["--station", "DOCK-1", flow.facts.flag, OPEN[flow.kind]]
+    _status, (line,) = run_scan(monkeypatch, capsys, db_url, args, ["X9"])
+    assert line["code"] == flow.item_not_on_document
+    document = flow.words.document_short
+    assert line["message"] == f"Other Thing (X9) is not on {document} {OPEN[flow.kind]}."
