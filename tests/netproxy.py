@@ -17,13 +17,14 @@ from types import TracebackType
 
 
 class SilentProxy:
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, listen: int = 0) -> None:
+        """Forwards to `host`:`port`; listens on 127.0.0.1:`listen` (0: any free port)."""
         self.target = (host, port)
         self.silent = False
         self._trigger: tuple[bytes, bool] | None = None
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server(("127.0.0.1", listen))
         self.port = self._listener.getsockname()[1]
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()

@@ -105,14 +105,23 @@ def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def _fatal(message: str) -> None:
-    """Say why the app cannot start: on stderr, and in a dialog when there is a screen."""
-    print(f"station: {message}", file=sys.stderr, flush=True)
-    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")):
-        return
-    from PySide6.QtWidgets import QMessageBox
+def _has_screen() -> bool:
+    return not os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal"))
 
-    QMessageBox.critical(None, "Station", message)
+
+def ask_for_database(url: str | None, problem: str) -> Engine | None:
+    """The database could not be opened at start: say what failed and how to point the
+    station at another database (on stderr, and in a dialog with Retry and Quit when
+    there is a screen). The engine once a retry opens it; None: quit."""
+    from station.app import connect
+    from ui.database_dialog import DatabaseDialog, problem_text
+
+    print(f"station: {problem_text(url, problem)}", file=sys.stderr, flush=True)
+    if not _has_screen():
+        return None
+    dialog = DatabaseDialog(url, problem, connect)
+    dialog.exec()
+    return dialog.engine
 
 
 def run(url: str | None = None) -> int:
@@ -131,20 +140,22 @@ def run(url: str | None = None) -> int:
     from ui.settings import LocalSettings
 
     reachable = True
+    opened: Engine | None
     try:
-        engine = connect(url)
+        opened = connect(url)
     except OperationalError as error:
         reason = _first_line(getattr(error, "orig", error))
         if LocalSettings.load().station is None:  # nothing cached to start from
-            _fatal(f"Cannot reach the database: {reason}")
-            return EXIT_DATABASE
-        # SPEC §4: start on the options cached on this machine; scanning waits for the
-        # database, which the status bar watches.
-        engine, reachable = make_engine(url), False
+            opened = ask_for_database(url, f"Cannot reach the database: {reason}")
+        else:  # SPEC §4: start on the options cached on this machine; scanning waits
+            # for the database, which the status bar watches.
+            opened, reachable = make_engine(url), False
     except Exception as error:
         reason = _first_line(getattr(error, "orig", error))
-        _fatal(f"Cannot open the database: {reason}")
+        opened = ask_for_database(url, f"Cannot open the database: {reason}")
+    if opened is None:
         return EXIT_DATABASE
+    engine = opened
     window = build_window(engine, database_up=reachable)
     window.show()
     if os.environ.get("STATION_EXIT_WHEN_READY"):
