@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from station.codes import Code, StationError
 from station.devices import labels
 from station.devices.errors import DeviceError
-from station.documents import Document
+from station.documents import Document, Product
 from station.posting import PostingResult
 from station.stations import StationConfig
 
@@ -45,6 +45,27 @@ class PrintJob:
         return printer.packing_slip(self.item)
 
 
+#: What a preview shows for a serial the station generates when the receipt posts.
+GENERATED_SERIAL = "(generated)"
+
+
+def unit_label(product: Product, serial: str | None) -> labels.SerialLabel | None:
+    """The serial label a received unit of `product` gets: None for a product that is not
+    serialized (its units get no label, whatever was scanned); `serial` None is one the
+    station generates at posting, shown as GENERATED_SERIAL (for the preview)."""
+    if not product.serialized:
+        return None
+    return labels.SerialLabel(product.sku, product.name, serial or GENERATED_SERIAL, product.gtin)
+
+
+def no_label(product: Product) -> str:
+    """Why a unit of `product` has no label to preview or print."""
+    return (
+        f"{product.name} ({product.sku}) is not serialized: its units are counted and get no"
+        " serial label, so there is no label to preview."
+    )
+
+
 def receipt_labels(
     document: Document, result: PostingResult, station: StationConfig
 ) -> list[labels.SerialLabel]:
@@ -55,8 +76,9 @@ def receipt_labels(
     found = []
     for index, serial, _qty in result.posted_units:
         product = document.lines[index].product
-        if serial is not None and product.serialized and (every or serial in generated):
-            found.append(labels.SerialLabel(product.sku, product.name, serial, product.gtin))
+        label = unit_label(product, serial) if serial is not None else None
+        if label is not None and (every or serial in generated):
+            found.append(label)
     return found
 
 
