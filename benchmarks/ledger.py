@@ -50,6 +50,7 @@ from station.db.models import (
 #: Rows per executemany.
 CHUNK = 20_000
 PRODUCTS = 10
+RESERVE = 10_000  # units of the posting benchmarks (see the module docstring)
 RECEIVED_AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 COST = Decimal("12.5000")
 
@@ -232,7 +233,7 @@ def _reset_sequences(connection: Connection) -> None:
 
 
 def build_ledger(
-    url: str, units: int = 1_000_000, *, reserve: int = 10_000, engine: Engine | None = None
+    url: str, units: int = 1_000_000, *, reserve: int = RESERVE, engine: Engine | None = None
 ) -> LedgerInfo:
     """Create the schema at `url` (which must be an empty database) and fill it with
     `units` in-stock units, their events and the benchmark documents (see the module
