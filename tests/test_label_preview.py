@@ -58,6 +58,6 @@ def test_the_preview_is_what_the_receipt_prints(engine: Engine) -> None:
     ]
     result = session.save()
     assert result.posted, result.message
-    jobs = printing.jobs_after_posting("receive", session.document, result, session.station)
+    jobs = printing.receipt_jobs(session.document, result, session.station)
     assert [job.item for job in jobs] == [label for _, label in previews if label is not None]
     assert [job.label for job in jobs] == ["SN-P1", "SN-P2"]
