@@ -83,7 +83,7 @@ class DatabaseDialog(QDialog):
         self.attempts = 1  # the start's own
         self.trying = False
         shown, source = database_source(url)
-        self.setWindowTitle("Station: the database cannot be reached")
+        self.setWindowTitle("Station cannot open its database")
         self.problem = label(problem, "databaseProblem", wrap=True)
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.where = label(f"Database: {shown} ({source}).", wrap=True)
