@@ -350,9 +350,10 @@ class ScanPage(QWidget):
                 return
             entry = self.session.entries[index]
             product = self.session.document.lines[entry.line].product
-            unit = labels.SerialLabel(
-                product.sku, product.name, entry.serial or "(generated)", product.gtin
-            )
+            unit = printing.unit_label(product, entry.serial)
+            if unit is None:  # counted, never labeled: nothing to preview
+                self.banner.show_info(printing.no_label(product))
+                return
             title, render = f"Label {unit.serial}", lambda: labels.serial_label_png(unit)
         elif self.session.workflow.prints == "slip":
             slip = self.packing_slip()

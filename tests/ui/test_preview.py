@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
@@ -20,9 +19,6 @@ from ui.main_window import MainWindow
 from ui.preview import PreviewDialog
 
 
-@pytest.mark.xfail(
-    strict=True, reason="ui/scan_page.py's preview does not use printing.unit_label yet"
-)
 def test_a_unit_that_is_not_serialized_previews_no_label(
     qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
 ) -> None:
