@@ -33,8 +33,18 @@ def press(key: Qt.Key) -> None:
 
 
 def press_later(key: Qt.Key, ms: int = 100) -> None:
-    """`key` pressed while a dialog's own event loop runs (exec)."""
-    QTimer.singleShot(ms, lambda: press(key))
+    """`key` pressed while a dialog's own event loop runs (exec): once the dialog is up
+    and has the keyboard (on a loaded machine it may take longer than `ms` to open; a
+    key pressed before would go to the window behind it and the dialog never close)."""
+
+    def attempt() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None or QGuiApplication.focusWindow() is not dialog.windowHandle():
+            QTimer.singleShot(ms, attempt)
+            return
+        press(key)
+
+    QTimer.singleShot(ms, attempt)
 
 
 def test_prompt_and_verdict_name_what_is_left(
