@@ -64,10 +64,10 @@ def _change(connection: Connection, movement: Movement, stamp: Stamp, links: dic
                 .where(and_(Unit.id.in_(part), Unit.status == expected))
                 .values({**dict(values), **links})
             ).rowcount
-    bulk.write_rows(
-        connection,
-        Event,
-        [
+    events = []
+    for change in movement.changed:
+        values = dict(change.values)
+        events.append(
             {
                 "unit_id": change.unit_id,
                 "kind": stamp.event,
@@ -76,12 +76,11 @@ def _change(connection: Connection, movement: Movement, stamp: Stamp, links: dic
                 "user_name": stamp.user,
                 "from_warehouse_id": change.from_warehouse_id,
                 "from_bin": change.from_bin,
-                "to_warehouse_id": dict(change.values).get("warehouse_id"),
-                "to_bin": dict(change.values).get("bin"),
+                "to_warehouse_id": values.get("warehouse_id"),
+                "to_bin": values.get("bin"),
                 "document_kind": stamp.document_kind,
                 "document_number": stamp.document_number,
             }
-            for change in movement.changed
-        ],
-    )
+        )
+    bulk.write_rows(connection, Event, events)
     return count
