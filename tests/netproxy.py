@@ -5,7 +5,7 @@ kernel still has its connection (the proxy's kernel acknowledges every byte), so
 neither TCP keepalives nor tcp_user_timeout notice anything — only a client that
 bounds its own waits does. `heal` closes the connections that were silenced (their
 client gave up on them; a healed network would carry its close to the server) and
-forwards new ones again.
+forwards new ones again. `slow` delays every chunk forwarded (a slow network).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from types import TracebackType
 
 
@@ -21,6 +22,7 @@ class SilentProxy:
         """Forwards to `host`:`port`; listens on 127.0.0.1:`listen` (0: any free port)."""
         self.target = (host, port)
         self.silent = False
+        self.delay = 0.0  # seconds each chunk waits before it is forwarded
         self._trigger: tuple[bytes, bool] | None = None
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
@@ -34,6 +36,10 @@ class SilentProxy:
     def silence(self) -> None:
         """From now on no byte passes, either way; every socket stays open."""
         self.silent = True
+
+    def slow(self, seconds: float) -> None:
+        """From now on every chunk, either way, arrives `seconds` late (0: at once)."""
+        self.delay = seconds
 
     def silence_at(self, marker: bytes, *, deliver: bool) -> None:
         """Go silent when the client sends bytes holding `marker` (b"COMMIT"): after
@@ -109,6 +115,8 @@ class SilentProxy:
                 continue
             if self.silent:
                 continue  # dropped: a silent network delivers nothing
+            if self.delay:
+                time.sleep(self.delay)
             try:
                 target.sendall(data)
             except OSError:

@@ -7,7 +7,8 @@ change is made through the core (`stations.set_options`, `users.add_user`,
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -32,6 +33,7 @@ from station.codes import Code, StationError
 from station.db import admin, search
 from station.db.models import ROLES
 from station.devices.errors import DeviceError
+from station.stations import StationConfig
 from ui.devices import serial_ports
 from ui.models import RowsModel
 from ui.services import Services, first_line
@@ -39,6 +41,15 @@ from ui.widgets import VerdictBanner, button, fit_columns, label, name_and_pin, 
 
 DEVICE_OPTIONS = ("label_printer", "receipt_printer", "scanner")
 FAILURES = (StationError, SQLAlchemyError, OSError)  # what a database call can raise here
+T = TypeVar("T")
+
+
+def _attempt(call: Callable[[], T]) -> T | Exception:
+    """`call()`, or the database failure it raised (to be shown, not raised)."""
+    try:
+        return call()
+    except FAILURES as error:
+        return error
 
 
 class _Locked(QDialog):
@@ -74,6 +85,13 @@ class _Locked(QDialog):
         self.bottom.addWidget(self.close_button)
         self.layout_.addLayout(self.bottom)
 
+    def db(self, call: Callable[[], T], doing: str = "Waiting for the database") -> T:
+        """`call` on the database worker (the dialog paints meanwhile; its banner says what
+        runs when it takes longer than a blink); its error is raised here."""
+        return self.services.worker.run(
+            call, lambda seconds: self.banner.show_working(doing, seconds)
+        )
+
     def failed(self, error: Exception) -> None:
         """Show why a call failed in the banner (the database down, a refusal)."""
         if isinstance(error, StationError):
@@ -86,10 +104,9 @@ class _Locked(QDialog):
 
     def unlock(self) -> bool:
         name, pin = self.user_field.text().strip(), self.pin_field.text()
+        engine, station = self.services.engine, self.services.station_name
         try:
-            users.authorize_supervisor(
-                self.services.engine, name, pin, station=self.services.station_name
-            )
+            self.db(lambda: users.authorize_supervisor(engine, name, pin, station=station))
         except FAILURES as error:
             self.failed(error)
             self.pin_field.clear()
@@ -106,12 +123,13 @@ class _Locked(QDialog):
 
 class OptionsDialog(_Locked):
     """Every station option with its explanation; device settings with a test print and
-    the serial ports detected; the audit record of changes."""
+    the serial ports detected; the audit record of changes. Built without the database;
+    `load` fills it."""
 
     def __init__(self, services: Services) -> None:
         super().__init__(services, f"Options — {services.station_name}")
         self.resize(1000, 720)
-        self.config = services.station()
+        self.config: StationConfig | None = None  # the options as stored, once loaded
         self.editors: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
         self.names: dict[str, QLabel] = {}  # each option's row label: plain name, then key
@@ -123,7 +141,7 @@ class OptionsDialog(_Locked):
         devices = QGroupBox("Devices")
         device_form = QFormLayout(devices)
         for key, option in opts.OPTIONS.items():
-            editor = self._editor(key, option, self.config[key])
+            editor = self._editor(key, option, option.default)
             self.editors[key] = editor
             error = label("", "error", wrap=True)
             self.errors[key] = error
@@ -171,7 +189,37 @@ class OptionsDialog(_Locked):
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(scroll, 1)
         self.detect_ports()
-        self.load_audit()
+
+    def load(self) -> None:
+        """Read what the dialog shows in one call on the database worker and show it: the
+        options (FAILURES raised: the dialog cannot open without them), the warehouses and
+        the audit record (a failure of either is said in the banner)."""
+        config, codes, changes = self.db(self._loading, "Loading the options")
+        self.config = config
+        for key, option in opts.OPTIONS.items():
+            editor, value = self.editors[key], config[key]
+            if isinstance(editor, QCheckBox):
+                editor.setChecked(bool(value))
+            elif isinstance(editor, QComboBox):
+                editor.clear()
+                if isinstance(codes, Exception):
+                    self.failed(codes)
+                else:
+                    editor.addItems(codes)
+                editor.setCurrentText(config.warehouse or str(value))
+            elif isinstance(editor, QLineEdit):
+                editor.setText(", ".join(value) if option.kind is list else str(value))
+        self._show_audit(changes)
+
+    def _loading(self) -> tuple[StationConfig, list[str] | Exception, list[Any] | Exception]:
+        """On the database worker."""
+        engine = self.services.engine
+
+        def codes() -> list[str]:
+            with engine.connect() as connection:
+                return [code for code, _name in search.warehouse_codes(connection)]
+
+        return self.services.station(), _attempt(codes), _attempt(self._audit())
 
     def unlocked(self) -> None:
         self.save_button.setEnabled(True)
@@ -187,13 +235,7 @@ class OptionsDialog(_Locked):
             return number
         if key == "warehouse":
             combo = QComboBox()
-            combo.setEditable(True)
-            try:
-                with self.services.engine.connect() as connection:
-                    combo.addItems([code for code, _name in search.warehouse_codes(connection)])
-            except FAILURES as error:
-                self.failed(error)
-            combo.setCurrentText(self.config.warehouse or str(value))
+            combo.setEditable(True)  # the warehouses are listed by `load`
             return combo
         field = QLineEdit(", ".join(value) if option.kind is list else str(value))
         return field
@@ -219,6 +261,8 @@ class OptionsDialog(_Locked):
     def changes(self) -> dict[str, str]:
         """Options whose editor differs from the stored value."""
         changed: dict[str, str] = {}
+        if self.config is None:  # not loaded: nothing to compare with
+            return changed
         for key, option in opts.OPTIONS.items():
             text = self.text_of(key)
             current = self.config.warehouse if key == "warehouse" else self.config[key]
@@ -252,11 +296,14 @@ class OptionsDialog(_Locked):
             self.editors[bad[0]].setFocus()
             return False
         name, pin = self.supervisor or (self.user_field.text().strip(), self.pin_field.text())
+        engine, station = self.services.engine, self.services.station_name or ""
+
+        def saving() -> list[tuple[str, Any, Any]]:
+            return list(stations.set_options(engine, station, changed, user=name, pin=pin))
+
         try:
-            done = stations.set_options(
-                self.services.engine, self.services.station_name or "", changed, user=name, pin=pin
-            )
-            self.config = self.services.station()
+            done = self.db(saving, "Saving the options")
+            self.config = self.db(self.services.station, "Loading the options")
         except FAILURES as error:
             self.failed(error)
             return False
@@ -266,13 +313,23 @@ class OptionsDialog(_Locked):
         self.banner.show_good(f"Saved: {what}.")
         return True
 
+    def _audit(self) -> Callable[[], list[Any]]:
+        """The query of this station's option changes (for the worker)."""
+        engine, station = self.services.engine, self.services.station_name or ""
+
+        def audit() -> list[Any]:
+            with engine.connect() as connection:
+                station_id = admin.station_id(connection, station)
+                return list(admin.option_changes(connection, station_id)) if station_id else []
+
+        return audit
+
     def load_audit(self) -> None:
-        try:
-            with self.services.engine.connect() as connection:
-                station_id = admin.station_id(connection, self.services.station_name or "")
-                changes = admin.option_changes(connection, station_id) if station_id else []
-        except FAILURES as error:
-            self.failed(error)
+        self._show_audit(_attempt(lambda: self.db(self._audit(), "Loading the audit record")))
+
+    def _show_audit(self, changes: list[Any] | Exception) -> None:
+        if isinstance(changes, Exception):
+            self.failed(changes)
             return
         self.audit_model.set_rows(
             [
@@ -361,27 +418,35 @@ class UsersDialog(_Locked):
         body.addWidget(self.view, 1)
         body.addLayout(add_row)
         body.addLayout(reset_row)
+
+    def load(self) -> None:
+        """The users, from the database worker (a failure is said in the banner)."""
         self.reload()
 
     def reload(self) -> None:
+        engine = self.services.engine
+
+        def listed() -> list[Any]:
+            with engine.connect() as connection:
+                return list(admin.users(connection))
+
         try:
-            with self.services.engine.connect() as connection:
-                self.model.set_rows(admin.users(connection))
+            self.model.set_rows(self.db(listed, "Loading the users"))
         except FAILURES as error:
             self.failed(error)
 
     def add(self) -> bool:
         assert self.supervisor is not None
         name, pin = self.supervisor
+        engine, station = self.services.engine, self.services.station_name
+        new, role = self.name_field.text(), self.role_box.currentText()
+        new_pin = self.new_pin.text()
         try:
-            users.add_user(
-                self.services.engine,
-                self.name_field.text(),
-                self.role_box.currentText(),
-                self.new_pin.text(),
-                by=name,
-                by_pin=pin,
-                station=self.services.station_name,
+            self.db(
+                lambda: users.add_user(
+                    engine, new, role, new_pin, by=name, by_pin=pin, station=station
+                ),
+                "Adding the user",
             )
         except FAILURES as error:
             self.failed(error)
@@ -402,14 +467,15 @@ class UsersDialog(_Locked):
             return False
         who = str(self.model.rows[rows[0].row()][0])
         name, pin = self.supervisor
+        engine, station, new_pin = (
+            self.services.engine,
+            self.services.station_name,
+            self.reset_pin_field.text(),
+        )
         try:
-            users.reset_pin(
-                self.services.engine,
-                who,
-                self.reset_pin_field.text(),
-                by=name,
-                by_pin=pin,
-                station=self.services.station_name,
+            self.db(
+                lambda: users.reset_pin(engine, who, new_pin, by=name, by_pin=pin, station=station),
+                "Setting the PIN",
             )
         except FAILURES as error:
             self.failed(error)

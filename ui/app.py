@@ -41,6 +41,7 @@ def build_window(
     from ui.services import DatabaseWatch, Services
     from ui.settings import LocalSettings
     from ui.sounds import Sounds
+    from ui.worker import DatabaseWorker
 
     settings = LocalSettings.load()
     if station is not None:
@@ -55,6 +56,7 @@ def build_window(
         printing=Printing(engine),
         scanners=SerialScanners(),
         database=database,
+        worker=DatabaseWorker(),
     )
     if user is not None:
         from station.users import role_of

@@ -6,6 +6,9 @@ you type by number, vendor/customer, SKU or barcode on it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QTableView, QVBoxLayout, QWidget
@@ -18,6 +21,7 @@ from ui.models import DocumentsModel
 from ui.services import Services
 from ui.sounds import BAD
 from ui.widgets import VerdictBanner, button, label, read_number_scan, setup_table
+from ui.worker import Job
 
 _NAVIGATION = {
     Qt.Key.Key_Up,
@@ -65,7 +69,9 @@ class ChoosePage(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)
-        self._timer.timeout.connect(self.reload)
+        self._timer.timeout.connect(self._filter)
+        self._asked: Job | None = None  # the filter's query on the worker, not answered yet
+        self._again = False  # typed since it was asked: ask again when it answers
 
         search_row = QHBoxLayout()
         search_row.addWidget(label("Find:"))
@@ -104,13 +110,51 @@ class ChoosePage(QWidget):
     def _schedule(self) -> None:
         self._timer.start()
 
+    def _matching(self) -> Callable[[], list[dict[str, Any]]]:
+        """The query for the open documents the filter matches now (for the worker)."""
+        engine, kind, typed = reading(self.services.engine), self.doc_kind, self.search.text()
+
+        def matching() -> list[dict[str, Any]]:
+            with engine.connect() as connection:
+                return list(ledger.open_documents(connection, kind, typed.strip()))
+
+        return matching
+
+    def _filter(self) -> None:
+        """The list for what is typed, without holding the keyboard: the answer comes back
+        by signal; typing meanwhile asks once more when it is in (never a query a key)."""
+        if self._asked is not None:
+            self._again = True
+            return
+        self._asked = self.services.worker.submit(self._matching(), self._filtered)
+
+    def _filtered(self, job: Job) -> None:
+        self._asked = None
+        if self._again:  # the text changed while this one ran: its answer is stale
+            self._again = False
+            self._filter()
+            return
+        if isinstance(job.error, OperationalError):
+            self.banner.show_bad(*self.services.database_refused(job.error))
+        elif job.error is not None:
+            raise job.error
+        else:
+            self._show_rows(job.result)
+
     def reload(self) -> None:
+        """The open documents the filter matches, looked up on the database worker (the
+        window waits for the list: it is what the operator opens from next)."""
         try:
-            with reading(self.services.engine).connect() as connection:
-                found = ledger.open_documents(connection, self.doc_kind, self.search.text().strip())
+            found = self.services.worker.run(
+                self._matching(),
+                lambda seconds: self.banner.show_working("Looking for documents", seconds),
+            )
         except OperationalError as error:
             self.banner.show_bad(*self.services.database_refused(error))
             return
+        self._show_rows(found)
+
+    def _show_rows(self, found: list[dict[str, Any]]) -> None:
         self.model.set_rows([(d["number"], d["party"], d["status"]) for d in found])
         if found:
             self.view.selectRow(0)
@@ -119,8 +163,8 @@ class ChoosePage(QWidget):
         """Open what the filter shows for the text typed now: the document whose number is
         exactly that text, else the selected row, else the text itself."""
         typed = self.search.text().strip()
-        if self._timer.isActive():  # Enter before the list caught up with the typing
-            self._timer.stop()
+        if self._timer.isActive() or self._asked is not None:  # Enter before the list
+            self._timer.stop()  # caught up with the typing
             self.reload()
         exact = [row[0] for row in self.model.rows if str(row[0]).upper() == typed.upper()]
         if typed and exact:

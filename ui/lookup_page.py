@@ -131,13 +131,21 @@ class LookupPage(QWidget):
         text = text.strip()
         if not text:
             return
-        try:
-            with reading(self.services.engine).connect() as connection:
+        engine = self.services.engine
+
+        def finding() -> tuple[list[Any], list[UnitTrace]]:  # on the database worker
+            with reading(engine).connect() as connection:
                 rows = search.units_of_document(connection, text)
+            return (rows, []) if rows else ([], trace(engine, text))
+
+        try:
+            rows, traces = self.services.worker.run(
+                finding, lambda seconds: self.banner.show_working(f"Looking up {text}", seconds)
+            )
             if rows:
                 self._show_units(text, rows)
                 return
-            self._show_traces(trace(self.services.engine, text))
+            self._show_traces(traces)
         except StationError as error:
             self.traces, self.units = [], []
             self.details.setText("")
@@ -234,9 +242,16 @@ class LookupPage(QWidget):
                 rows.append(header)
                 rows.extend([[event.get(key) for key in header] for event in events])
             rows.append([])
+        engine = self.services.engine
+
+        def writing() -> int:  # on the database worker: a big export never freezes the window
+            protected = ledger_files(engine)
+            return write_rows_xlsx(path, header, rows, title="Lookup", protected=protected)
+
         try:
-            protected = ledger_files(self.services.engine)
-            written = write_rows_xlsx(path, header, rows, title="Lookup", protected=protected)
+            written = self.services.worker.run(
+                writing, lambda seconds: self.banner.show_working(f"Exporting to {path}", seconds)
+            )
         except StationError as refused:  # the ledger, the data folder, a device, no folder
             self.banner.show_bad(refused.message, refused.code)
             return 0

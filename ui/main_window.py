@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
 from station.app import Opened, open_session, pending_journals
 from station.codes import Code, StationError
 from station.posting import PostingResult
+from station.stations import StationConfig
 from station.users import badge_name, check_operator
 from station.workflow import workflows
 from station.workflows import REGISTRY, facts
@@ -31,6 +34,8 @@ from ui.setup_page import SetupPage
 from ui.sign_in import SignInDialog
 from ui.wedge import WedgeFilter
 from ui.widgets import VerdictBanner, take_keyboard
+
+T = TypeVar("T")
 
 
 class MainWindow(QMainWindow):
@@ -118,15 +123,28 @@ class MainWindow(QMainWindow):
             self.setup.deleteLater()
             self.setup = None
         try:
-            self.services.apply_station(self.services.station())
+            config = self.wait(self.services.station, "Loading the station's options")
+            self.services.apply_station(config)
         except Exception as error:  # database down and no cached options yet
             self.home.banner.show_bad(f"Cannot load the station: {error}", "DATABASE_UNAVAILABLE")
-        self.services.read_kind()  # once here: the status bar never queries the database
+        # once here: the status bar never queries the database
+        self.wait(self.services.read_kind, "Reading the station")
         self.services.database.start()
         self.go_home()
 
     def current_page(self) -> QWidget:
         return self.stack.currentWidget()
+
+    def banner(self) -> VerdictBanner:
+        """The banner of the page on show (home's when it has none)."""
+        banner = getattr(self.current_page(), "banner", None)
+        return banner if isinstance(banner, VerdictBanner) else self.home.banner
+
+    def wait(self, call: Callable[[], T], doing: str) -> T:
+        """`call` on the database worker; the banner on show says what runs when it takes
+        longer than a blink, until the answer (or the error, raised here) is in."""
+        banner = self.banner()
+        return self.services.worker.run(call, lambda seconds: banner.show_working(doing, seconds))
 
     def _show(self, page: QWidget) -> None:
         self.stack.setCurrentWidget(page)
@@ -173,15 +191,40 @@ class MainWindow(QMainWindow):
             else:
                 self.sign_out()
         elif name in ("options", "users"):
+            # open at once, loaded once it has the keyboard: keys pressed while it loads
+            # go to the dialog (Esc closes it), never to the window behind it
+            kind = OptionsDialog if name == "options" else UsersDialog
+            dialog = kind(self.services)
+            refused: list[Exception] = []
+            loading: list[bool] = []
+
+            def load(*_focus: object) -> None:
+                handle = dialog.windowHandle()
+                if loading or not dialog.isVisible():
+                    return
+                if _focus and (handle is None or QGuiApplication.focusWindow() is not handle):
+                    return  # another window's focus change
+                loading.append(True)
+                try:
+                    dialog.load()
+                except FAILURES as error:  # the database down, and no cached options
+                    refused.append(error)
+                    dialog.reject()
+
+            app = QGuiApplication.instance()
+            assert isinstance(app, QGuiApplication)
+            app.focusWindowChanged.connect(load)
+            QTimer.singleShot(250, load)  # no window manager gave it the focus: load anyway
             try:
-                dialog = self.options_dialog() if name == "options" else self.users_dialog()
-            except FAILURES as error:  # the database down, and no cached options
+                dialog.exec()
+            finally:
+                app.focusWindowChanged.disconnect(load)
+            if refused:
+                error = refused[0]
                 self._refuse(
                     f"{name.title()} cannot open now: {first_line(getattr(error, 'orig', error))}",
                     str(getattr(error, "code", Code.DATABASE_UNAVAILABLE)),
                 )
-                return
-            dialog.exec()
             self.dialog_closed()
             self.update_status()
 
@@ -234,10 +277,16 @@ class MainWindow(QMainWindow):
         self.update_status()
 
     def options_dialog(self) -> OptionsDialog:
-        return OptionsDialog(self.services)
+        """The options dialog, loaded (FAILURES raised when the options cannot be read)."""
+        dialog = OptionsDialog(self.services)
+        dialog.load()
+        return dialog
 
     def users_dialog(self) -> UsersDialog:
-        return UsersDialog(self.services)
+        """The users dialog, loaded (a failure is said in its banner)."""
+        dialog = UsersDialog(self.services)
+        dialog.load()
+        return dialog
 
     # --- sessions -------------------------------------------------------------------
 
@@ -262,11 +311,16 @@ class MainWindow(QMainWindow):
                 "The database cannot be reached: documents cannot be opened now.",
             )
         operator = self.services.operator
-        try:
+        engine = self.services.engine
+
+        def opening() -> tuple[StationConfig, Opened]:
             if operator is not None:  # one whose role may (a clerk receives, a packer ships)
-                check_operator(self.services.engine, operator, kind, facts(kind).roles)
+                check_operator(engine, operator, kind, facts(kind).roles)
             config = self.services.station()
-            opened: Opened = open_session(self.services.engine, config, kind, number, user=operator)
+            return config, open_session(engine, config, kind, number, user=operator)
+
+        try:
+            config, opened = self.wait(opening, f"Opening {number.strip()}")
         except StationError as error:
             return error
         self.services.apply_station(config)
@@ -339,9 +393,13 @@ class MainWindow(QMainWindow):
         self._refuse(message, Code.DIALOG_OPEN)
 
     def route_scan(self, raw: str | bytes) -> None:
-        """A scan from the wedge or a serial scanner goes to the page on show."""
+        """A scan from the wedge or a serial scanner goes to the page on show; one that
+        arrives while the window awaits the database's answer waits its turn, in order."""
         if QApplication.activeModalWidget() is not None:
             self.refuse_scan(raw)
+            return
+        if self.services.worker.busy:
+            self.services.worker.later(lambda: self.route_scan(raw))
             return
         page = self.current_page()
         if page is self.home:

@@ -2,12 +2,17 @@
 prompt, the verdict banner, and Undo / Remove / Rescan / Save (or Ship).
 
 The page only shows a `ScanSession` (receive or ship): every rule is the session's, every
-scan goes to `session.scan()`, and posting is `session.save_verdict()`.
+scan goes to `session.scan()`, and posting is `session.save_verdict()` — each on the
+database worker (ui.worker), in order, while the window keeps painting; a scan that
+arrives while an answer is awaited is judged after it.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
+from collections.abc import Callable
+from typing import TypeVar
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QIntValidator, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -32,6 +37,8 @@ from ui.preview import PreviewDialog
 from ui.services import Services, first_line
 from ui.sounds import BAD, GOOD
 from ui.widgets import VerdictBanner, button, label, setup_table, take_keyboard
+
+T = TypeVar("T")
 
 
 class ScanPage(QWidget):
@@ -193,8 +200,20 @@ class ScanPage(QWidget):
 
     # --- scans ----------------------------------------------------------------------
 
-    def scan(self, raw: str | bytes) -> Verdict:
-        """One scan from the wedge, a serial scanner or the manual field."""
+    def _core(self, call: Callable[[], T], doing: str = "Waiting for the database") -> T:
+        """`call` (the session's) on the database worker; the banner says what runs when
+        it takes longer than a blink."""
+        return self.services.worker.run(
+            call, lambda seconds: self.banner.show_working(doing, seconds)
+        )
+
+    def scan(self, raw: str | bytes) -> Verdict | None:
+        """One scan from the wedge, a serial scanner or the manual field. A scan while
+        an answer is awaited (a posting) is judged after it, in order (None: held)."""
+        if self.services.worker.busy:  # judged by the page on show when its turn comes
+            route = getattr(self.window(), "route_scan", self.scan)
+            self.services.worker.later(lambda: route(raw))
+            return None
         if not self.services.database.connected:
             return self._database_down(raw)
         read = read_scan(raw, command_prefix=self.session.station["command_prefix"])
@@ -203,7 +222,7 @@ class ScanPage(QWidget):
         if read.kind == "command" and read.command == "RESCAN":
             return self._scanned_rescan(read.raw if isinstance(read.raw, str) else "")
         self._rescan_armed = False
-        verdict = self.session.scan(raw)
+        verdict = self._core(lambda: self.session.scan(raw))
         self.show(verdict)
         return verdict
 
@@ -261,14 +280,15 @@ class ScanPage(QWidget):
     # --- buttons ------------------------------------------------------------------
 
     def undo(self) -> Verdict:
-        verdict = self.session.undo()
+        verdict = self._core(self.session.undo)
         self.show(verdict)
         return verdict
 
     def add_quantity(self) -> Verdict:
         """The typed quantity for the current non-serialized line (after its item scan)."""
         text = self.qty.text().strip()
-        verdict = self.session.add_quantity(int(text) if text.isdigit() else 0)
+        qty = int(text) if text.isdigit() else 0
+        verdict = self._core(lambda: self.session.add_quantity(qty))
         self.show(verdict)
         if verdict.ok:
             self.qty.setText("1")
@@ -281,7 +301,7 @@ class ScanPage(QWidget):
             return
         index = rows[0].row()
         try:
-            entry = self.session.remove(index)
+            entry = self._core(lambda: self.session.remove(index))
         except StationError as refused:  # the journal cannot record it: the row stays
             self.show(Verdict("", False, refused.code, "command", refused.message))
             return
@@ -326,7 +346,7 @@ class ScanPage(QWidget):
     def rescan(self, raw: str = "CMD-RESCAN") -> Verdict:
         self._rescan_armed = False
         try:
-            self.session.rescan()
+            self._core(self.session.rescan)
         except StationError as refused:  # the journal cannot be cleared: the rows stay
             verdict = Verdict(raw, False, refused.code, "command", refused.message)
             self.show(verdict)
@@ -377,24 +397,30 @@ class ScanPage(QWidget):
     def save(self) -> Verdict:
         if not self.services.database.connected:
             return self._database_down("CMD-SAVE")
-        verdict = self.session.save_verdict()
+        units = self.session.units_scanned()
+        verdict = self._core(self.session.save_verdict, f"Posting {units:,} unit(s)")
         self.show(verdict)
         result = verdict.posting
         if not verdict.ok or not isinstance(result, PostingResult):
             return verdict
         note = ""
-        try:
+
+        def print_jobs() -> tuple[str, bool]:  # renders and records the jobs: the worker's
             session = self.session
             jobs = session.workflow.print_jobs(session.document, result, session.station)
-            note = self.services.printing.submit(jobs) if jobs else ""
-            self.unprinted = bool(jobs) and self.services.printing.unprinted
+            sent = self.services.printing.submit(jobs) if jobs else ""
+            return sent, bool(jobs) and self.services.printing.unprinted
+
+        try:
+            note, self.unprinted = self._core(print_jobs, "Sending it to the printer")
         except Exception as error:  # never a crash after a posting committed
             # posted all the same: the stock moved; the labels can be printed again
             code = error.code if isinstance(error, StationError) else Code.PRINT_FAILED
             self.print_error = note = f"Printing failed: {first_line(error)}"
             self.banner.show_bad(f"{result.message} {note}", code)
         finally:
-            QTimer.singleShot(0, lambda note=note: self.posted.emit(result, note))
+            # after this call returns, before any scan that arrived during the posting
+            self.services.worker.later(lambda n=note: self.posted.emit(result, n), first=True)
         return verdict
 
     def select_row(self, row: int) -> None:

@@ -19,6 +19,7 @@ from station.stations import StationConfig
 from ui.devices import Printing, SerialScanners
 from ui.settings import LocalSettings
 from ui.sounds import Sounds
+from ui.worker import DatabaseWorker
 
 
 def first_line(error: BaseException) -> str:
@@ -86,6 +87,8 @@ class Services:
     printing: Printing
     scanners: SerialScanners
     database: DatabaseWatch
+    #: The one thread the window's database work runs on (ui.worker).
+    worker: DatabaseWorker
     config: StationConfig | None = None  # the options last applied (no query to read)
     kind: str = "both"  # the station's kind, read when the station is applied
     # The operator signed in with their PIN (ui.sign_in), for this run only: every posting
@@ -142,6 +145,7 @@ class Services:
         self.printing.configure(config["label_printer"], config["receipt_printer"], config.name)
 
     def shutdown(self) -> None:
+        self.worker.stop()
         self.database.stop()
         self.scanners.stop()
         self.printing.stop()

@@ -33,9 +33,13 @@ class SetupPage(QWidget):
     def __init__(self, services: Services) -> None:
         super().__init__()
         self.services = services
-        with services.engine.connect() as connection:
-            self.has_users = admin.user_count(connection) > 0
-            warehouses = search.warehouse_codes(connection)
+        engine = services.engine
+
+        def reading() -> tuple[bool, list[tuple[str, str]]]:  # on the database worker
+            with engine.connect() as connection:
+                return admin.user_count(connection) > 0, search.warehouse_codes(connection)
+
+        self.has_users, warehouses = services.worker.run(reading)
         self.banner = VerdictBanner(
             "Welcome. Name this station; the options can be changed later by a supervisor."
         )
@@ -93,7 +97,9 @@ class SetupPage(QWidget):
             self.banner.show_bad("Name the warehouse this station works in.", "BAD_OPTION_VALUE")
             return False
         engine = self.services.engine
-        try:
+        kind, demo = self.kind_box.currentText(), self.demo_box.isChecked()
+
+        def setting_up() -> None:  # on the database worker: the demo import takes a while
             # A retry after a later step failed finds the supervisor it created: it signs
             # in with that name and PIN instead of creating the user again. Users created
             # meanwhile (another first run at once) are found too: sign in as one of them.
@@ -104,15 +110,21 @@ class SetupPage(QWidget):
                 users.authorize_supervisor(engine, supervisor, pin, station=name)
             else:
                 users.add_user(engine, supervisor, "supervisor", pin)
-            if self.demo_box.isChecked():  # the supervisor's PIN was checked just above
+            if demo:  # the supervisor's PIN was checked just above
                 load_demo(engine, into_data=True)
             with engine.begin() as connection:
                 if code not in dict(search.warehouse_codes(connection)):
                     search.add_warehouse(connection, code, code.title())
-            station_id = stations.register(engine, name, self.kind_box.currentText())
+            station_id = stations.register(engine, name, kind)
             with engine.begin() as connection:
-                admin.set_station_kind(connection, station_id, self.kind_box.currentText())
+                admin.set_station_kind(connection, station_id, kind)
             stations.set_options(engine, name, {"warehouse": code}, user=supervisor, pin=pin)
+
+        doing = "Setting up the station" + (" and loading the demo data" if demo else "")
+        try:
+            self.services.worker.run(
+                setting_up, lambda seconds: self.banner.show_working(doing, seconds)
+            )
         except StationError as error:
             self.banner.show_bad(error.message, str(error.code))
             return False

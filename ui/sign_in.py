@@ -73,9 +73,11 @@ class SignInDialog(QDialog):
         if not name or not pin:
             self.banner.show_bad("Give your name and your PIN.", str(Code.NOT_AUTHORIZED))
             return False
+        engine, station = self.services.engine, self.services.station_name
         try:
-            role = users.sign_in(
-                self.services.engine, name, pin, station=self.services.station_name
+            role = self.services.worker.run(
+                lambda: users.sign_in(engine, name, pin, station=station),
+                lambda seconds: self.banner.show_working(f"Signing {name} in", seconds),
             )
         except FAILURES as error:
             if isinstance(error, StationError):

@@ -31,7 +31,8 @@ class VerdictBanner(QLabel):
     """The big green/red line saying what happened to the last scan.
 
     Coloured through its palette (cheap to switch on every scan; no style recompute);
-    `state` is "good", "bad", "info" or "warn" and `code` the last verdict code.
+    `state` is "good", "bad", "info", "warn" or "busy" (work under way) and `code` the
+    last verdict code.
     """
 
     def __init__(self, text: str = "") -> None:
@@ -49,7 +50,13 @@ class VerdictBanner(QLabel):
         self.state = ""
         self.code = ""
         self._palettes: dict[str, QPalette] = {}
-        for state, colour in (("good", GOOD), ("bad", BAD), ("info", INFO), ("warn", WARN)):
+        for state, colour in (
+            ("good", GOOD),
+            ("bad", BAD),
+            ("info", INFO),
+            ("warn", WARN),
+            ("busy", INFO),
+        ):
             palette = QPalette(self.palette())
             palette.setColor(QPalette.ColorRole.Window, QColor(colour))
             palette.setColor(QPalette.ColorRole.WindowText, QColor("#ffffff"))
@@ -82,6 +89,12 @@ class VerdictBanner(QLabel):
 
     def show_info(self, text: str) -> None:
         self._set("info", "", text)
+
+    def show_working(self, text: str, seconds: float = 0.0) -> None:
+        """Something runs that takes longer than a blink (a posting, a slow database):
+        what, and for how long so far. The verdict replaces it."""
+        took = f" {seconds:.0f} s" if seconds >= 1 else ""
+        self._set("busy", "", f"⏳ {text} — working…{took}")
 
     def show_warning(self, text: str, code: str = "OK") -> None:
         """Done, but something the user must know (no printer for the slip): amber."""
