@@ -8,7 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine
 
 from station.codes import Code, StationError
-from station.db import ledger
+from station.db import company
 from station.db.engine import reading
 from station.scanning import show
 from station.serials import CHARSETS
@@ -19,12 +19,12 @@ SCOPES = ("product", "global")
 
 def serial_scope(engine: Engine) -> str:
     with reading(engine).connect() as connection:
-        return ledger.serial_scope(connection)
+        return company.serial_scope(connection)
 
 
 def serial_charset(engine: Engine) -> str:
     with reading(engine).connect() as connection:
-        return ledger.serial_charset(connection)
+        return company.serial_charset(connection)
 
 
 def set_serial_scope(engine: Engine, scope: str, *, user: str | None, pin: str | None) -> None:
@@ -36,8 +36,8 @@ def set_serial_scope(engine: Engine, scope: str, *, user: str | None, pin: str |
         engine,
         user,
         pin,
-        lambda connection: ledger.set_serial_scope(connection, scope),
-        blockers=ledger.duplicate_serials if scope == "global" else None,
+        lambda connection: company.set_serial_scope(connection, scope),
+        blockers=company.duplicate_serials if scope == "global" else None,
         refusal="serial_scope=global refused: these serials exist on more than one product",
     )
 
@@ -52,8 +52,8 @@ def set_serial_charset(engine: Engine, charset: str, *, user: str | None, pin: s
         engine,
         user,
         pin,
-        lambda connection: ledger.set_serial_charset(connection, charset),
-        blockers=ledger.non_ascii_serials if charset == "ascii" else None,
+        lambda connection: company.set_serial_charset(connection, charset),
+        blockers=company.non_ascii_serials if charset == "ascii" else None,
         refusal="serial_charset=ascii refused: these serials are not printable ASCII",
     )
 

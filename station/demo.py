@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from station.codes import Code, StationError
 from station.db import bulk, lookup
-from station.db.ledger import scope_id, serial_scope
+from station.db.company import scope_id, serial_scope
 from station.db.models import (
     AllocatedSerial,
     OrderLine,

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from station.codes import Code, StationError
 from station.db import bulk, lookup
-from station.db.ledger import scope_id, serial_charset, serial_scope
+from station.db.company import scope_id, serial_charset, serial_scope
 from station.db.models import Barcode, OrderLine, POLine, Product, PurchaseOrder, SalesOrder
 from station.options import OPTIONS, decode
 from station.scanning import command_in, gtin14, serial_key, show

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from station import options as opts
-from station.db import ledger
+from station.db import catalog, company
 from station.documents import Product
 from station.rules import Problem, check_serial_rules
 
@@ -38,8 +38,8 @@ def pattern_problem(
     if problem:
         return problem
     refused: list[tuple[Product, str]] = []
-    charset = ledger.serial_charset(connection)  # as the posting will judge the serials
-    for product in ledger.serialized_products(connection):
+    charset = company.serial_charset(connection)  # as the posting will judge the serials
+    for product in catalog.serialized_products(connection):
         fields = opts.pattern_fields(product.sku, station, today)
         problem = opts.pattern_length_problem(pattern, fields, f" for {product.sku}")
         if problem:

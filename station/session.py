@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from station.codes import Code, Verdict
-from station.db import ledger
+from station.db import catalog, company, units
 from station.db.engine import busy, looking_up, reading
 from station.documents import Document, Product, UnitInfo
 from station.grid import Entry, Grid
@@ -219,13 +219,13 @@ class ScanSession:
         try:
             connection = self.lookup_connection()
             gtins = {code: gtin for code in codes if (gtin := gtin14(code))}
-            products = ledger.products_by_codes(connection, codes, gtins)
-            units = ledger.units_by_key(connection, keys)
+            products = catalog.products_by_codes(connection, codes, gtins)
+            found = units.units_by_key(connection, keys)
         except DBAPIError as error:
             self.close()  # each scan then meets the problem itself, with its verdict
             self._note_unreachable(error)
             return
-        self._ahead = _Ahead(products, units)
+        self._ahead = _Ahead(products, found)
 
     def scan(self, raw: str | bytes) -> Verdict:
         scan = read_scan(raw, command_prefix=self.station["command_prefix"])
@@ -390,23 +390,23 @@ class ScanSession:
     def _catalog_product(self, connection: Connection, code: str) -> Product | None:
         if self._ahead is not None and code in self._ahead.products:
             return self._ahead.products[code]
-        return ledger.product_by_code(connection, code, gtin14(code))
+        return catalog.product_by_code(connection, code, gtin14(code))
 
     def units_with_serial(self, connection: Connection, key: str) -> list[UnitInfo]:
         if self._ahead is not None and key in self._ahead.units:
             return self._ahead.units[key]
-        return ledger.units_with_serial(connection, key)
+        return units.units_with_serial(connection, key)
 
     def serial_scope(self, connection: Connection) -> str:
         """The company's serial_scope, read once per session (posting reads it again)."""
         if self._scope is None:
-            self._scope = ledger.serial_scope(connection)
+            self._scope = company.serial_scope(connection)
         return self._scope
 
     def serial_charset(self, connection: Connection) -> str:
         """The company's serial_charset, read once per session (posting reads it again)."""
         if self._charset is None:
-            self._charset = ledger.serial_charset(connection)
+            self._charset = company.serial_charset(connection)
         return self._charset
 
     def _not_on_document(self, product: Product) -> Problem:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from station import options as opts
 from station.codes import Code, StationError
-from station.db import admin, ledger
+from station.db import admin, catalog
 from station.db.engine import busy, data_dir, reading, writing_briefly
 from station.journal import local_name
 from station.patterns import pattern_problem
@@ -153,9 +153,9 @@ def _read(connection: Connection, station: int | None, name: str) -> StationConf
         {key: opts.decode(key, text) for key, text in stored.items() if key in opts.OPTIONS}
     )
     code = values["warehouse"]
-    found = ledger.warehouse_by_code(connection, code) if code else None
+    found = catalog.warehouse_by_code(connection, code) if code else None
     if found is None:
-        first = ledger.first_warehouse(connection)
+        first = catalog.first_warehouse(connection)
         found, code = first if first else (None, "")
     return StationConfig(name, values, found, code)
 
@@ -186,7 +186,7 @@ def set_options(
     done: list[tuple[str, Any, Any]] = []
     with engine.begin() as connection:
         wanted = parsed.get("warehouse")
-        if wanted and ledger.warehouse_by_code(connection, wanted) is None:
+        if wanted and catalog.warehouse_by_code(connection, wanted) is None:
             raise StationError(Code.BAD_OPTION_VALUE, f"No warehouse with code '{wanted}'.")
         stored = admin.stored_options(connection, station)
         _check_generation(connection, name, stored, parsed)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from station import stations
 from station.codes import Code, StationError, Verdict
-from station.db import ledger, units
+from station.db import documents, units
 from station.documents import Document, DocumentLine, UnitInfo
 from station.grid import Entry
 from station.movement import Movement, Stamp
@@ -123,7 +123,7 @@ class Workflow:
     # --- the document -------------------------------------------------------------------
 
     def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
-        return ledger.document(connection, self.document_kind, number, lock=lock)
+        return documents.document(connection, self.document_kind, number, lock=lock)
 
     def missing(self, number: str, *, posting: bool = False) -> StationError:
         """The document does not exist (or no longer, at posting)."""
@@ -237,7 +237,7 @@ def _post(
     connection: Connection, posting: Posting, workflow: Workflow, extra: Any
 ) -> PostingResult:
     header = workflow.header
-    earlier = ledger.posting_by_session(connection, header.kind, posting.session_id)
+    earlier = documents.posting_by_session(connection, header.kind, posting.session_id)
     if earlier is not None:
         return already_posted(header.kind, *earlier)
     number = posting.document.number
@@ -257,8 +257,8 @@ def _post(
     for entry in posting.entries:
         done[lines[entry.line].id] += entry.qty
     total = sum(done.values())
-    posted = f"{header.prefix}-{ledger.document_number(connection, header.kind):06d}"
-    header_id = ledger.add_posting(
+    posted = f"{header.prefix}-{documents.document_number(connection, header.kind):06d}"
+    header_id = documents.add_posting(
         connection,
         header.kind,
         number=posted,
@@ -274,9 +274,9 @@ def _post(
     if units.move(connection, movement, stamp, link) != len(movement.changed):
         # cannot happen under the row locks; refuse rather than guess
         raise Problem(Code.POSTING_FAILED, f"Units changed while locked; {workflow.nothing_done}.")
-    ledger.add_line_quantities(connection, document.kind, dict(done))
+    documents.add_line_quantities(connection, document.kind, dict(done))
     status = workflow.status_after(document, done)
-    ledger.set_document_status(connection, document.kind, document.id, status)
+    documents.set_document_status(connection, document.kind, document.id, status)
     return PostingResult(
         True,
         Code.OK,
@@ -296,7 +296,7 @@ def _explain_conflict(
     foresee."""
     with engine.connect() as connection:
         kind = workflow.header.kind
-        earlier = ledger.posting_by_session(connection, kind, posting.session_id)
+        earlier = documents.posting_by_session(connection, kind, posting.session_id)
         if earlier is not None:
             return already_posted(kind, *earlier)
         explained = workflow.explain_conflict(connection, posting, extra)

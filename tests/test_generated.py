@@ -483,32 +483,32 @@ def test_a_pattern_that_breaks_a_products_rule_is_refused_when_set(
 
 
 def test_numbers_go_back_only_while_nobody_took_one_since(engine: Engine) -> None:
-    from station.db import ledger
+    from station.db import documents
 
     with engine.begin() as c:
-        first = ledger.reserve_numbers(c, {"serial:A": 5, "serial:B": 2})
+        first = documents.reserve_numbers(c, {"serial:A": 5, "serial:B": 2})
     with engine.begin() as c:
-        other = ledger.reserve_numbers(c, {"serial:A": 3})  # another station, meanwhile
+        other = documents.reserve_numbers(c, {"serial:A": 3})  # another station, meanwhile
     assert (first["serial:A"], other["serial:A"]) == (range(1, 6), range(6, 9))
     with engine.begin() as c:
-        ledger.release_numbers(c, [first])
+        documents.release_numbers(c, [first])
     assert (_counter(engine, "serial:A"), _counter(engine, "serial:B")) == (8, 0)
     with engine.begin() as c:
-        ledger.release_numbers(c, [first, other])  # newest first: both blocks go back
+        documents.release_numbers(c, [first, other])  # newest first: both blocks go back
     assert _counter(engine, "serial:A") == 0
 
 
 def test_a_pattern_is_checked_under_the_companys_serial_charset(
     db_url: str, engine: Engine, supervisor: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from station.db import ledger
+    from station.db import company
 
     _catalog(engine, [{"sku": "WÜ-1"}])
     status, _, err = _set(capsys, db_url, "serial_pattern={sku}-{seq:04}")
     assert status == EXIT_FAILED  # ascii: the SKU's Ü cannot be in a serial
     assert "(U+00DC LATIN CAPITAL LETTER U WITH DIAERESIS)" in err
     with engine.begin() as c:
-        ledger.set_serial_charset(c, "unicode")
+        company.set_serial_charset(c, "unicode")
     status, _, err = _set(capsys, db_url, "serial_pattern={sku}-{seq:04}")
     assert status == 0, err  # unicode: WÜ-1-0001 is a serial the posting accepts
     assert _shown(capsys, db_url) == "{sku}-{seq:04}"

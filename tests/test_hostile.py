@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from station.codes import Code
-from station.db import ledger
+from station.db import company
 from station.journal import local_name
 from tests.seed import GTIN_W1, UPC_OTHER, seed
 from tests.test_scan_reading import _open, _units
@@ -30,7 +30,7 @@ INVISIBLE = ["\ufe0f", "\u034f", "\u3164", "\uffa0", "\u2800", "\U000e0100", "\u
 def test_an_invisible_character_is_not_a_second_unit(engine: Engine, char: str) -> None:
     seed(engine)
     with engine.begin() as connection:
-        ledger.set_serial_charset(connection, "unicode")
+        company.set_serial_charset(connection, "unicode")
     session = _open(engine, "receive", "PO-1")
     assert session.scan("W1").ok and session.scan("AB-1").ok
     assert session.scan("W1").ok
@@ -46,7 +46,7 @@ def test_an_invisible_character_through_station_scan(
 ) -> None:
     seed(engine)
     with engine.begin() as connection:
-        ledger.set_serial_charset(connection, "unicode")
+        company.set_serial_charset(connection, "unicode")
     args = ["--station", "DOCK-1", "--receive", "PO-1"]
     scans = ["W1", "AB-1", "W1", "AB-1\ufe0f", "CMD-CANCEL", "CMD-SAVE"]
     status, out = run_scan(monkeypatch, capsys, db_url, args, scans)

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from station.cli import EXIT_FAILED, main
-from station.db import ledger
+from station.db import company
 from station.db.models import Barcode, POLine, Product, PurchaseOrder, Unit
 from tests.workflow import ask, configure, start_scan
 
@@ -292,7 +292,7 @@ def test_unicode_serials_match_character_by_character(
     station: Callable[..., tuple[int, str, str]], db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     with engine.begin() as connection:
-        ledger.set_serial_charset(connection, "unicode")
+        company.set_serial_charset(connection, "unicode")
     products = write(
         tmp_path,
         "u.csv",

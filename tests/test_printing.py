@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from station.cli import main
-from station.db import ledger
+from station.db import company
 from station.journal import journal_path
 from tests.devices.fake_printers import FakePrinter
 from tests.seed import seed
@@ -233,7 +233,7 @@ def test_an_escpos_label_printer_and_an_emoji_serial(
     """Its label is refused with LABEL_UNPRINTABLE in the result; the others print."""
     seed(engine)
     with engine.begin() as connection:
-        ledger.set_serial_charset(connection, "unicode")
+        company.set_serial_charset(connection, "unicode")
     out_file = tmp_path / "receipt-printer.bin"
     configure(
         engine, "DOCK-E", print_label_on_receive=True, label_printer=f"escpos+file://{out_file}"

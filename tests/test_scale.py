@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, make_url, text
 
 from station.app import open_session
-from station.db import bulk, ledger
+from station.db import bulk, units
 from station.db.engine import downgrade, make_engine, upgrade
 from station.workflow import _post as post_steps
 from station.workflow import workflow
@@ -306,6 +306,6 @@ def test_the_posting_duplicate_check_uses_an_index_at_100k_units(fresh_pg: str) 
                 (1, "NOPE"),
                 (2, "L-000001"),
             ]
-            assert ledger.existing_keys(c, pairs) == set(pairs[:-2])
+            assert units.existing_keys(c, pairs) == set(pairs[:-2])
     finally:
         engine.dispose()

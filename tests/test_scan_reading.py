@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from station.app import open_session
 from station.codes import Code
-from station.db import ledger
+from station.db import company
 from station.session import ScanSession
 from station.ship.posting import mark_not_found
 from tests.seed import GTIN_W1, seed
@@ -102,7 +102,7 @@ def test_gs1_fills_the_awaited_unit_through_station_scan(
 
 def _go_global(engine: Engine) -> None:
     with engine.begin() as c:
-        ledger.set_serial_scope(c, "global")
+        company.set_serial_scope(c, "global")
 
 
 def test_global_scope_refuses_a_serial_twice_in_one_session(engine: Engine) -> None:

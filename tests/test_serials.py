@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from station.app import open_session
 from station.cli import main
 from station.codes import Code
-from station.db import ledger
+from station.db import company
 from station.db.models import POLine, PurchaseOrder, Unit
 from station.imports import ImportInvalid, import_stock
 from station.scanning import serial_key
@@ -159,7 +159,7 @@ def drive(
 
 def _set_charset(engine: Engine, charset: str) -> None:
     with engine.begin() as connection:
-        ledger.set_serial_charset(connection, charset)
+        company.set_serial_charset(connection, charset)
 
 
 def _units(engine: Engine, *serials: str) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QTableView, QVBoxLayout, QWidget
 from sqlalchemy.exc import OperationalError
 
-from station.db import ledger
+from station.db import documents
 from station.db.engine import reading
 from station.workflows import facts
 from ui.models import DocumentsModel
@@ -116,7 +116,7 @@ class ChoosePage(QWidget):
 
         def matching() -> list[dict[str, Any]]:
             with engine.connect() as connection:
-                return list(ledger.open_documents(connection, kind, typed.strip()))
+                return list(documents.open_documents(connection, kind, typed.strip()))
 
         return matching
 

@@ -280,3 +280,13 @@ def analyze(engine: Engine, tables: Iterable[str]) -> bool:
     except DBAPIError:
         return False
     return True
+
+
+def upsert(connection: Connection, table: Any) -> Any:
+    """INSERT … ON CONFLICT of the connection's dialect (loaded on first use: the
+    PostgreSQL dialect is large, and a SQLite station never needs it)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

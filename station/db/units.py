@@ -1,4 +1,6 @@
-"""The one unit-movement primitive: every posting's units go through `move`.
+"""Units and their events: the units a serial key names (for a scan, and locked for a
+posting), the non-serialized stock, and the one unit-movement primitive every
+posting's units go through (`move`).
 
 A posting creates units (receive; a serial shipped unvalidated), or changes existing
 ones — status, document links, warehouse, bin — and every unit it touches gets one event
@@ -11,16 +13,163 @@ postings wait for each other and never deadlock.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
 
 from station.db import bulk
-from station.db.bulk import chunked
-from station.db.ledger import change_stock
-from station.db.lookup import IN_CHUNK
-from station.db.models import Event, Unit
+from station.db.bulk import chunked, upsert
+from station.db.lookup import IN_CHUNK, unit_query
+from station.db.models import (
+    Event,
+    PurchaseOrder,
+    Receipt,
+    SalesOrder,
+    Shipment,
+    StockLevel,
+    Unit,
+    Warehouse,
+)
+from station.db.models import Product as ProductRow
+from station.documents import UnitInfo
 from station.movement import Movement, Stamp
+
+# --- units --------------------------------------------------------------------------
+
+
+def _unit_query() -> Any:
+    """The facts UnitInfo carries, over the same joins as every unit view (lookup)."""
+    return unit_query().with_only_columns(
+        Unit.id,
+        Unit.product_id,
+        ProductRow.sku,
+        Unit.serial,
+        Unit.serial_key,
+        Unit.status,
+        Unit.warehouse_id,
+        Warehouse.code,
+        Unit.bin,
+        Unit.origin,
+        PurchaseOrder.number,
+        Unit.received_at,
+        Receipt.number,
+        func.coalesce(Receipt.user_name, Receipt.station),
+        SalesOrder.number,
+        Shipment.number,
+        maintain_column_froms=False,
+    )
+
+
+_UNITS_BY_KEY: Any = None
+
+
+def units_with_serial(connection: Connection, key: str) -> list[UnitInfo]:
+    """Every unit whose serial key is `key` (one per product at most). The statement is
+    built once: a scan only binds its key."""
+    global _UNITS_BY_KEY
+    if _UNITS_BY_KEY is None:
+        _UNITS_BY_KEY = _unit_query().where(Unit.serial_key == bindparam("key"))
+    return [UnitInfo(*row) for row in connection.execute(_UNITS_BY_KEY, {"key": key})]
+
+
+def units_by_key(connection: Connection, keys: Iterable[str]) -> dict[str, list[UnitInfo]]:
+    """`units_with_serial` for many keys at once: every key asked, with its units."""
+    keys = set(keys)
+    found: dict[str, list[UnitInfo]] = {key: [] for key in keys}
+    for unit in units_with_serials(connection, list(keys)):
+        found[unit.serial_key].append(unit)
+    return found
+
+
+def units_with_serials(
+    connection: Connection, keys: Sequence[str], *, lock: bool = False
+) -> list[UnitInfo]:
+    """Units for many serial keys, in chunks. With `lock`, their rows are locked FOR UPDATE
+    first (in key order, so concurrent postings never deadlock), then read afresh: after
+    waiting for another posting's lock, the facts read include what it wrote."""
+    keys = sorted(set(keys))
+    if lock:
+        for part in chunked(keys, IN_CHUNK):
+            connection.execute(
+                select(Unit.id)
+                .where(Unit.serial_key.in_(part))
+                .order_by(Unit.serial_key)
+                .with_for_update()
+            ).all()
+    found: list[UnitInfo] = []
+    for part in chunked(keys, IN_CHUNK):
+        rows = connection.execute(_unit_query().where(Unit.serial_key.in_(part)))
+        found.extend(UnitInfo(*row) for row in rows)
+    return found
+
+
+#: The posting's duplicate-serial check on PostgreSQL: one index probe per (scope_id,
+#: serial_key) pair. The pairs come as two arrays the planner sizes exactly; the LATERAL
+#: subquery (OFFSET 0 keeps the planner from flattening it into a join) is run once per
+#: pair with that pair's values, so its plan is an index lookup whatever the statistics
+#: say: a plain `serial_key = ANY(:keys)` or a join against the keys fell back to a full
+#: scan of units on a table without statistics (straight after a bulk load).
+EXISTING_PAIRS = text(
+    "SELECT u.scope_id, u.serial_key"
+    " FROM unnest(CAST(:scopes AS integer[]), CAST(:keys AS varchar[])) AS k(scope_id, serial_key)"
+    " CROSS JOIN LATERAL (SELECT units.scope_id, units.serial_key FROM units"
+    " WHERE units.scope_id = k.scope_id AND units.serial_key = k.serial_key OFFSET 0) AS u"
+)
+
+
+def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Of (scope_id, serial_key) pairs, those a unit holds already: one statement on
+    PostgreSQL (EXISTING_PAIRS: an index lookup per pair), chunks of IN_CHUNK keys on
+    SQLite (whose planner takes the serial_key index for IN without statistics)."""
+    wanted = sorted(set(pairs))
+    if connection.dialect.name == "postgresql":
+        if not wanted:
+            return set()
+        rows = connection.execute(
+            EXISTING_PAIRS,
+            {"scopes": [scope for scope, _ in wanted], "keys": [key for _, key in wanted]},
+        )
+        return {(scope, key) for scope, key in rows}
+    found: set[tuple[int, str]] = set()
+    keys = sorted({key for _, key in wanted})
+    for part in chunked(keys, IN_CHUNK):
+        query = select(Unit.scope_id, Unit.serial_key).where(Unit.serial_key.in_(part))
+        found.update(tuple(row) for row in connection.execute(query))
+    return found & set(wanted)
+
+
+def change_stock(connection: Connection, product_id: int, warehouse_id: int, delta: int) -> None:
+    """Add `delta` to a non-serialized product's quantity (never below zero)."""
+    connection.execute(
+        upsert(connection, StockLevel)
+        .values(product_id=product_id, warehouse_id=warehouse_id, qty=max(delta, 0))
+        .on_conflict_do_update(
+            index_elements=["product_id", "warehouse_id"],
+            set_={"qty": func.max(StockLevel.qty + delta, 0)}
+            if connection.dialect.name == "sqlite"
+            else {"qty": func.greatest(StockLevel.qty + delta, 0)},
+        )
+    )
+
+
+def last_event(connection: Connection, unit_id: int) -> tuple[str, str, str | None] | None:
+    """The newest event of a unit: (kind, station, document number)."""
+    row = connection.execute(
+        select(Event.kind, Event.station, Event.document_number)
+        .where(Event.unit_id == unit_id)
+        .order_by(Event.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def move(connection: Connection, movement: Movement, stamp: Stamp, links: dict[str, Any]) -> int:

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from station import options as opts
 from station.codes import Code
-from station.db import ledger
+from station.db import company, documents, units
 from station.db.engine import reading
 from station.documents import Product
 from station.grid import Entry
@@ -53,8 +53,8 @@ def generate(
     if not waiting:
         return {}
     with reading(engine).connect() as connection:
-        scope = ledger.serial_scope(connection)
-        charset = ledger.serial_charset(connection)
+        scope = company.serial_scope(connection)
+        charset = company.serial_charset(connection)
     serials = _Serials(posting, station, scope, now)
     try:
         for round_ in range(MAX_ROUNDS):
@@ -71,7 +71,7 @@ def generate(
         )
     except Problem:
         with engine.begin() as connection:  # a refusal leaves the counters as it found them
-            ledger.release_numbers(connection, serials.reserved)
+            documents.release_numbers(connection, serials.reserved)
         raise
 
 
@@ -92,7 +92,7 @@ class _Serials:
         self.names = {pid: "serial:" + self._serial(pid, 0) for pid in self.around}
         #: (scope id, serial key) pairs no generated serial may take: the session's own.
         self.taken = {
-            (ledger.scope_id(scope, self.products[e.line].id), serial_key(e.serial))
+            (company.scope_id(scope, self.products[e.line].id), serial_key(e.serial))
             for e in posting.entries
             if e.serial is not None and self.products[e.line].serialized
         }
@@ -116,11 +116,11 @@ class _Serials:
             group = groups.setdefault(self.names[product_id], {})
             group.setdefault(product_id, deque()).append(entry)
         wanted = {
-            name: per_unit * sum(len(units) for units in group.values())
+            name: per_unit * sum(len(waiting) for waiting in group.values())
             for name, group in groups.items()
         }
         with engine.begin() as connection:
-            blocks = ledger.reserve_numbers(connection, wanted)
+            blocks = documents.reserve_numbers(connection, wanted)
         self.reserved.append(blocks)
         candidates = [
             (name, product_id, number, self._serial(product_id, number))
@@ -129,24 +129,24 @@ class _Serials:
             for number in blocks[name]
         ]
         pairs = [
-            (ledger.scope_id(self.scope, product_id), serial_key(serial))
+            (company.scope_id(self.scope, product_id), serial_key(serial))
             for _, product_id, _, serial in candidates
         ]
         with reading(engine).connect() as connection:
-            existing = ledger.existing_keys(connection, pairs)
+            existing = units.existing_keys(connection, pairs)
         used: set[tuple[str, int]] = set()  # one unit per number of a sequence
         for (name, product_id, number, serial), pair in zip(candidates, pairs, strict=True):
-            units = groups[name][product_id]
-            if not units or (name, number) in used:
+            waiting = groups[name][product_id]
+            if not waiting or (name, number) in used:
                 continue
             if pair in existing or pair in self.taken:
                 self.clash = serial
                 continue
-            self.made[id(units.popleft())] = serial
+            self.made[id(waiting.popleft())] = serial
             self.numbers.setdefault(product_id, []).append(number)
             self.taken.add(pair)
             used.add((name, number))
-        return [e for group in groups.values() for units in group.values() for e in units]
+        return [e for group in groups.values() for waiting in group.values() for e in waiting]
 
     def check_rules(self, station_length: int, charset: str) -> None:
         """Each product's (or the station's) serial rules, for the serials made for it."""

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from station import stations
 from station.codes import Code, StationError
-from station.db import ledger
+from station.db import company, documents, units
 from station.db.engine import reading
 from station.documents import UnitInfo
 from station.movement import Movement
@@ -48,7 +48,7 @@ def _generate(engine: Engine, posting: Posting, now: datetime) -> dict[int, str]
     if not generated.pending(posting):
         return {}
     with reading(engine).connect() as connection:
-        if ledger.posting_by_session(connection, "receipt", posting.session_id) is not None:
+        if documents.posting_by_session(connection, "receipt", posting.session_id) is not None:
             return {}
         station = stations.current(connection, posting.station)
     if station["require_serial"] and not station["generate_serials"]:
@@ -62,8 +62,8 @@ def plan(draft: Draft) -> Movement:
     station = draft.station
     serials, now = draft.extra
     options = station.options
-    scope = ledger.serial_scope(connection)
-    _check_lines(draft, options, scope, ledger.serial_charset(connection))
+    scope = company.serial_scope(connection)
+    _check_lines(draft, options, scope, company.serial_charset(connection))
 
     pending = generated.pending(posting)
     if pending and options["require_serial"] and not options["generate_serials"]:
@@ -73,18 +73,18 @@ def plan(draft: Draft) -> Movement:
         )
     scanned = [(e, lines[e.line]) for e in posting.entries if e.serial is not None]
     taken = [
-        (ledger.scope_id(scope, line.product.id), serial_key(entry.serial))
+        (company.scope_id(scope, line.product.id), serial_key(entry.serial))
         for entry, line in scanned
     ]
-    existing = ledger.existing_keys(connection, taken)
+    existing = units.existing_keys(connection, taken)
     if existing:
         keys = sorted(key for _, key in existing)
-        units = ledger.units_with_serials(connection, keys)
+        holders = units.units_with_serials(connection, keys)
         raise Problem(
             Code.SERIAL_ALREADY_EXISTS,
             f"Nothing posted: {len(keys)} serial(s) exist already — remove them and save"
-            f" again. {_where(units)}",
-            serials=[u.serial for u in units],
+            f" again. {_where(holders)}",
+            serials=[u.serial for u in holders],
         )
     if any(id(entry) not in serials for entry in pending):  # the session changed meanwhile
         raise Problem(Code.POSTING_FAILED, "Some units have no serial yet: save again.")
@@ -102,7 +102,7 @@ def plan(draft: Draft) -> Movement:
         movement.created.append(
             {
                 "product_id": line.product.id,
-                "scope_id": ledger.scope_id(scope, line.product.id),
+                "scope_id": company.scope_id(scope, line.product.id),
                 "serial": serial,
                 "serial_key": serial_key(serial),
                 "status": "in_stock",
@@ -130,7 +130,7 @@ def _check_lines(draft: Draft, options: dict[str, Any], scope: str, charset: str
             check_serial_rules(
                 line.product, entry.serial, doc_keys=codes, options=options, charset=charset
             )
-            key = (ledger.scope_id(scope, line.product.id), serial_key(entry.serial))
+            key = (company.scope_id(scope, line.product.id), serial_key(entry.serial))
             check_once(seen, key, entry.serial)
         counts[line.id] += entry.qty
     if not options["allow_over_receipt"]:
@@ -144,8 +144,8 @@ def explain_conflict(connection: Connection, posting: Posting, made: Made) -> Po
     """Another station was first: with a serial scanned here (remove it), or — rarely —
     with a serial this station generated (save again: new serials are made)."""
     keys = [serial_key(e.serial) for e in posting.entries if e.serial is not None]
-    scanned = ledger.units_with_serials(connection, keys)
-    ours = ledger.units_with_serials(connection, [serial_key(s) for s in made[0].values()])
+    scanned = units.units_with_serials(connection, keys)
+    ours = units.units_with_serials(connection, [serial_key(s) for s in made[0].values()])
     product_ids = {line.product.id for line in posting.document.lines}
     scanned = [u for u in scanned if u.product_id in product_ids] or scanned
     ours = [u for u in ours if u.product_id in product_ids] or ours

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from station import stations
 from station.codes import Code
-from station.db import ledger, units
+from station.db import company, units
 from station.documents import Document, Product, UnitInfo
 from station.movement import Movement, Stamp, UnitChange
 from station.posting import PostingResult, post_in_one_transaction, refused_by_database
@@ -31,14 +31,14 @@ def plan(draft: Draft) -> Movement:
     for entry in posting.entries:
         counts[lines[entry.line].id] += entry.qty
     _check_quantities(draft, counts)
-    scope = ledger.serial_scope(connection)
+    scope = company.serial_scope(connection)
 
     keys = [serial_key(e.serial) for e in posting.entries if e.serial is not None]
     found: dict[str, list[UnitInfo]] = defaultdict(list)
-    for unit in ledger.units_with_serials(connection, keys, lock=True):
+    for unit in units.units_with_serials(connection, keys, lock=True):
         found[unit.serial_key].append(unit)
     warehouse_id, warehouse = rules.ship_warehouse(station, order)
-    charset = ledger.serial_charset(connection)
+    charset = company.serial_charset(connection)
     now = datetime.now(UTC)
     movement = Movement(now, posted_units=[(e.line, e.serial, e.qty) for e in posting.entries])
     seen: set[tuple[int, str]] = set()
@@ -63,12 +63,12 @@ def plan(draft: Draft) -> Movement:
             problem.message = f"Nothing shipped: {problem.message}"
             problem.serials = [entry.serial]
             raise
-        check_once(seen, (ledger.scope_id(scope, line.product.id), key), entry.serial)
+        check_once(seen, (company.scope_id(scope, line.product.id), key), entry.serial)
         if unit is None:  # accepted unvalidated: the unit is made, shipped already
             movement.created.append(
                 {
                     "product_id": line.product.id,
-                    "scope_id": ledger.scope_id(scope, line.product.id),
+                    "scope_id": company.scope_id(scope, line.product.id),
                     "serial": entry.serial,
                     "serial_key": key,
                     "status": "shipped",
@@ -129,10 +129,10 @@ def mark_not_found(
     def post(connection: Connection) -> PostingResult:
         config = stations.current(connection, station, register=True)
         warehouse_id, warehouse = rules.ship_warehouse(config, order)
-        found = ledger.units_with_serials(connection, [key], lock=True)
+        found = units.units_with_serials(connection, [key], lock=True)
         mine = [u for u in found if u.product_id in product_ids]
         if mine and mine[0].status == "not_found":
-            earlier = ledger.last_event(connection, mine[0].id)
+            earlier = units.last_event(connection, mine[0].id)
             if earlier == ("not_found", config.name, order.number):
                 again = f"Serial {mine[0].serial} was already marked not found here."
                 return _marked(order, mine[0], again, again=True)
