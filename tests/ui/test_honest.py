@@ -32,19 +32,24 @@ def press(key: Qt.Key) -> None:
     QTest.keyClick(target, key)
 
 
-def press_later(key: Qt.Key, ms: int = 100) -> None:
-    """`key` pressed while a dialog's own event loop runs (exec): once the dialog is up
-    and has the keyboard (on a loaded machine it may take longer than `ms` to open; a
-    key pressed before would go to the window behind it and the dialog never close)."""
+def when_dialog_is_up(action: Callable[[], None], ms: int = 100) -> None:
+    """Run `action` while a dialog's own event loop runs (exec), once the dialog is up
+    and has the keyboard: on a loaded machine it may take longer than `ms` to open, and
+    a key pressed before would go to the window behind it — the dialog would never close."""
 
     def attempt() -> None:
         dialog = QApplication.activeModalWidget()
         if dialog is None or QGuiApplication.focusWindow() is not dialog.windowHandle():
             QTimer.singleShot(ms, attempt)
             return
-        press(key)
+        action()
 
     QTimer.singleShot(ms, attempt)
+
+
+def press_later(key: Qt.Key, ms: int = 100) -> None:
+    """`key` pressed in the dialog that is about to open (see when_dialog_is_up)."""
+    when_dialog_is_up(lambda: press(key), ms)
 
 
 def test_prompt_and_verdict_name_what_is_left(
@@ -141,7 +146,7 @@ def test_a_scan_during_a_dialog_leaves_no_red_banner_behind_it(
         assert home.colour == BAD
         press(Qt.Key.Key_Escape)
 
-    QTimer.singleShot(100, scan_twice_then_close)
+    when_dialog_is_up(scan_twice_then_close)
     press(Qt.Key.Key_F9)
     assert (home.state, home.code, home.text()) == ("info", "", before)
     assert QGuiApplication.focusWindow() is window.windowHandle()
