@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
 
 from station.codes import Code, StationError
 from station.db import lookup
@@ -16,6 +16,10 @@ from station.db.engine import reading
 from station.scanning import serial_key, show
 
 
+@overload
+def _utc(moment: datetime) -> datetime: ...
+@overload
+def _utc(moment: None) -> None: ...
 def _utc(moment: datetime | None) -> datetime | None:
     """Stored times are UTC; SQLite hands them back without a zone."""
     if moment is None:
@@ -92,27 +96,10 @@ class TraceEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class UnitTrace:
-    """One unit with its product, place, documents and full event timeline."""
+class UnitTrace(lookup.UnitRecord):
+    """One unit with its product, place, documents (times in UTC) and full event
+    timeline."""
 
-    sku: str
-    product: str
-    serial: str
-    status: str
-    warehouse: str
-    bin: str
-    origin: str
-    po: str | None
-    vendor: str | None
-    unit_cost: Decimal | None
-    received_at: datetime | None
-    received_by: str | None
-    receipt: str | None
-    order: str | None
-    customer: str | None
-    shipped_at: datetime | None
-    shipped_by: str | None
-    shipment: str | None
     events: list[TraceEvent] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -174,71 +161,44 @@ class UnitTrace:
         return "\n".join(lines)
 
 
+def _traced(unit: lookup.UnitRecord, events: list[Row[Any]]) -> UnitTrace:
+    """The unit's trace: its facts with times in UTC, and its events."""
+    facts = {name: getattr(unit, name) for name in lookup.UNIT_FIELDS}
+    facts.update(received_at=_utc(unit.received_at), shipped_at=_utc(unit.shipped_at))
+    timeline = [
+        TraceEvent(
+            kind=event.kind,
+            at=_utc(event.at),
+            station=event.station,
+            user=event.user,
+            from_warehouse=event.from_warehouse,
+            from_bin=event.from_bin,
+            to_warehouse=event.to_warehouse,
+            to_bin=event.to_bin,
+            document_kind=event.document_kind,
+            document_number=event.document_number,
+        )
+        for event in events
+    ]
+    return UnitTrace(**facts, events=timeline)
+
+
 def trace(engine: Engine, serial: str, sku: str | None = None) -> list[UnitTrace]:
     """Every unit with this serial (one per product under product scope), or only the
     one of `sku`. Raises StationError(SERIAL_UNKNOWN) when there is none."""
     key = serial_key(serial)
     with reading(engine).connect() as connection:  # a reader: never waits for a writer
-        rows = lookup.units_by_serial(connection, key, sku) if key else []
-        if not rows:
+        units = lookup.units_by_serial(connection, key, sku) if key else []
+        if not units:
             others = lookup.units_by_serial(connection, key) if key and sku else []
             if others:
-                skus = ", ".join(row.sku for row in others)
+                skus = ", ".join(unit.sku for unit in others)
                 raise StationError(
                     Code.SERIAL_UNKNOWN,
                     f"Serial {show(serial)} exists for {skus}, not for {sku}.",
                 )
             raise StationError(Code.SERIAL_UNKNOWN, f"No unit has serial {show(serial)}.")
-        traces = []
-        for row in rows:
-            (
-                sku_,
-                product,
-                serial_,
-                status,
-                warehouse,
-                bin_,
-                po,
-                vendor,
-                unit_cost,
-                received_at,
-                received_by,
-                order,
-                customer,
-                shipped_at,
-                shipped_by,
-                receipt,
-                shipment,
-                origin,
-                unit_id,
-            ) = row
-            events = [
-                TraceEvent(kind, _utc(at), *rest)  # type: ignore[arg-type]
-                for kind, at, *rest in lookup.unit_events(connection, unit_id)
-            ]
-            traces.append(
-                UnitTrace(
-                    sku_,
-                    product,
-                    serial_,
-                    status,
-                    warehouse,
-                    bin_,
-                    origin,
-                    po,
-                    vendor,
-                    unit_cost,
-                    _utc(received_at),
-                    received_by,
-                    receipt,
-                    order,
-                    customer,
-                    _utc(shipped_at),
-                    shipped_by,
-                    shipment,
-                    events,
-                )
-            )
+        traces = [_traced(unit, lookup.unit_events(connection, unit.unit_id)) for unit in units]
     return traces
 
 
