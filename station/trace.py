@@ -48,6 +48,27 @@ def _place(warehouse: str | None, bin_: str | None) -> str | None:
     return f"{warehouse or '?'}/{bin_}" if bin_ else warehouse
 
 
+def location(unit: lookup.UnitRecord) -> str:
+    """Where a unit is or, for one that left, where it went (SPEC §3.3): a shipped
+    unit's order, customer and shipment, a returned unit's vendor. A unit not found or
+    scrapped names the place the ledger last had it; the others their warehouse/bin."""
+    place = _place(unit.warehouse, unit.bin) or "?"
+    if unit.status == "shipped":
+        went = "Shipped"
+        if unit.order:
+            went += f" on order {unit.order}"
+        if unit.customer:
+            went += f" to {unit.customer}"
+        return went + (f", shipment {unit.shipment}" if unit.shipment else "")
+    if unit.status == "returned_to_vendor":
+        return "Returned to vendor" + (f" {unit.vendor}" if unit.vendor else "")
+    if unit.status == "not_found":
+        return f"Not found at {place}"
+    if unit.status == "scrapped":
+        return f"Scrapped (was at {place})"
+    return place
+
+
 @dataclass(frozen=True, slots=True)
 class TraceEvent:
     """One entry of a unit's audit trail."""
@@ -135,7 +156,7 @@ class UnitTrace(lookup.UnitRecord):
             ("Serial", self.serial),
             ("Product", f"{self.sku}  {self.product}"),
             ("Status", self.status),
-            ("Location", f"{self.warehouse}/{self.bin}"),
+            ("Location", location(self)),
             ("Origin", source),
             ("Unit cost", _cost(self.unit_cost) or "-"),
             (
@@ -162,24 +183,11 @@ class UnitTrace(lookup.UnitRecord):
 
 
 def _traced(unit: lookup.UnitRecord, events: list[Row[Any]]) -> UnitTrace:
-    """The unit's trace: its facts with times in UTC, and its events."""
+    """The unit's trace: its facts and its events (`lookup.unit_events`, whose columns
+    are named as TraceEvent's fields), times in UTC."""
     facts = {name: getattr(unit, name) for name in lookup.UNIT_FIELDS}
     facts.update(received_at=_utc(unit.received_at), shipped_at=_utc(unit.shipped_at))
-    timeline = [
-        TraceEvent(
-            kind=event.kind,
-            at=_utc(event.at),
-            station=event.station,
-            user=event.user,
-            from_warehouse=event.from_warehouse,
-            from_bin=event.from_bin,
-            to_warehouse=event.to_warehouse,
-            to_bin=event.to_bin,
-            document_kind=event.document_kind,
-            document_number=event.document_number,
-        )
-        for event in events
-    ]
+    timeline = [TraceEvent(**{**event._mapping, "at": _utc(event.at)}) for event in events]
     return UnitTrace(**facts, events=timeline)
 
 

@@ -25,7 +25,7 @@ from station.db import search
 from station.db.engine import ledger_files, reading
 from station.db.lookup import UnitRecord
 from station.exports import write_rows_xlsx
-from station.trace import UnitTrace, trace
+from station.trace import UnitTrace, location, trace
 from ui.models import EventsModel, RowsModel
 from ui.services import Services
 from ui.sounds import BAD
@@ -50,13 +50,12 @@ def _place(warehouse: str | None, bin_: str | None) -> str:
 
 def _unit_row(unit: UnitRecord) -> tuple[str, ...]:
     """A unit as a row of UnitsModel's columns."""
-    location = _place(unit.warehouse, unit.bin)
     return (
         unit.serial,
         unit.sku,
         unit.product,
         unit.status,
-        location,
+        location(unit),
         unit.po or "",
         unit.order or "",
     )
@@ -195,7 +194,7 @@ class LookupPage(QWidget):
             facts = [
                 ("Product", f"{unit.product} ({unit.sku})"),
                 ("Status", unit.status),
-                ("Location", _place(unit.warehouse, unit.bin)),
+                ("Location", location(unit)),
                 ("PO", f"{unit.po or '—'} {('· ' + unit.vendor) if unit.vendor else ''}"),
                 ("Unit cost", str(unit.unit_cost) if unit.unit_cost is not None else "—"),
                 ("Received", f"{_when(unit.received_at)} {unit.receipt or ''}"),
