@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
 
 from station.codes import Code, StationError
 from station.db import lookup
@@ -16,6 +16,10 @@ from station.db.engine import reading
 from station.scanning import serial_key, show
 
 
+@overload
+def _utc(moment: datetime) -> datetime: ...
+@overload
+def _utc(moment: None) -> None: ...
 def _utc(moment: datetime | None) -> datetime | None:
     """Stored times are UTC; SQLite hands them back without a zone."""
     if moment is None:
@@ -42,6 +46,27 @@ def _place(warehouse: str | None, bin_: str | None) -> str | None:
     if warehouse is None and bin_ is None:
         return None
     return f"{warehouse or '?'}/{bin_}" if bin_ else warehouse
+
+
+def location(unit: lookup.UnitRecord) -> str:
+    """Where a unit is or, for one that left, where it went (SPEC §3.3): a shipped
+    unit's order, customer and shipment, a returned unit's vendor. A unit not found or
+    scrapped names the place the ledger last had it; the others their warehouse/bin."""
+    place = _place(unit.warehouse, unit.bin) or "?"
+    if unit.status == "shipped":
+        went = "Shipped"
+        if unit.order:
+            went += f" on order {unit.order}"
+        if unit.customer:
+            went += f" to {unit.customer}"
+        return went + (f", shipment {unit.shipment}" if unit.shipment else "")
+    if unit.status == "returned_to_vendor":
+        return "Returned to vendor" + (f" {unit.vendor}" if unit.vendor else "")
+    if unit.status == "not_found":
+        return f"Not found at {place}"
+    if unit.status == "scrapped":
+        return f"Scrapped (was at {place})"
+    return place
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,27 +117,10 @@ class TraceEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class UnitTrace:
-    """One unit with its product, place, documents and full event timeline."""
+class UnitTrace(lookup.UnitRecord):
+    """One unit with its product, place, documents (times in UTC) and full event
+    timeline."""
 
-    sku: str
-    product: str
-    serial: str
-    status: str
-    warehouse: str
-    bin: str
-    origin: str
-    po: str | None
-    vendor: str | None
-    unit_cost: Decimal | None
-    received_at: datetime | None
-    received_by: str | None
-    receipt: str | None
-    order: str | None
-    customer: str | None
-    shipped_at: datetime | None
-    shipped_by: str | None
-    shipment: str | None
     events: list[TraceEvent] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -148,7 +156,7 @@ class UnitTrace:
             ("Serial", self.serial),
             ("Product", f"{self.sku}  {self.product}"),
             ("Status", self.status),
-            ("Location", f"{self.warehouse}/{self.bin}"),
+            ("Location", location(self)),
             ("Origin", source),
             ("Unit cost", _cost(self.unit_cost) or "-"),
             (
@@ -174,71 +182,31 @@ class UnitTrace:
         return "\n".join(lines)
 
 
+def _traced(unit: lookup.UnitRecord, events: list[Row[Any]]) -> UnitTrace:
+    """The unit's trace: its facts and its events (`lookup.unit_events`, whose columns
+    are named as TraceEvent's fields), times in UTC."""
+    facts = {name: getattr(unit, name) for name in lookup.UNIT_FIELDS}
+    facts.update(received_at=_utc(unit.received_at), shipped_at=_utc(unit.shipped_at))
+    timeline = [TraceEvent(**{**event._mapping, "at": _utc(event.at)}) for event in events]
+    return UnitTrace(**facts, events=timeline)
+
+
 def trace(engine: Engine, serial: str, sku: str | None = None) -> list[UnitTrace]:
     """Every unit with this serial (one per product under product scope), or only the
     one of `sku`. Raises StationError(SERIAL_UNKNOWN) when there is none."""
     key = serial_key(serial)
     with reading(engine).connect() as connection:  # a reader: never waits for a writer
-        rows = lookup.units_by_serial(connection, key, sku) if key else []
-        if not rows:
+        units = lookup.units_by_serial(connection, key, sku) if key else []
+        if not units:
             others = lookup.units_by_serial(connection, key) if key and sku else []
             if others:
-                skus = ", ".join(row.sku for row in others)
+                skus = ", ".join(unit.sku for unit in others)
                 raise StationError(
                     Code.SERIAL_UNKNOWN,
                     f"Serial {show(serial)} exists for {skus}, not for {sku}.",
                 )
             raise StationError(Code.SERIAL_UNKNOWN, f"No unit has serial {show(serial)}.")
-        traces = []
-        for row in rows:
-            (
-                sku_,
-                product,
-                serial_,
-                status,
-                warehouse,
-                bin_,
-                po,
-                vendor,
-                unit_cost,
-                received_at,
-                received_by,
-                order,
-                customer,
-                shipped_at,
-                shipped_by,
-                receipt,
-                shipment,
-                origin,
-                unit_id,
-            ) = row
-            events = [
-                TraceEvent(kind, _utc(at), *rest)  # type: ignore[arg-type]
-                for kind, at, *rest in lookup.unit_events(connection, unit_id)
-            ]
-            traces.append(
-                UnitTrace(
-                    sku_,
-                    product,
-                    serial_,
-                    status,
-                    warehouse,
-                    bin_,
-                    origin,
-                    po,
-                    vendor,
-                    unit_cost,
-                    _utc(received_at),
-                    received_by,
-                    receipt,
-                    order,
-                    customer,
-                    _utc(shipped_at),
-                    shipped_by,
-                    shipment,
-                    events,
-                )
-            )
+        traces = [_traced(unit, lookup.unit_events(connection, unit.unit_id)) for unit in units]
     return traces
 
 

@@ -6,14 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
+from station.cli import main
 from station.codes import Code, StationError
 from station.demo import load_demo
 from station.imports import import_stock
 from station.trace import as_json_ready, as_text, trace
 from tests.seed import seed
 from tests.test_exports import SHIPPED_SERIAL, ship_demo_unit
+from tests.workflow import run_scan
 
 
 def test_in_stock_unit_from_the_demo(engine: Engine) -> None:
@@ -145,3 +147,72 @@ def test_a_documents_units_are_found_by_any_of_its_numbers(engine: Engine) -> No
         "NOTHING": [],
         "": [],
     }
+
+
+# --- where a unit that left went (SPEC §3.3) --------------------------------------------
+
+
+def receive_and_ship(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """Through `station scan`: RX-1..3 received on PO-1, RX-1 and RX-2 shipped on SO-1
+    (Northwind), WS-4 marked not found while packing SO-2; the shipment's number."""
+    receive = ["--station", "DOCK-1", "--receive", "PO-1"]
+    status, out = run_scan(
+        monkeypatch, capsys, db_url, receive, ["W1", "RX-1", "RX-2", "RX-3", "CMD-SAVE"]
+    )
+    assert status == 0 and out[-1]["posted"] is True
+    ship = ["--station", "PACK-1", "--ship", "SO-1"]
+    status, out = run_scan(
+        monkeypatch, capsys, db_url, ship, ["W1", "RX-1", "RX-2", "CABLE3", "CMD-SAVE"]
+    )
+    assert status == 0 and out[-1]["posted"] is True
+    shipment = str(out[-1]["document"])
+    missing = ["--station", "PACK-1", "--ship", "SO-2"]
+    status, out = run_scan(monkeypatch, capsys, db_url, missing, ["CMD-NOTFOUND", "WS-4"])
+    assert out[-1]["ok"] is True
+    return shipment
+
+
+def _trace_text(capsys: pytest.CaptureFixture[str], db_url: str, serial: str) -> str:
+    capsys.readouterr()
+    assert main(["--db", db_url, "trace", serial]) == 0
+    return capsys.readouterr().out
+
+
+def test_trace_of_a_unit_that_left_says_where_it_went(
+    db_url: str,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed(engine)
+    shipment = receive_and_ship(db_url, monkeypatch, capsys)
+
+    page = _trace_text(capsys, db_url, "rx-1")
+    location = f"Location:  Shipped on order SO-1 to Northwind, shipment {shipment}\n"
+    assert location in page
+    (received_bin,) = [e.to_bin for e in trace(engine, "RX-1")[0].events if e.to_bin]
+    assert f"Location:  MAIN/{received_bin}" not in page  # the bin it left
+    assert f"from MAIN/{received_bin}  shipment {shipment}" in page  # ... is in its history
+    assert "Order:     SO-1  Northwind" in page
+
+    capsys.readouterr()
+    assert main(["--db", db_url, "trace", "RX-1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["status"], data["order"], data["customer"], data["shipment"]) == (
+        "shipped",
+        "SO-1",
+        "Northwind",
+        shipment,
+    )
+    assert (data["warehouse"], data["bin"]) == ("MAIN", received_bin)  # the fields stay
+    assert "location" not in data
+
+    assert f"Location:  MAIN/{received_bin}\n" in _trace_text(capsys, db_url, "RX-3")
+    assert "Location:  Not found at MAIN/A-01\n" in _trace_text(capsys, db_url, "WS-4")
+
+    # There is no supplier-return workflow yet (SPEC §3.3 RTV): the status is set here.
+    with engine.begin() as c:
+        c.execute(text("UPDATE units SET status = 'returned_to_vendor' WHERE serial = 'RX-3'"))
+    assert "Location:  Returned to vendor Acme Supply\n" in _trace_text(capsys, db_url, "RX-3")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -24,8 +23,9 @@ from sqlalchemy.exc import OperationalError
 from station.codes import Code, StationError
 from station.db import search
 from station.db.engine import ledger_files, reading
+from station.db.lookup import UnitRecord
 from station.exports import write_rows_xlsx
-from station.trace import UnitTrace, trace
+from station.trace import UnitTrace, location, trace
 from ui.models import EventsModel, RowsModel
 from ui.services import Services
 from ui.sounds import BAD
@@ -48,6 +48,19 @@ def _place(warehouse: str | None, bin_: str | None) -> str:
     return "/".join(part for part in (warehouse, bin_) if part)
 
 
+def _unit_row(unit: UnitRecord) -> tuple[str, ...]:
+    """A unit as a row of UnitsModel's columns."""
+    return (
+        unit.serial,
+        unit.sku,
+        unit.product,
+        unit.status,
+        location(unit),
+        unit.po or "",
+        unit.order or "",
+    )
+
+
 class LookupPage(QWidget):
     closed = Signal()
 
@@ -55,7 +68,7 @@ class LookupPage(QWidget):
         super().__init__()
         self.services = services
         self.traces: list[UnitTrace] = []
-        self.units: list[tuple[Any, ...]] = []
+        self.units: list[UnitRecord] = []
         self.title = label("Lookup", "title")
         self.prompt = label(
             "Scan or type a serial — or a PO, order, receipt or shipment number.",
@@ -133,17 +146,17 @@ class LookupPage(QWidget):
             return
         engine = self.services.engine
 
-        def finding() -> tuple[list[Any], list[UnitTrace]]:  # on the database worker
+        def finding() -> tuple[list[UnitRecord], list[UnitTrace]]:  # on the database worker
             with reading(engine).connect() as connection:
-                rows = search.units_of_document(connection, text)
-            return (rows, []) if rows else ([], trace(engine, text))
+                units = search.units_of_document(connection, text)
+            return (units, []) if units else ([], trace(engine, text))
 
         try:
-            rows, traces = self.services.worker.run(
+            units, traces = self.services.worker.run(
                 finding, lambda seconds: self.banner.show_working(f"Looking up {text}", seconds)
             )
-            if rows:
-                self._show_units(text, rows)
+            if units:
+                self._show_units(text, units)
                 return
             self._show_traces(traces)
         except StationError as error:
@@ -155,25 +168,22 @@ class LookupPage(QWidget):
         except OperationalError as error:
             self.banner.show_bad(*self.services.database_refused(error))
 
-    def _show_units(self, number: str, rows: list[Any]) -> None:
-        self.traces = []
-        self.units = [
-            (r[2], r[0], r[1], r[3], _place(r[4], r[5]), r[6] or "", r[11] or "") for r in rows
-        ]
+    def _show_units(self, number: str, units: list[UnitRecord]) -> None:
+        self.traces, self.units = [], units
         self.table.setModel(self.units_model)
-        self.units_model.set_rows(self.units)
+        self.units_model.set_rows([_unit_row(unit) for unit in units])
         fit_columns(self.table)
         self.details.setText(
-            f"<h2>{escape(number)}</h2><p>{len(rows)} units. Double-click or select and"
+            f"<h2>{escape(number)}</h2><p>{len(units)} units. Double-click or select and"
             " press Enter on a serial for its history.</p>"
         )
         self.export_button.setEnabled(True)
-        self.banner.show_good(f"{number}: {len(rows)} serials.")
+        self.banner.show_good(f"{number}: {len(units)} serials.")
 
     def _open_unit(self) -> None:
         rows = self.table.selectionModel().selectedRows()
         if self.table.model() is self.units_model and rows:
-            serial = str(self.units_model.rows[rows[0].row()][0])
+            serial = self.units[rows[0].row()].serial
             self.field.setText(serial)
             self.look_up(serial)
 
@@ -184,7 +194,7 @@ class LookupPage(QWidget):
             facts = [
                 ("Product", f"{unit.product} ({unit.sku})"),
                 ("Status", unit.status),
-                ("Location", _place(unit.warehouse, unit.bin)),
+                ("Location", location(unit)),
                 ("PO", f"{unit.po or '—'} {('· ' + unit.vendor) if unit.vendor else ''}"),
                 ("Unit cost", str(unit.unit_cost) if unit.unit_cost is not None else "—"),
                 ("Received", f"{_when(unit.received_at)} {unit.receipt or ''}"),
@@ -231,7 +241,9 @@ class LookupPage(QWidget):
         """Write what is shown: the units of a document, or each unit's facts and events.
         Returns the rows written with the header (0 when the file cannot be written)."""
         header: list[str] = list(UnitsModel.columns) if self.units else ["Field", "Value"]
-        rows: list[list[object]] = [list(row) for row in self.units]
+        rows: list[list[object]] = (
+            [list(row) for row in self.units_model.rows] if self.units else []
+        )
         for unit in self.traces:
             data = unit.as_dict()
             events = data.pop("events", [])

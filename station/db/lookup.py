@@ -7,11 +7,12 @@ Large reads stream: `unit_rows` yields rows from a server-side cursor on Postgre
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Row, Select, func, select
 from sqlalchemy.orm import aliased
 
 from station.db.bulk import chunked
@@ -209,54 +210,63 @@ def po_line_ids(connection: Connection, po_number: str) -> dict[str, int]:
 
 # --- units with their documents (export, trace) ---------------------------------------
 
-#: Columns of `unit_query`, in order: what an export row and a trace header show.
-UNIT_COLUMNS = (
-    "sku",
-    "product",
-    "serial",
-    "status",
-    "warehouse",
-    "bin",
-    "po",
-    "vendor",
-    "unit_cost",
-    "received_at",
-    "received_by",
-    "order",
-    "customer",
-    "shipped_at",
-    "shipped_by",
-    "receipt",
-    "shipment",
-    "origin",
-    "unit_id",
-)
+
+@dataclass(frozen=True, slots=True)
+class UnitRecord:
+    """One unit with its product, place, PO, vendor, receipt, order and shipment: what an
+    export row, a trace and a document's list of units show (a row of `unit_query`)."""
+
+    sku: str
+    product: str
+    serial: str
+    status: str
+    warehouse: str
+    bin: str
+    po: str | None
+    vendor: str | None
+    unit_cost: Decimal | None
+    received_at: datetime | None
+    received_by: str | None
+    order: str | None
+    customer: str | None
+    shipped_at: datetime | None
+    shipped_by: str | None
+    receipt: str | None
+    shipment: str | None
+    origin: str
+    unit_id: int
+
+
+#: The names of `unit_query`'s columns (its labels), in order: `UnitRecord`'s fields.
+UNIT_FIELDS = tuple(field.name for field in fields(UnitRecord))
 
 
 def unit_query() -> Select[Any]:
-    """Every unit with its product, place, PO, vendor, receipt, order and shipment."""
+    """Every unit with its product, place, PO, vendor, receipt, order and shipment, each
+    column labelled with its `UnitRecord` field name."""
+    columns: dict[str, Any] = {
+        "sku": Product.sku,
+        "product": Product.name,
+        "serial": Unit.serial,
+        "status": Unit.status,
+        "warehouse": Warehouse.code,
+        "bin": Unit.bin,
+        "po": PurchaseOrder.number,
+        "vendor": Vendor.name,
+        "unit_cost": Unit.unit_cost,
+        "received_at": Unit.received_at,
+        "received_by": func.coalesce(Receipt.user_name, Receipt.station),
+        "order": SalesOrder.number,
+        "customer": SalesOrder.customer,
+        "shipped_at": Unit.shipped_at,
+        "shipped_by": func.coalesce(Shipment.user_name, Shipment.station),
+        "receipt": Receipt.number,
+        "shipment": Shipment.number,
+        "origin": Unit.origin,
+        "unit_id": Unit.id,
+    }
     return (
-        select(
-            Product.sku,
-            Product.name,
-            Unit.serial,
-            Unit.status,
-            Warehouse.code,
-            Unit.bin,
-            PurchaseOrder.number,
-            Vendor.name,
-            Unit.unit_cost,
-            Unit.received_at,
-            func.coalesce(Receipt.user_name, Receipt.station),
-            SalesOrder.number,
-            SalesOrder.customer,
-            Unit.shipped_at,
-            func.coalesce(Shipment.user_name, Shipment.station),
-            Receipt.number,
-            Shipment.number,
-            Unit.origin,
-            Unit.id,
-        )
+        select(*(columns[name].label(name) for name in UNIT_FIELDS))
         .join(Product, Product.id == Unit.product_id)
         .join(Warehouse, Warehouse.id == Unit.warehouse_id)
         .outerjoin(POLine, POLine.id == Unit.po_line_id)
@@ -269,6 +279,11 @@ def unit_query() -> Select[Any]:
     )
 
 
+def unit_records(rows: Iterable[Row[Any]]) -> list[UnitRecord]:
+    """`UnitRecord`s of rows of `unit_query` (its labels are the record's fields, in order)."""
+    return [UnitRecord(*row) for row in rows]
+
+
 def unit_rows(
     connection: Connection,
     kind: str,
@@ -279,8 +294,9 @@ def unit_rows(
     start: datetime | None = None,
     end: datetime | None = None,
     batch: int = 5000,
-) -> Iterator[tuple[Any, ...]]:
-    """Stream unit rows for an export of `kind` (serials, arrivals or shipments).
+) -> Iterator[Row[Any]]:
+    """Stream rows of `unit_query` for an export of `kind` (serials, arrivals or
+    shipments); each names its columns as `UnitRecord` does (`row.serial`, `row.bin`).
 
     arrivals are units received on a receipt, shipments units shipped; `start`
     (inclusive) and `end` (exclusive) bound received_at, or shipped_at for shipments.
@@ -311,30 +327,32 @@ def unit_rows(
         result.close()
 
 
-def units_by_serial(connection: Connection, key: str, sku: str | None = None) -> list[Any]:
-    """Rows of `unit_query` for the units with this serial key (optionally one SKU)."""
+def units_by_serial(connection: Connection, key: str, sku: str | None = None) -> list[UnitRecord]:
+    """The units with this serial key (optionally of one SKU), by SKU."""
     query = unit_query().where(Unit.serial_key == key)
     if sku is not None:
         query = query.where(Product.sku == sku)
-    return list(connection.execute(query.order_by(Product.sku)))
+    return unit_records(connection.execute(query.order_by(Product.sku)))
 
 
-def unit_events(connection: Connection, unit_id: int) -> list[Any]:
-    """A unit's events, oldest first, with warehouse codes instead of ids."""
+def unit_events(connection: Connection, unit_id: int) -> list[Row[Any]]:
+    """A unit's events, oldest first, with warehouse codes instead of ids; the columns
+    are named kind, at, station, user, from_warehouse, from_bin, to_warehouse, to_bin,
+    document_kind and document_number."""
     source = aliased(Warehouse)
     target = aliased(Warehouse)
     query = (
         select(
-            Event.kind,
-            Event.at,
-            Event.station,
-            Event.user_name,
-            source.code,
-            Event.from_bin,
-            target.code,
-            Event.to_bin,
-            Event.document_kind,
-            Event.document_number,
+            Event.kind.label("kind"),
+            Event.at.label("at"),
+            Event.station.label("station"),
+            Event.user_name.label("user"),
+            source.code.label("from_warehouse"),
+            Event.from_bin.label("from_bin"),
+            target.code.label("to_warehouse"),
+            Event.to_bin.label("to_bin"),
+            Event.document_kind.label("document_kind"),
+            Event.document_number.label("document_number"),
         )
         .outerjoin(source, source.id == Event.from_warehouse_id)
         .outerjoin(target, target.id == Event.to_warehouse_id)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Connection, insert, literal, or_, select, union_all
 
-from station.db.lookup import unit_query
+from station.db.lookup import UnitRecord, unit_query, unit_records
 from station.db.models import (
     OrderLine,
     POLine,
@@ -19,11 +17,10 @@ from station.db.models import (
 )
 
 
-def units_of_document(connection: Connection, number: str, limit: int = 10000) -> list[Any]:
-    """Rows of `lookup.unit_query` for every unit received on a PO or receipt, or shipped
-    on an order or shipment, with this number, in serial order. The number is found
-    first (each by its unique index), then its units by their indexed references: no
-    look-up reads the whole units table."""
+def units_of_document(connection: Connection, number: str, limit: int = 10000) -> list[UnitRecord]:
+    """Every unit received on a PO or receipt, or shipped on an order or shipment, with
+    this number, in serial order. The number is found first (each by its unique index),
+    then its units by their indexed references: no look-up reads the whole units table."""
     number = number.strip()
     if not number:
         return []
@@ -46,7 +43,7 @@ def units_of_document(connection: Connection, number: str, limit: int = 10000) -
         "shipment": lambda id_: Unit.shipment_id == id_,
     }
     query = unit_query().where(or_(*(held_by[kind](id_) for kind, id_ in found)))
-    return list(connection.execute(query.order_by(Unit.serial_key).limit(limit)))
+    return unit_records(connection.execute(query.order_by(Unit.serial_key).limit(limit)))
 
 
 def warehouse_codes(connection: Connection) -> list[tuple[str, str]]:
