@@ -894,11 +894,7 @@ def _documents(engine: Engine, path: Path, kind: str) -> tuple[_Rows, dict[str, 
         document.skus[sku] = line
         document.lines.append((product.id, amount, cost))
     with engine.connect() as connection:
-        taken = (
-            lookup.po_ids(connection, documents)
-            if kind == "pos"
-            else lookup.order_ids(connection, documents)
-        )
+        taken = lookup.document_ids(connection, "po" if kind == "pos" else "order", documents)
     what = "PO" if kind == "pos" else "order"
     for number in sorted(taken):
         for line in documents[number].skus.values():

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from station.db.bulk import chunked
 from station.db.models import (
@@ -130,20 +130,27 @@ def product_barcodes(connection: Connection, product_ids: Iterable[int]) -> set[
     return found
 
 
-def po_ids(connection: Connection, numbers: Iterable[str]) -> dict[str, int]:
-    """Ids of the purchase orders with these numbers, by number (missing ones left out)."""
-    found: dict[str, int] = {}
-    for part in chunked(sorted(set(numbers)), IN_CHUNK):
-        query = select(PurchaseOrder.number, PurchaseOrder.id).where(PurchaseOrder.number.in_(part))
-        found.update((number, id_) for number, id_ in connection.execute(query))
-    return found
+#: Each document kind's table, its line table and the line's column naming the document.
+_DOCUMENT_TABLES: dict[
+    str,
+    tuple[
+        type[PurchaseOrder] | type[SalesOrder],
+        type[POLine] | type[OrderLine],
+        InstrumentedAttribute[int],
+    ],
+] = {
+    "po": (PurchaseOrder, POLine, POLine.po_id),
+    "order": (SalesOrder, OrderLine, OrderLine.order_id),
+}
 
 
-def order_ids(connection: Connection, numbers: Iterable[str]) -> dict[str, int]:
-    """Ids of the sales orders with these numbers, by number (missing ones left out)."""
+def document_ids(connection: Connection, kind: str, numbers: Iterable[str]) -> dict[str, int]:
+    """Ids of the documents of `kind` ('po' or 'order') with these numbers, by number
+    (missing ones left out)."""
+    table = _DOCUMENT_TABLES[kind][0]
     found: dict[str, int] = {}
     for part in chunked(sorted(set(numbers)), IN_CHUNK):
-        query = select(SalesOrder.number, SalesOrder.id).where(SalesOrder.number.in_(part))
+        query = select(table.number, table.id).where(table.number.in_(part))
         found.update((number, id_) for number, id_ in connection.execute(query))
     return found
 
@@ -185,24 +192,14 @@ def receipt_id(connection: Connection, number: str) -> int | None:
     return connection.scalar(select(Receipt.id).where(Receipt.number == number))
 
 
-def order_line_ids(connection: Connection, order_number: str) -> dict[str, int]:
-    """Order line ids of an order by SKU."""
+def document_line_ids(connection: Connection, kind: str, number: str) -> dict[str, int]:
+    """Line ids of the document of `kind` ('po' or 'order') with this number, by SKU."""
+    table, line, parent = _DOCUMENT_TABLES[kind]
     query = (
-        select(Product.sku, OrderLine.id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .join(SalesOrder, SalesOrder.id == OrderLine.order_id)
-        .where(SalesOrder.number == order_number)
-    )
-    return dict(connection.execute(query).all())
-
-
-def po_line_ids(connection: Connection, po_number: str) -> dict[str, int]:
-    """PO line ids of a purchase order by SKU."""
-    query = (
-        select(Product.sku, POLine.id)
-        .join(Product, Product.id == POLine.product_id)
-        .join(PurchaseOrder, PurchaseOrder.id == POLine.po_id)
-        .where(PurchaseOrder.number == po_number)
+        select(Product.sku, line.id)
+        .join(Product, Product.id == line.product_id)
+        .join(table, table.id == parent)
+        .where(table.number == number)
     )
     return dict(connection.execute(query).all())
 
