@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import aliased
 
 from station.db.bulk import chunked
 from station.db.models import (
+    DOCUMENT_TABLES,
     Barcode,
     Event,
     OrderLine,
@@ -130,24 +131,10 @@ def product_barcodes(connection: Connection, product_ids: Iterable[int]) -> set[
     return found
 
 
-#: Each document kind's table, its line table and the line's column naming the document.
-_DOCUMENT_TABLES: dict[
-    str,
-    tuple[
-        type[PurchaseOrder] | type[SalesOrder],
-        type[POLine] | type[OrderLine],
-        InstrumentedAttribute[int],
-    ],
-] = {
-    "po": (PurchaseOrder, POLine, POLine.po_id),
-    "order": (SalesOrder, OrderLine, OrderLine.order_id),
-}
-
-
 def document_ids(connection: Connection, kind: str, numbers: Iterable[str]) -> dict[str, int]:
     """Ids of the documents of `kind` ('po' or 'order') with these numbers, by number
     (missing ones left out)."""
-    table = _DOCUMENT_TABLES[kind][0]
+    table = DOCUMENT_TABLES[kind].header
     found: dict[str, int] = {}
     for part in chunked(sorted(set(numbers)), IN_CHUNK):
         query = select(table.number, table.id).where(table.number.in_(part))
@@ -194,12 +181,12 @@ def receipt_id(connection: Connection, number: str) -> int | None:
 
 def document_line_ids(connection: Connection, kind: str, number: str) -> dict[str, int]:
     """Line ids of the document of `kind` ('po' or 'order') with this number, by SKU."""
-    table, line, parent = _DOCUMENT_TABLES[kind]
+    tables = DOCUMENT_TABLES[kind]
     query = (
-        select(Product.sku, line.id)
-        .join(Product, Product.id == line.product_id)
-        .join(table, table.id == parent)
-        .where(table.number == number)
+        select(Product.sku, tables.lines.id)
+        .join(Product, Product.id == tables.lines.product_id)
+        .join(tables.header, tables.header.id == tables.link)
+        .where(tables.header.number == number)
     )
     return dict(connection.execute(query).all())
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from station.db import bulk, lookup
-from station.db.models import Base, OrderLine, POLine, PurchaseOrder, SalesOrder
+from station.db.models import DOCUMENT_TABLES
 from station.imports import checks, files
 from station.imports.checks import MAX_QTY, RowError, Rows
 from station.imports.writing import ImportSummary, write
@@ -27,13 +27,10 @@ class DocumentImport:
     number: str  # the column of the document number
     party: str  # the column of the vendor or customer
     cost: bool  # whether a line has a unit_cost column
-    table: type[Base]
     party_column: str  # where the document holds its party
     #: Creates the parties named that the ledger lacks, returning ids by name and how
     #: many were created; None when the document holds the party's name itself.
     ensure_parties: Callable[[Connection, Iterable[str]], tuple[dict[str, int], int]] | None
-    line_table: type[Base]
-    line_columns: tuple[str, str, str]  # the line's document id, ordered qty, done qty
     counted: str  # the summary's name for the documents written
     fills: tuple[str, ...]  # the tables written: analyzed once committed (bulk.analyze)
 
@@ -50,11 +47,8 @@ PURCHASE_ORDERS = DocumentImport(
     number="po_number",
     party="vendor",
     cost=True,
-    table=PurchaseOrder,
     party_column="vendor_id",
     ensure_parties=bulk.ensure_vendors,
-    line_table=POLine,
-    line_columns=("po_id", "qty_ordered", "qty_received"),
     counted="purchase_orders",
     fills=("purchase_orders", "po_lines", "vendors", "warehouses"),
 )
@@ -65,11 +59,8 @@ SALES_ORDERS = DocumentImport(
     number="order_number",
     party="customer",
     cost=False,
-    table=SalesOrder,
     party_column="customer",
     ensure_parties=None,
-    line_table=OrderLine,
-    line_columns=("order_id", "qty", "qty_shipped"),
     counted="orders",
     fills=("sales_orders", "order_lines", "warehouses"),
 )
@@ -107,6 +98,7 @@ def import_documents(engine: Engine, path: Path, kind: DocumentImport) -> Import
     """Import the documents of a file of `kind`, one row per line. Warehouses (and
     parties kept as rows of their own) named are created."""
     rows, documents = _documents(engine, path, kind)
+    tables = DOCUMENT_TABLES[kind.document]
 
     def work(connection: Connection) -> ImportSummary:
         warehouses, new_warehouses = bulk.ensure_warehouses(
@@ -121,7 +113,7 @@ def import_documents(engine: Engine, path: Path, kind: DocumentImport) -> Import
         ordered = list(documents.values())
         ids = bulk.insert_returning_ids(
             connection,
-            kind.table,
+            tables.header,
             [
                 {
                     "number": d.number,
@@ -132,20 +124,19 @@ def import_documents(engine: Engine, path: Path, kind: DocumentImport) -> Import
                 for d in ordered
             ],
         )
-        parent, qty_column, done_column = kind.line_columns
         lines = [
             {
-                parent: id_,
+                tables.link.key: id_,
                 "line_no": number,
                 "product_id": product_id,
-                qty_column: qty,
-                done_column: 0,
+                tables.qty.key: qty,
+                tables.done.key: 0,
                 **({"unit_cost": cost} if kind.cost else {}),
             }
             for id_, d in zip(ids, ordered, strict=True)
             for number, (product_id, qty, cost) in enumerate(d.lines, start=1)
         ]
-        bulk.insert_rows(connection, kind.line_table, lines)
+        bulk.insert_rows(connection, tables.lines, lines)
         counts = {kind.counted: len(ordered), "lines": len(lines), **created}
         return ImportSummary(kind.name, rows.count, {**counts, "warehouses": new_warehouses})
 
