@@ -145,7 +145,7 @@ def _purchase_orders(
     warehouses: dict[str, int],
     vendors: dict[str, int],
 ) -> int:
-    existing = lookup.po_ids(connection, PURCHASE_ORDERS)
+    existing = lookup.document_ids(connection, "po", PURCHASE_ORDERS)
     new = [number for number in PURCHASE_ORDERS if number not in existing]
     ids = bulk.insert_returning_ids(
         connection,
@@ -182,7 +182,7 @@ def _received_stock(
     """The receipt of DEMO_RECEIVED_PO, its units with their events, and the cables."""
     if lookup.receipt_id(connection, DEMO_RECEIPT) is not None:
         return 0, 0
-    po_id = lookup.po_ids(connection, [DEMO_RECEIVED_PO])[DEMO_RECEIVED_PO]
+    po_id = lookup.document_ids(connection, "po", [DEMO_RECEIVED_PO])[DEMO_RECEIVED_PO]
     now = datetime.now(UTC)
     lines = PURCHASE_ORDERS[DEMO_RECEIVED_PO][2]
     (receipt,) = bulk.insert_returning_ids(
@@ -200,7 +200,7 @@ def _received_stock(
             }
         ],
     )
-    line_ids = lookup.po_line_ids(connection, DEMO_RECEIVED_PO)
+    line_ids = lookup.document_line_ids(connection, "po", DEMO_RECEIVED_PO)
     costs = {sku: cost for sku, _ordered, _received, cost in lines}
     scope = serial_scope(connection)
     keys = [serial_key(s) for serials in DEMO_SERIALS.values() for s in serials]
@@ -241,7 +241,7 @@ def _received_stock(
 def _sales_orders(
     connection: Connection, products: dict[str, int], warehouses: dict[str, int]
 ) -> int:
-    existing = lookup.order_ids(connection, SALES_ORDERS)
+    existing = lookup.document_ids(connection, "order", SALES_ORDERS)
     new = [number for number in SALES_ORDERS if number not in existing]
     ids = bulk.insert_returning_ids(
         connection,
@@ -270,7 +270,7 @@ def _sales_orders(
     bulk.insert_rows(connection, OrderLine, lines)
     allocated = []
     for number in new:
-        line_ids = lookup.order_line_ids(connection, number)
+        line_ids = lookup.document_line_ids(connection, "order", number)
         allocated.extend(
             {"order_line_id": line_ids[sku], "serial_key": serial_key(serial)}
             for sku, _qty, serials in SALES_ORDERS[number][2]

@@ -29,7 +29,7 @@ def ship_demo_unit(engine: Engine) -> None:
     with engine.begin() as c:
         main = lookup.warehouses(c)["MAIN"]
         product = lookup.catalog(c)["W-100"]
-        order_id = lookup.order_ids(c, [DEMO_ORDER])[DEMO_ORDER]
+        order_id = lookup.document_ids(c, "order", [DEMO_ORDER])[DEMO_ORDER]
         (shipment,) = bulk.insert_returning_ids(
             c,
             Shipment,
@@ -54,11 +54,11 @@ def ship_demo_unit(engine: Engine) -> None:
             "warehouse_id": main,
             "bin": "A-01",
             "origin": "po",
-            "po_line_id": lookup.po_line_ids(c, DEMO_RECEIVED_PO)["W-100"],
+            "po_line_id": lookup.document_line_ids(c, "po", DEMO_RECEIVED_PO)["W-100"],
             "receipt_id": lookup.receipt_id(c, DEMO_RECEIPT),
             "unit_cost": "12.5",
             "received_at": RECEIVED,
-            "order_line_id": lookup.order_line_ids(c, DEMO_ORDER)["W-100"],
+            "order_line_id": lookup.document_line_ids(c, "order", DEMO_ORDER)["W-100"],
             "shipment_id": shipment,
             "shipped_at": SHIPPED,
         }

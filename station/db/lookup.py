@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from station.db.bulk import chunked
 from station.db.models import (
+    DOCUMENT_TABLES,
     Barcode,
     Event,
     OrderLine,
@@ -131,20 +132,13 @@ def product_barcodes(connection: Connection, product_ids: Iterable[int]) -> set[
     return found
 
 
-def po_ids(connection: Connection, numbers: Iterable[str]) -> dict[str, int]:
-    """Ids of the purchase orders with these numbers, by number (missing ones left out)."""
+def document_ids(connection: Connection, kind: str, numbers: Iterable[str]) -> dict[str, int]:
+    """Ids of the documents of `kind` ('po' or 'order') with these numbers, by number
+    (missing ones left out)."""
+    table = DOCUMENT_TABLES[kind].header
     found: dict[str, int] = {}
     for part in chunked(sorted(set(numbers)), IN_CHUNK):
-        query = select(PurchaseOrder.number, PurchaseOrder.id).where(PurchaseOrder.number.in_(part))
-        found.update((number, id_) for number, id_ in connection.execute(query))
-    return found
-
-
-def order_ids(connection: Connection, numbers: Iterable[str]) -> dict[str, int]:
-    """Ids of the sales orders with these numbers, by number (missing ones left out)."""
-    found: dict[str, int] = {}
-    for part in chunked(sorted(set(numbers)), IN_CHUNK):
-        query = select(SalesOrder.number, SalesOrder.id).where(SalesOrder.number.in_(part))
+        query = select(table.number, table.id).where(table.number.in_(part))
         found.update((number, id_) for number, id_ in connection.execute(query))
     return found
 
@@ -186,24 +180,14 @@ def receipt_id(connection: Connection, number: str) -> int | None:
     return connection.scalar(select(Receipt.id).where(Receipt.number == number))
 
 
-def order_line_ids(connection: Connection, order_number: str) -> dict[str, int]:
-    """Order line ids of an order by SKU."""
+def document_line_ids(connection: Connection, kind: str, number: str) -> dict[str, int]:
+    """Line ids of the document of `kind` ('po' or 'order') with this number, by SKU."""
+    tables = DOCUMENT_TABLES[kind]
     query = (
-        select(Product.sku, OrderLine.id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .join(SalesOrder, SalesOrder.id == OrderLine.order_id)
-        .where(SalesOrder.number == order_number)
-    )
-    return dict(connection.execute(query).all())
-
-
-def po_line_ids(connection: Connection, po_number: str) -> dict[str, int]:
-    """PO line ids of a purchase order by SKU."""
-    query = (
-        select(Product.sku, POLine.id)
-        .join(Product, Product.id == POLine.product_id)
-        .join(PurchaseOrder, PurchaseOrder.id == POLine.po_id)
-        .where(PurchaseOrder.number == po_number)
+        select(Product.sku, tables.lines.id)
+        .join(Product, Product.id == tables.lines.product_id)
+        .join(tables.header, tables.header.id == tables.link)
+        .where(tables.header.number == number)
     )
     return dict(connection.execute(query).all())
 

@@ -6,6 +6,7 @@ unique barcodes and document numbers, non-negative quantities, append-only event
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -23,7 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -178,6 +179,29 @@ class OrderLine(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     qty: Mapped[int]
     qty_shipped: Mapped[int] = mapped_column(default=0)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentTables:
+    """Where a kind of document lives: its header and line tables, the lines' key to
+    the header, and the line columns of what is wanted and what is done so far."""
+
+    header: type[PurchaseOrder] | type[SalesOrder]
+    lines: type[POLine] | type[OrderLine]
+    link: InstrumentedAttribute[int]
+    qty: InstrumentedAttribute[int]
+    done: InstrumentedAttribute[int]
+
+
+#: The tables of each kind of document ("po", "order": `station.documents.Document.kind`).
+DOCUMENT_TABLES = {
+    "po": DocumentTables(
+        PurchaseOrder, POLine, POLine.po_id, POLine.qty_ordered, POLine.qty_received
+    ),
+    "order": DocumentTables(
+        SalesOrder, OrderLine, OrderLine.order_id, OrderLine.qty, OrderLine.qty_shipped
+    ),
+}
 
 
 class AllocatedSerial(Base):
