@@ -88,10 +88,12 @@ class MainWindow(QMainWindow):
         self.wedge.refused.connect(self.refuse_scan)
         self.wedge.install()
         services.scanners.scanned.connect(self.route_scan)
-        services.scanners.state_changed.connect(lambda *_args: self.update_status())
+        # bound methods, not lambdas: Qt drops these connections when the window goes,
+        # so a signal of the longer-lived services never reaches a deleted window
+        services.scanners.state_changed.connect(self._status_changed)
         services.printing.job_done.connect(self._printed)
-        services.sounds.problem.connect(lambda text: self.statusBar().showMessage(text, 15000))
-        services.database.changed.connect(lambda *_args: self.update_status())
+        services.sounds.problem.connect(self._sound_problem)
+        services.database.changed.connect(self._status_changed)
 
         for keys, name in (
             *((flow.key, flow.kind) for flow in workflows()),
@@ -437,6 +439,12 @@ class MainWindow(QMainWindow):
         self.services.sounds.play("bad")
 
     # --- status bar -----------------------------------------------------------------
+
+    def _status_changed(self, *_args: object) -> None:
+        self.update_status()
+
+    def _sound_problem(self, text: str) -> None:
+        self.statusBar().showMessage(text, 15000)
 
     def update_status(self) -> None:
         services = self.services

@@ -4,7 +4,6 @@ numbering, and the posting headers that record what was posted against them."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -18,6 +17,7 @@ from sqlalchemy import (
 from station.db.bulk import upsert
 from station.db.catalog import products_by_id
 from station.db.models import (
+    DOCUMENT_TABLES,
     AllocatedSerial,
     Barcode,
     OrderLine,
@@ -36,30 +36,12 @@ from station.documents import Document, DocumentLine
 # --- documents ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Kind:
-    """Where a kind of document lives: its header and line tables, the party it names,
-    and the line columns of what is wanted and what is done."""
-
-    header: Any
-    lines: Any
-    link: Any  # the lines' foreign key to the header
-    qty: Any
-    done: Any
-
-
-_KINDS = {
-    "po": _Kind(PurchaseOrder, POLine, POLine.po_id, POLine.qty_ordered, POLine.qty_received),
-    "order": _Kind(SalesOrder, OrderLine, OrderLine.order_id, OrderLine.qty, OrderLine.qty_shipped),
-}
-
-
 def document(
     connection: Connection, kind: str, number: str, *, lock: bool = False
 ) -> Document | None:
     """The document of `kind` ("po", "order") numbered `number` with its lines; with
     `lock`, its header row is locked FOR UPDATE (a posting's unit of work)."""
-    spec = _KINDS[kind]
+    spec = DOCUMENT_TABLES[kind]
     header = spec.header
     party = Vendor.name if kind == "po" else SalesOrder.customer
     query = (
@@ -236,7 +218,7 @@ def add_posting(connection: Connection, kind: str, **values: Any) -> int:
 
 def add_line_quantities(connection: Connection, kind: str, done: dict[int, int]) -> None:
     """Add received (PO) or shipped (order) quantities to document lines."""
-    table, column = _KINDS[kind].lines, _KINDS[kind].done
+    table, column = DOCUMENT_TABLES[kind].lines, DOCUMENT_TABLES[kind].done
     for line_id, count in done.items():
         if count:
             connection.execute(
@@ -245,5 +227,5 @@ def add_line_quantities(connection: Connection, kind: str, done: dict[int, int])
 
 
 def set_document_status(connection: Connection, kind: str, document_id: int, status: str) -> None:
-    table = _KINDS[kind].header
+    table = DOCUMENT_TABLES[kind].header
     connection.execute(update(table).where(table.id == document_id).values(status=status))
