@@ -213,23 +213,25 @@ def _change(connection: Connection, movement: Movement, stamp: Stamp, links: dic
                 .where(and_(Unit.id.in_(part), Unit.status == expected))
                 .values({**dict(values), **links})
             ).rowcount
+    changes = [(change, dict(change.values)) for change in movement.changed]
+    # to_warehouse_id / to_bin only when a unit moves: fewer columns to bind per event
+    moved = any("warehouse_id" in values or "bin" in values for _, values in changes)
     events = []
-    for change in movement.changed:
-        values = dict(change.values)
-        events.append(
-            {
-                "unit_id": change.unit_id,
-                "kind": stamp.event,
-                "at": stamp.at,
-                "station": stamp.station,
-                "user_name": stamp.user,
-                "from_warehouse_id": change.from_warehouse_id,
-                "from_bin": change.from_bin,
-                "to_warehouse_id": values.get("warehouse_id"),
-                "to_bin": values.get("bin"),
-                "document_kind": stamp.document_kind,
-                "document_number": stamp.document_number,
-            }
-        )
+    for change, values in changes:
+        event = {
+            "unit_id": change.unit_id,
+            "kind": stamp.event,
+            "at": stamp.at,
+            "station": stamp.station,
+            "user_name": stamp.user,
+            "from_warehouse_id": change.from_warehouse_id,
+            "from_bin": change.from_bin,
+            "document_kind": stamp.document_kind,
+            "document_number": stamp.document_number,
+        }
+        if moved:
+            event["to_warehouse_id"] = values.get("warehouse_id")
+            event["to_bin"] = values.get("bin")
+        events.append(event)
     bulk.write_rows(connection, Event, events)
     return count
