@@ -152,8 +152,11 @@ def insert_units(
     count = 0
     for chunk in chunked(units, size):
         ids = reserve_unit_ids(connection, len(chunk))
+        # the columns the units carry (every unit of a call carries the same; the rest
+        # take their defaults): fewer to bind
+        unit_columns = ("id", *(name for name in UNIT_COLUMNS[1:] if name in chunk[0]))
         unit_rows = [
-            (unit_id, *(unit.get(name) for name in UNIT_COLUMNS[1:]))
+            (unit_id, *(unit.get(name) for name in unit_columns[1:]))
             for unit_id, unit in zip(ids, chunk, strict=True)
         ]
         event_rows = [
@@ -161,11 +164,11 @@ def insert_units(
             for unit_id, unit in zip(ids, chunk, strict=True)
         ]
         if postgres:
-            _copy(connection, "units", UNIT_COLUMNS, unit_rows)
+            _copy(connection, "units", unit_columns, unit_rows)
             _copy(connection, "events", EVENT_COLUMNS, event_rows)
         else:
             connection.execute(
-                insert(Unit), [dict(zip(UNIT_COLUMNS, row, strict=True)) for row in unit_rows]
+                insert(Unit), [dict(zip(unit_columns, row, strict=True)) for row in unit_rows]
             )
             connection.execute(
                 insert(Event), [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in event_rows]
