@@ -159,19 +159,25 @@ def insert_units(
             (unit_id, *(unit.get(name) for name in unit_columns[1:]))
             for unit_id, unit in zip(ids, chunk, strict=True)
         ]
+        places = [_place(unit) for unit in chunk]
+        if all(place[0] is None for place in places):  # all came in: no from_ columns
+            event_columns = tuple(c for c in EVENT_COLUMNS if not c.startswith("from_"))
+            places = [place[2:] for place in places]
+        else:
+            event_columns = EVENT_COLUMNS
         event_rows = [
-            (unit_id, *shared, *_place(unit), *document)
-            for unit_id, unit in zip(ids, chunk, strict=True)
+            (unit_id, *shared, *place, *document)
+            for unit_id, place in zip(ids, places, strict=True)
         ]
         if postgres:
             _copy(connection, "units", unit_columns, unit_rows)
-            _copy(connection, "events", EVENT_COLUMNS, event_rows)
+            _copy(connection, "events", event_columns, event_rows)
         else:
             connection.execute(
                 insert(Unit), [dict(zip(unit_columns, row, strict=True)) for row in unit_rows]
             )
             connection.execute(
-                insert(Event), [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in event_rows]
+                insert(Event), [dict(zip(event_columns, row, strict=True)) for row in event_rows]
             )
         count += len(chunk)
     return count
