@@ -36,7 +36,7 @@ from station.posting import (
     refused_by_database,
 )
 from station.rules import Problem, no_room
-from station.scanning import Scan
+from station.scanning import Scan, show
 from station.stations import StationConfig
 from station.workflows import REGISTRY, Facts, Words, facts
 
@@ -127,9 +127,10 @@ class Workflow:
 
     def missing(self, number: str, *, posting: bool = False) -> StationError:
         """The document does not exist (or no longer, at posting)."""
+        shown = show(number, 64)  # typed or scanned: control characters escaped, cut
         if posting:
-            return Problem(self.missing_code, self.words.gone.format(number=number))
-        return StationError(self.missing_code, self.words.missing.format(number=number))
+            return Problem(self.missing_code, self.words.gone.format(number=shown))
+        return StationError(self.missing_code, self.words.missing.format(number=shown))
 
     def not_open(self, document: Document, options: dict[str, Any]) -> Problem | None:
         """The document takes no scans now (closed, finished)."""

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine
 
 from station.cli import main
-from station.workflow import workflow
-from station.workflows import REGISTRY, Facts
+from station.workflow import Workflow, workflow
+from station.workflows import REGISTRY
 from tests.seed import seed
 from tests.workflow import run_scan
 
@@ -22,35 +22,38 @@ def test_every_registered_workflow_has_a_case_here() -> None:
     assert set(OPEN) == {facts.kind for facts in REGISTRY}
 
 
-@pytest.mark.parametrize("facts", REGISTRY, ids=lambda facts: facts.kind)
+@pytest.fixture(params=REGISTRY, ids=lambda facts: facts.kind)
+def flow(request: pytest.FixtureRequest, engine: Engine) -> Workflow:
+    """Each registered workflow in turn, on the seed ledger."""
+    seed(engine)
+    return workflow(request.param.kind)
+
+
 def test_an_unknown_document_is_refused_with_the_workflows_own_code_and_words(
-    engine: Engine,
+    flow: Workflow,
     db_url: str,
-    facts: Facts,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    flow = workflow(facts.kind)
-    seed(engine)
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     status = main(["--db", db_url, "scan", "--station", "DOCK-1", flow.facts.flag, "NO-SUCH-1"])
     err = capsys.readouterr().err
     assert status == 1
     assert err == f"station: {flow.missing_code}: {flow.words.missing.format(number='NO-SUCH-1')}\n"
+    # a number typed with a control character is shown escaped, never raw
+    status = main(["--db", db_url, "scan", "--station", "DOCK-1", flow.facts.flag, "NO\x1b[2J"])
+    err = capsys.readouterr().err
+    assert status == 1 and "\x1b" not in err and "NO\\x1b[2J" in err
 
 
-@pytest.mark.parametrize("facts", REGISTRY, ids=lambda facts: facts.kind)
 def test_the_shared_commands_answer_the_same_in_every_workflow(
-    engine: Engine,
+    flow: Workflow,
     db_url: str,
-    facts: Facts,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Nothing to save, nothing to undo, an unknown command, and a save after an undo
-    that emptied the grid: the core's answers, with the workflow's words."""
-    flow = workflow(facts.kind)
-    seed(engine)
+    """Nothing to save, nothing to undo, an unknown command, and a cancel: the core's
+    answers, with the workflow's words."""
     args = ["--station", "DOCK-1", flow.facts.flag, OPEN[flow.kind]]
     status, lines = run_scan(
         monkeypatch, capsys, db_url, args, ["CMD-SAVE", "CMD-UNDO", "CMD-NOSUCH", "CMD-CANCEL"]
@@ -66,17 +69,13 @@ def test_the_shared_commands_answer_the_same_in_every_workflow(
     assert status != 0
 
 
-@pytest.mark.parametrize("facts", REGISTRY, ids=lambda facts: facts.kind)
 def test_an_item_not_on_the_document_is_refused_with_the_workflows_code(
-    engine: Engine,
+    flow: Workflow,
     db_url: str,
-    facts: Facts,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """X9 is in the catalog and on no seed document."""
-    flow = workflow(facts.kind)
-    seed(engine)
     args = ["--station", "DOCK-1", flow.facts.flag, OPEN[flow.kind]]
     _status, (line,) = run_scan(monkeypatch, capsys, db_url, args, ["X9"])
     assert line["code"] == flow.item_not_on_document
