@@ -40,6 +40,11 @@ class Code(StrEnum):
     SERIAL_NOT_FROM_PO = "SERIAL_NOT_FROM_PO"
     SERIAL_NOT_ALLOCATED = "SERIAL_NOT_ALLOCATED"
     ORDER_INCOMPLETE = "ORDER_INCOMPLETE"
+    # returns (SPEC §3.3)
+    OVER_RETURN = "OVER_RETURN"
+    SERIAL_NOT_ON_ORDER = "SERIAL_NOT_ON_ORDER"
+    SERIAL_NOT_SHIPPED = "SERIAL_NOT_SHIPPED"
+    SERIAL_NOT_FROM_VENDOR = "SERIAL_NOT_FROM_VENDOR"
     # documents and posting
     PO_NOT_FOUND = "PO_NOT_FOUND"
     PO_NOT_OPEN = "PO_NOT_OPEN"
@@ -109,6 +114,10 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.SERIAL_NOT_FROM_PO: "The unit was not received on a PO (match_serial_to_po is on).",
     Code.SERIAL_NOT_ALLOCATED: "The order line has pre-allocated serials and this is not one.",
     Code.ORDER_INCOMPLETE: "Ship with lines not fully packed (allow_partial_ship is off).",
+    Code.OVER_RETURN: "More units of the line would come back than shipped on the order.",
+    Code.SERIAL_NOT_ON_ORDER: "The unit did not ship on this order (the verdict says where).",
+    Code.SERIAL_NOT_SHIPPED: "The unit shipped on this order is back already (or not out).",
+    Code.SERIAL_NOT_FROM_VENDOR: "The unit was not received from this vendor (named).",
     Code.PO_NOT_FOUND: "No purchase order has this number.",
     Code.PO_NOT_OPEN: "The purchase order is received or closed.",
     Code.ORDER_NOT_FOUND: "No sales order has this number.",

@@ -89,3 +89,7 @@ class UnitInfo:
     received_by: str | None
     order: str | None
     shipment: str | None
+    order_line_id: int | None = None  # the order line it last shipped on
+    vendor_id: int | None = None  # the vendor of the PO it was received on
+    vendor: str | None = None
+    rma: str | None = None  # the customer return that last brought it back

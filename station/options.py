@@ -205,6 +205,9 @@ LABELS = {
     "receipt_printer": "Receipt printer",
     "scanner": "Scanners",
     "command_prefix": "Command barcode prefix",
+    "bin_prefix": "Location barcode prefix",
+    "returns_bin": "Returns bin",
+    "quarantine_returns": "Quarantine returns",
     "sounds": "Scan sounds",
 }
 
@@ -256,6 +259,14 @@ OPTIONS: dict[str, Option] = {
             _scanners,
         ),
         _option("command_prefix", "CMD-", str, "Prefix of command barcodes.", _nonempty),
+        _option("bin_prefix", "LOC-", str, "Prefix of location (bin) barcodes.", _nonempty),
+        _option("returns_bin", "RETURNS", str, "Bin for returned units.", _nonempty),
+        _option(
+            "quarantine_returns",
+            False,
+            bool,
+            "Returned units come back quarantined (not shippable) instead of in stock.",
+        ),
         _option("sounds", True, bool, "Good/bad scan sounds."),
     )
 }

@@ -184,6 +184,8 @@ class ScanSession:
                 if line.done + self._counts()[self.current] >= line.qty:
                     return f"{line.product.name} is complete — scan the next item"
                 return f"Scan the next serial or item ({line.product.name})"
+        if self.workflow.serial_alone:
+            return "Scan a serial (or an item first)"
         return "Scan an item"
 
     def complete(self) -> bool:
@@ -304,14 +306,21 @@ class ScanSession:
     def _read_as(self, scan: Scan) -> str:
         if scan.kind in ("gs1", "gs1_invalid"):
             return "gs1"
-        return "serial" if self.awaiting is not None or self._current_serialized() else "item"
+        if self.awaiting is not None or self._current_serialized():
+            return "serial"
+        alone = self.workflow.serial_alone and scan.text not in self._codes
+        return "serial" if alone else "item"
 
     def _read(self, connection: Connection, scan: Scan) -> Verdict:
         if scan.kind == "gs1_invalid":
             raise Problem(Code.GS1_INVALID, f"Unreadable GS1 data: {scan.problem}.")
         if scan.kind == "gs1":
             return self._gs1(connection, scan)
-        serial_context = self.awaiting is not None or self._current_serialized()
+        serial_context = (
+            self.awaiting is not None
+            or self._current_serialized()
+            or self.workflow.serial_alone
+        )
         if scan.kind == "unreadable":
             code = Code.SERIAL_INVALID if serial_context else Code.SCAN_UNREADABLE
             raise Problem(code, f"Scan refused: {scan.problem}.")
@@ -338,7 +347,7 @@ class ScanSession:
             try:
                 return self._serial(connection, scan, self.current, text)
             except Problem as problem:
-                if problem.code not in (Code.OVER_RECEIPT, Code.OVER_PACK):
+                if problem.code != self.workflow.room_code:
                     raise
                 # not an item, and the line it would be a serial of is full: say both
                 raise Problem(
@@ -347,6 +356,13 @@ class ScanSession:
                     f" {problem.message}",
                     problem.kind,
                 ) from None
+        if self.workflow.serial_alone:  # no serialized item selected (that came first)
+            # the serial names its unit, and so its line; the next serial names its own
+            check_serial_text(text, self.serial_charset(connection))
+            index = self.workflow.line_of_serial(self, connection, text)
+            verdict = self._serial(connection, scan, index, text)
+            self.current = None
+            return verdict
         if self.current is None:
             raise Problem(
                 Code.NO_ITEM_SELECTED,

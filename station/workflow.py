@@ -101,6 +101,9 @@ class Workflow:
 
     #: The session kind ("receive"): the workflow's table in the registry.
     kind: str = ""
+    #: A serial scanned with no item selected names its unit, and so its line
+    #: (`line_of_serial`); where units are created, the item comes first.
+    serial_alone: bool = False
 
     def __init__(self) -> None:
         known: Facts = facts(self.kind)
@@ -154,6 +157,11 @@ class Workflow:
         """Every rule of the workflow for one serial on line `index`, in the spec's order
         (`room`: whether the line must have room for one more unit); the unit's id when
         the serial names an existing unit."""
+        raise NotImplementedError
+
+    def line_of_serial(self, session: Session, connection: Connection, serial: str) -> int:
+        """The document line of the unit a serial scanned on its own names (workflows
+        with `serial_alone`); a Problem when it names none of the document's."""
         raise NotImplementedError
 
     # --- commands and modes --------------------------------------------------------------

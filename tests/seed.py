@@ -270,3 +270,106 @@ def seed(engine: Engine) -> None:
             ],
         )
     reset_sequences(engine)
+
+
+def seed_returns(engine: Engine) -> None:
+    """On top of `seed`: SO-3 (Fabrikam) shipped whole — W1 ×2 (WS-OUT still out,
+    WS-BACK returned already), G2 ×2 (GSNOUT0001, GSNOUT0002 out), Cable Three ×2."""
+    with engine.begin() as c:
+        put(
+            c,
+            SalesOrder,
+            [
+                {
+                    "id": 4,
+                    "number": "SO-3",
+                    "customer": "Fabrikam",
+                    "warehouse_id": 1,
+                    "status": "shipped",
+                }
+            ],
+        )
+        put(
+            c,
+            OrderLine,
+            [
+                {
+                    "id": 5,
+                    "order_id": 4,
+                    "line_no": 1,
+                    "product_id": 1,
+                    "qty": 2,
+                    "qty_shipped": 2,
+                    "qty_returned": 1,
+                },
+                {"id": 6, "order_id": 4, "line_no": 2, "product_id": 2, "qty": 2, "qty_shipped": 2},
+                {"id": 7, "order_id": 4, "line_no": 3, "product_id": 3, "qty": 2, "qty_shipped": 2},
+            ],
+        )
+        put(
+            c,
+            Shipment,
+            [
+                {
+                    "id": 2,
+                    "number": "SHP-3",
+                    "session_id": "old-3",
+                    "order_id": 4,
+                    "station": "PACK-0",
+                    "units": 6,
+                    "posted_at": WHEN,
+                }
+            ],
+        )
+        out = {
+            "status": "shipped",
+            "shipment_id": 2,
+            "shipped_at": WHEN,
+            "origin": "po",
+            "po_line_id": 5,
+            "receipt_id": 1,
+            "received_at": WHEN,
+            "warehouse_id": 1,
+            "bin": "A-01",
+        }
+        put(
+            c,
+            Unit,
+            [
+                {
+                    **out,
+                    "product_id": 1,
+                    "scope_id": 1,
+                    "serial": "WS-OUT",
+                    "serial_key": "WS-OUT",
+                    "order_line_id": 5,
+                },
+                {
+                    **out,
+                    "product_id": 1,
+                    "scope_id": 1,
+                    "serial": "WS-BACK",
+                    "serial_key": "WS-BACK",
+                    "order_line_id": 5,
+                    "status": "in_stock",
+                    "bin": "RETURNS",
+                },
+                {
+                    **out,
+                    "product_id": 2,
+                    "scope_id": 2,
+                    "serial": "GSNOUT0001",
+                    "serial_key": "GSNOUT0001",
+                    "order_line_id": 6,
+                },
+                {
+                    **out,
+                    "product_id": 2,
+                    "scope_id": 2,
+                    "serial": "GSNOUT0002",
+                    "serial_key": "GSNOUT0002",
+                    "order_line_id": 6,
+                },
+            ],
+        )
+    reset_sequences(engine)

@@ -15,7 +15,7 @@ from tests.seed import seed
 from tests.workflow import run_scan
 
 #: An open document of the seed ledger for each registered workflow.
-OPEN = {"receive": "PO-1", "ship": "SO-1"}
+OPEN = {"receive": "PO-1", "ship": "SO-1", "return": "SO-0"}
 
 
 def test_every_registered_workflow_has_a_case_here() -> None:

@@ -109,3 +109,40 @@ def test_an_old_ledger_is_migrated_with_its_data(engine: Engine) -> None:
     with engine.connect() as c:
         row = c.execute(text("SELECT document_number, station FROM print_jobs")).one()
     assert tuple(row) == ("RCV-1", None)
+
+
+def test_the_migrations_build_the_schema_the_models_describe(engine: Engine) -> None:
+    """Tables, columns, indexes, unique and foreign keys of the migrated ledger are the
+    models' (Alembic's autogenerate finds nothing to add, drop or change)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from station.db.models import Base
+
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_a_unit_may_be_quarantined_and_a_return_never_exceeds_what_shipped(
+    engine: Engine,
+) -> None:
+    _seed(engine)
+    with engine.begin() as c:
+        c.execute(insert(Unit), [{**_unit(1, "Q1"), "status": "quarantined"}])
+        c.execute(
+            text(
+                "INSERT INTO sales_orders (id, number, customer, warehouse_id, status,"
+                " created_at) VALUES (1, 'SO-1', 'C', 1, 'open', CURRENT_TIMESTAMP)"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO order_lines (order_id, line_no, product_id, qty, qty_shipped,"
+                " qty_returned) VALUES (1, 1, 1, 3, 2, 2)"
+            )
+        )
+    with pytest.raises(IntegrityError), engine.begin() as c:
+        c.execute(text("UPDATE order_lines SET qty_returned = 3"))
+    with pytest.raises(IntegrityError), engine.begin() as c:
+        c.execute(update(Unit).values(status="returned"))

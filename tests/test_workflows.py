@@ -1,4 +1,4 @@
-"""Every verdict code of SPEC §3.0–3.2, provoked through the session object and through
+"""Every verdict code of SPEC §3.0–3.3, provoked through the session object and through
 `station scan`, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ from station import stations
 from station.app import open_session
 from station.codes import Code
 from station.receive.generated import MAX_ROUNDS
-from tests.seed import UPC_OTHER, seed
+from station.workflows import facts
+from tests.seed import UPC_OTHER, seed, seed_returns
 from tests.workflow import configure, run_scan
 
 
 @dataclass
 class Case:
     code: Code
-    kind: str  # receive | ship
+    kind: str  # a registered workflow: receive | ship | return
     document: str
     scans: list[str | bytes]
     options: dict[str, Any] = field(default_factory=dict)
@@ -71,6 +72,19 @@ CASES = [
     Case(Code.SERIAL_NOT_ALLOCATED, "ship", "SO-2", ["W1", "WS-1"]),
     Case(Code.SERIAL_DUPLICATE_IN_SESSION, "ship", "SO-1", ["W1", "WS-1", "WS-1"]),
     Case(Code.ORDER_INCOMPLETE, "ship", "SO-1", ["W1", "WS-1", "CMD-SAVE"]),
+    # customer returns on SO-3 (tests.seed.seed_returns)
+    Case(Code.ITEM_NOT_ON_ORDER, "return", "SO-3", ["P4"]),
+    Case(Code.UNKNOWN_ITEM, "return", "SO-3", ["(01)09501101530003(21)SN-1"]),
+    Case(Code.OVER_RETURN, "return", "SO-3", ["CABLE3", "CABLE3", "CABLE3"]),
+    Case(Code.OVER_RETURN, "return", "SO-3", ["WS-OUT", "W1"]),
+    Case(Code.SERIAL_NOT_ON_ORDER, "return", "SO-3", ["WS-1"]),
+    Case(Code.SERIAL_NOT_ON_ORDER, "return", "SO-3", ["WS-GONE"]),
+    Case(Code.SERIAL_NOT_ON_ORDER, "return", "SO-3", ["NEVER-SEEN"]),
+    Case(Code.SERIAL_NOT_SHIPPED, "return", "SO-3", ["WS-BACK"]),
+    Case(Code.SERIAL_WRONG_PRODUCT, "return", "SO-3", ["G2", "WS-OUT"]),
+    Case(Code.SERIAL_DUPLICATE_IN_SESSION, "return", "SO-3", ["GSNOUT0001", "gsnout0001"]),
+    Case(Code.SERIAL_INVALID, "return", "SO-3", ["WS\x07-OUT"]),
+    Case(Code.NOTHING_TO_POST, "return", "SO-3", ["CMD-SAVE"]),
 ]
 
 
@@ -79,17 +93,25 @@ def _unit_count(engine: Engine) -> int:
         return int(c.execute(text("SELECT count(*) FROM units")).scalar_one())
 
 
+def _seed(engine: Engine, case: Case) -> int:
+    """The seed ledger for the case; the number of units in it."""
+    seed(engine)
+    if case.kind == "return":
+        seed_returns(engine)
+    configure(engine, "ST-1", **case.options)
+    return _unit_count(engine)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_code_through_the_session(engine: Engine, case: Case) -> None:
-    seed(engine)
-    configure(engine, "ST-1", **case.options)
+    units = _seed(engine, case)
     session = open_session(engine, "ST-1", case.kind, case.document, journal=False).session
     verdicts = [session.scan(scan) for scan in case.scans]
     assert all(v.ok for v in verdicts[:-1]), [v.message for v in verdicts]
     last = verdicts[-1]
     assert (last.ok, last.code) == (False, case.code), last.message
     assert last.message and "Traceback" not in last.message
-    assert _unit_count(engine) == 8  # nothing written by a refused scan or posting
+    assert _unit_count(engine) == units  # nothing written by a refused scan or posting
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -100,9 +122,8 @@ def test_code_through_station_scan(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    seed(engine)
-    configure(engine, "ST-1", **case.options)
-    flag = "--receive" if case.kind == "receive" else "--ship"
+    units = _seed(engine, case)
+    flag = facts(case.kind).flag
     status, out = run_scan(
         monkeypatch, capsys, db_url, ["--station", "ST-1", flag, case.document], case.scans
     )
@@ -115,7 +136,7 @@ def test_code_through_station_scan(
         assert last["ok"] is False and last["code"] == case.code, last
         assert set(last) >= {"scan", "ok", "code", "kind", "sku", "serial", "message"}
         assert status == 0
-    assert _unit_count(engine) == 8
+    assert _unit_count(engine) == units
 
 
 def test_whole_receive_posts_units_events_and_quantities(engine: Engine) -> None:

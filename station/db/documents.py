@@ -20,11 +20,10 @@ from station.db.models import (
     DOCUMENT_TABLES,
     AllocatedSerial,
     Barcode,
-    OrderLine,
-    POLine,
     PurchaseOrder,
     Receipt,
-    SalesOrder,
+    Rma,
+    Rtv,
     SerialSequence,
     Shipment,
     Vendor,
@@ -43,13 +42,12 @@ def document(
     `lock`, its header row is locked FOR UPDATE (a posting's unit of work)."""
     spec = DOCUMENT_TABLES[kind]
     header = spec.header
-    party = Vendor.name if kind == "po" else SalesOrder.customer
     query = (
-        select(header.__table__, party.label("party"), Warehouse.code.label("wh"))
+        select(header.__table__, spec.party.label("party"), Warehouse.code.label("wh"))
         .join(Warehouse, Warehouse.id == header.warehouse_id)
         .where(header.number == number)
     )
-    if kind == "po":
+    if header is PurchaseOrder:
         query = query.join(Vendor, Vendor.id == PurchaseOrder.vendor_id)
     if lock:
         query = query.with_for_update(of=header.__table__)
@@ -98,30 +96,29 @@ def _allocated(connection: Connection, line_ids: list[int]) -> dict[int, set[str
 
 
 def open_documents(connection: Connection, kind: str, search: str = "") -> list[dict[str, Any]]:
-    """Open POs (kind 'po') or orders ('order'), filtered by number, party, SKU or barcode."""
-    if kind == "po":
-        header, line, party = PurchaseOrder, POLine, Vendor.name
-        query = select(PurchaseOrder.number, Vendor.name, PurchaseOrder.status).join(
-            Vendor, Vendor.id == PurchaseOrder.vendor_id
-        )
-        open_states = ("open", "partial")
-        link = POLine.po_id
+    """The documents of `kind` a session may open (`DocumentTables.open_states`; a
+    return: the orders with a unit shipped and not yet returned), filtered by number,
+    party, SKU or barcode."""
+    spec = DOCUMENT_TABLES[kind]
+    header, line = spec.header, spec.lines
+    query = select(header.number, spec.party, header.status)
+    if header is PurchaseOrder:
+        query = query.join(Vendor, Vendor.id == PurchaseOrder.vendor_id)
+    if spec.open_states:
+        query = query.where(header.status.in_(spec.open_states))
     else:
-        header, line, party = SalesOrder, OrderLine, SalesOrder.customer
-        query = select(SalesOrder.number, SalesOrder.customer, SalesOrder.status)
-        open_states = ("open", "partial")
-        link = OrderLine.order_id
-    query = query.where(header.status.in_(open_states)).order_by(header.number)
+        query = query.where(header.id.in_(select(spec.link).where(spec.done < spec.qty)))
+    query = query.order_by(header.number)
     if search:
         like = f"%{search}%"
         on_document = (
-            select(link)
+            select(spec.link)
             .join(ProductRow, ProductRow.id == line.product_id)
             .outerjoin(Barcode, Barcode.product_id == ProductRow.id)
             .where(or_(ProductRow.sku.ilike(like), Barcode.code == search))
         )
         query = query.where(
-            or_(header.number.ilike(like), party.ilike(like), header.id.in_(on_document))
+            or_(header.number.ilike(like), spec.party.ilike(like), header.id.in_(on_document))
         )
     return [
         {"number": number, "party": who, "status": status}
@@ -133,7 +130,12 @@ def open_documents(connection: Connection, kind: str, search: str = "") -> list[
 
 
 #: The PostgreSQL sequence of each kind of document (migration 0005).
-_DOCUMENT_SEQUENCES = {"receipt": "receipt_numbers", "shipment": "shipment_numbers"}
+_DOCUMENT_SEQUENCES = {
+    "receipt": "receipt_numbers",
+    "shipment": "shipment_numbers",
+    "rma": "rma_numbers",
+    "rtv": "rtv_numbers",
+}
 
 
 def document_number(connection: Connection, kind: str) -> int:
@@ -196,13 +198,14 @@ def release_numbers(connection: Connection, blocks: Sequence[Mapping[str, range]
 
 
 #: The posting header tables by kind: one header per posting, its session id unique.
-_HEADERS: dict[str, Any] = {"receipt": Receipt, "shipment": Shipment}
+_HEADERS: dict[str, Any] = {"receipt": Receipt, "shipment": Shipment, "rma": Rma, "rtv": Rtv}
 
 
 def posting_by_session(
     connection: Connection, kind: str, session_id: str
 ) -> tuple[str, int] | None:
-    """The posting of `kind` ("receipt", "shipment") a session made: (number, units)."""
+    """The posting of `kind` ("receipt", "shipment", "rma", "rtv") a session made:
+    (number, units)."""
     table = _HEADERS[kind]
     row = connection.execute(
         select(table.number, table.units).where(table.session_id == session_id)

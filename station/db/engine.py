@@ -14,7 +14,7 @@ import os
 import re
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -457,20 +457,37 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or migrate the schema to the newest revision (or the one named)."""
     from alembic import command
 
+    _migrate(engine, lambda config: command.upgrade(config, revision))
+
+
+def _migrate(engine: Engine, run: Callable[[Any], None]) -> None:
+    """Run an Alembic command in one transaction. On SQLite foreign keys are off while
+    it runs (a table rebuilt to change a constraint is dropped and renamed under the
+    tables that refer to it) and checked whole before the commit."""
     config = _alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        driver: Any = connection.connection.driver_connection
+        if sqlite:  # on the driver's connection, outside any transaction: else ignored
+            driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                run(config)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"a migration broke a foreign key: {tuple(broken)}")
+        finally:
+            if sqlite:
+                driver.execute("PRAGMA foreign_keys=ON")
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the schema back to `revision` (for a rollback of a release)."""
     from alembic import command
 
-    config = _alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+    _migrate(engine, lambda config: command.downgrade(config, revision))
 
 
 @dataclass(frozen=True, slots=True)

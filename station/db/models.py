@@ -34,7 +34,14 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-UNIT_STATUSES = ("in_stock", "shipped", "returned_to_vendor", "not_found", "scrapped")
+UNIT_STATUSES = (
+    "in_stock",
+    "quarantined",
+    "shipped",
+    "returned_to_vendor",
+    "not_found",
+    "scrapped",
+)
 EVENT_KINDS = (
     "received",
     "shipped",
@@ -171,6 +178,8 @@ class OrderLine(Base):
     __table_args__ = (
         CheckConstraint("qty >= 0", "qty"),
         CheckConstraint("qty_shipped >= 0", "qty_shipped"),
+        CheckConstraint("qty_returned >= 0", "qty_returned"),
+        CheckConstraint("qty_returned <= qty_shipped", "returned_shipped"),
         UniqueConstraint("order_id", "line_no"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -179,27 +188,49 @@ class OrderLine(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     qty: Mapped[int]
     qty_shipped: Mapped[int] = mapped_column(default=0)
+    # Units of the line customers sent back (RMAs): never more than shipped.
+    qty_returned: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 @dataclass(frozen=True, slots=True)
 class DocumentTables:
     """Where a kind of document lives: its header and line tables, the lines' key to
-    the header, and the line columns of what is wanted and what is done so far."""
+    the header, the line columns of what is wanted and what is done so far, and the
+    column naming its party (vendor or customer)."""
 
     header: type[PurchaseOrder] | type[SalesOrder]
     lines: type[POLine] | type[OrderLine]
     link: InstrumentedAttribute[int]
     qty: InstrumentedAttribute[int]
     done: InstrumentedAttribute[int]
+    party: InstrumentedAttribute[str]
+    #: The statuses of a document a session may open; () for "any with a line not done".
+    open_states: tuple[str, ...] = ("open", "partial")
 
 
-#: The tables of each kind of document ("po", "order": `station.documents.Document.kind`).
+#: The tables of each kind of document (`station.documents.Document.kind`): "po" and
+#: "order"; "return" is a sales order seen by a customer return — what may come back is
+#: what shipped, what is done is what was returned.
 DOCUMENT_TABLES = {
     "po": DocumentTables(
-        PurchaseOrder, POLine, POLine.po_id, POLine.qty_ordered, POLine.qty_received
+        PurchaseOrder, POLine, POLine.po_id, POLine.qty_ordered, POLine.qty_received, Vendor.name
     ),
     "order": DocumentTables(
-        SalesOrder, OrderLine, OrderLine.order_id, OrderLine.qty, OrderLine.qty_shipped
+        SalesOrder,
+        OrderLine,
+        OrderLine.order_id,
+        OrderLine.qty,
+        OrderLine.qty_shipped,
+        SalesOrder.customer,
+    ),
+    "return": DocumentTables(
+        SalesOrder,
+        OrderLine,
+        OrderLine.order_id,
+        OrderLine.qty_shipped,
+        OrderLine.qty_returned,
+        SalesOrder.customer,
+        (),
     ),
 }
 
@@ -297,6 +328,35 @@ class Shipment(Base):
     posted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Rma(Base):
+    """One posted customer return (RMA-000001): against the order it shipped on, or a
+    free return (no order)."""
+
+    __tablename__ = "rmas"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    session_id: Mapped[str] = mapped_column(String(64), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("sales_orders.id"), index=True)
+    station: Mapped[str] = mapped_column(String(100))
+    user_name: Mapped[str | None] = mapped_column(String(100))
+    units: Mapped[int] = mapped_column(default=0)
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Rtv(Base):
+    """One posted supplier return (RTV-000001): units sent back to one vendor."""
+
+    __tablename__ = "rtvs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    session_id: Mapped[str] = mapped_column(String(64), unique=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+    station: Mapped[str] = mapped_column(String(100))
+    user_name: Mapped[str | None] = mapped_column(String(100))
+    units: Mapped[int] = mapped_column(default=0)
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Unit(Base):
     """One physical item of a serialized product.
 
@@ -330,6 +390,11 @@ class Unit(Base):
     order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"), index=True)
     shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), index=True)
     shipped_at: Mapped[datetime | None]
+    # The last customer return and supplier return that moved the unit.
+    rma_id: Mapped[int | None] = mapped_column(ForeignKey("rmas.id"), index=True)
+    rtv_id: Mapped[int | None] = mapped_column(ForeignKey("rtvs.id"), index=True)
+    # A unit made for one whose label was lost (CMD-NOLABEL): the unit it replaces.
+    relabels_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("units.id"), index=True)
 
 
 class SerialKeyConflict(Base):

@@ -1,0 +1,64 @@
+"""Posting a customer return (SPEC §3.3): the units locked and every rule checked again
+inside the posting's transaction (`station.workflow.post_document`); they come back
+in stock in the station's `returns_bin`, or quarantined (`quarantine_returns`); two
+stations returning the same unit: exactly one posts."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+
+from station.db import company, units
+from station.documents import UnitInfo
+from station.movement import Movement, UnitChange
+from station.returns import rules
+from station.rules import Problem, check_once, check_serial_text
+from station.scanning import serial_key
+from station.workflow import Draft
+
+
+def plan(draft: Draft) -> Movement:
+    """The returned units (locked, in key order), every rule checked again: each unit's,
+    then each line's room."""
+    connection, posting, lines = draft.connection, draft.posting, draft.lines
+    station, order = draft.station, draft.document
+    keys = [serial_key(e.serial) for e in posting.entries if e.serial is not None]
+    found: dict[str, list[UnitInfo]] = defaultdict(list)
+    for unit in units.units_with_serials(connection, keys, lock=True):
+        found[unit.serial_key].append(unit)
+    scope = company.serial_scope(connection)
+    charset = company.serial_charset(connection)
+    warehouse_id = station.warehouse_id or order.warehouse_id
+    status = "quarantined" if station["quarantine_returns"] else "in_stock"
+    back = (("status", status), ("warehouse_id", warehouse_id), ("bin", station["returns_bin"]))
+    movement = Movement(
+        datetime.now(UTC), posted_units=[(e.line, e.serial, e.qty) for e in posting.entries]
+    )
+    seen: set[tuple[int, str]] = set()
+    for entry in posting.entries:
+        line = lines[entry.line]
+        if entry.serial is None:
+            movement.stock.append((line.product.id, warehouse_id, entry.qty))
+            continue
+        key = serial_key(entry.serial)
+        try:
+            check_serial_text(entry.serial, charset)
+            unit = rules.check_unit(order, line, entry.serial, found.get(key, []))
+        except Problem as problem:
+            problem.message = f"Nothing returned: {problem.message}"
+            problem.serials = [entry.serial]
+            raise
+        check_once(seen, (company.scope_id(scope, line.product.id), key), entry.serial)
+        movement.changed.append(
+            # it was out: its event comes from the warehouse it left, no bin
+            UnitChange(unit.id, unit.warehouse_id, None, back, expect_status="shipped")
+        )
+    # the units first: a unit another station took back is named with its RMA
+    counts: Counter[int] = Counter()
+    for entry in posting.entries:
+        counts[lines[entry.line].id] += entry.qty
+    for line in order.lines:
+        problem = draft.workflow.room_problem(line, counts[line.id], 0)
+        if counts[line.id] and problem is not None:
+            raise problem
+    return movement

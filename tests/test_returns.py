@@ -1,0 +1,220 @@
+"""Customer returns against the order the goods shipped on (SPEC §3.3), on SQLite and
+PostgreSQL: what a return posts, quarantine, the whole receive → ship → return → ship
+cycle, two stations returning one unit at once, and a station killed mid-return. The
+return's verdict codes are in the table of tests/test_workflows.py."""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, text
+
+from station.app import open_session
+from station.cli import main
+from station.codes import StationError
+from station.db.models import OrderLine, SalesOrder
+from tests.seed import add_operators, seed, seed_returns
+from tests.test_concurrency import _run
+from tests.workflow import ask, configure, run_scan, start_scan
+
+
+def _rows(engine: Engine, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    with engine.connect() as c:
+        return [tuple(row) for row in c.execute(text(sql), params)]
+
+
+def test_a_return_brings_units_back_in_the_returns_bin_with_an_rma(engine: Engine) -> None:
+    seed(engine)
+    seed_returns(engine)
+    add_operators(engine)
+    session = open_session(engine, "DOCK-1", "return", "SO-3", user="kim").session
+    assert session.prompt() == "Scan a serial (or an item first)"
+    verdicts = [session.scan(s) for s in ["WS-OUT", "GSNOUT0002", "CABLE3", "CABLE3"]]
+    assert all(v.ok for v in verdicts), [v.message for v in verdicts]
+    assert verdicts[0].message == "Widget One serial WS-OUT — 1 of 1"
+    posting = session.posting()
+    result = session.save()
+    assert result.posted and result.units == 4, result.message
+    assert result.document == "RMA-000001"
+    assert result.message == "Returned 4 unit(s) on SO-3: RMA-000001."
+    units = _rows(
+        engine,
+        "SELECT u.serial, u.status, u.bin, r.number, r.station, r.user_name FROM units u"
+        " JOIN rmas r ON r.id = u.rma_id ORDER BY u.serial",
+    )
+    assert units == [
+        ("GSNOUT0002", "in_stock", "RETURNS", "RMA-000001", "DOCK-1", "kim"),
+        ("WS-OUT", "in_stock", "RETURNS", "RMA-000001", "DOCK-1", "kim"),
+    ]
+    events = _rows(
+        engine,
+        "SELECT u.serial, e.kind, e.document_kind, e.document_number, e.station, e.user_name,"
+        " e.to_bin FROM events e JOIN units u ON u.id = e.unit_id ORDER BY u.serial",
+    )
+    assert events == [
+        ("GSNOUT0002", "returned", "rma", "RMA-000001", "DOCK-1", "kim", "RETURNS"),
+        ("WS-OUT", "returned", "rma", "RMA-000001", "DOCK-1", "kim", "RETURNS"),
+    ]
+    lines = _rows(
+        engine,
+        "SELECT line_no, qty_shipped, qty_returned FROM order_lines"
+        " WHERE order_id = 4 ORDER BY line_no",
+    )
+    assert lines == [(1, 2, 2), (2, 2, 1), (3, 2, 2)]
+    assert _rows(engine, "SELECT status FROM sales_orders WHERE id = 4") == [("shipped",)]
+    assert _rows(engine, "SELECT qty FROM stock_levels WHERE product_id = 3") == [(2,)]
+    # the same session saved again (a lost answer): the first posting, nothing twice
+    again = session.workflow.post(engine, posting)
+    assert (again.posted, again.already_posted, again.document) == (True, True, "RMA-000001")
+    assert _rows(engine, "SELECT count(*) FROM rmas") == [(1,)]
+
+
+def test_with_quarantine_returns_on_units_come_back_quarantined_and_cannot_ship(
+    engine: Engine,
+) -> None:
+    seed(engine)
+    seed_returns(engine)
+    configure(engine, "DOCK-1", quarantine_returns=True, returns_bin="QC-HOLD")
+    session = open_session(engine, "DOCK-1", "return", "SO-3", journal=False).session
+    assert session.scan("WS-OUT").ok
+    assert session.save().posted
+    assert _rows(engine, "SELECT status, bin FROM units WHERE serial = 'WS-OUT'") == [
+        ("quarantined", "QC-HOLD")
+    ]
+    packer = open_session(engine, "PACK-1", "ship", "SO-1", journal=False).session
+    assert packer.scan("W1").ok
+    verdict = packer.scan("WS-OUT")
+    assert (verdict.ok, verdict.code) == (False, "SERIAL_NOT_IN_STOCK")
+    assert verdict.message.startswith("Serial WS-OUT is quarantined")
+
+
+def test_an_order_with_nothing_left_to_return_is_not_opened(
+    db_url: str, engine: Engine, monkeypatch: Any, capsys: Any
+) -> None:
+    seed(engine)
+    status, out = run_scan(
+        monkeypatch,
+        capsys,
+        db_url,
+        ["--station", "DOCK-1", "--return", "SO-0"],
+        ["WS-GONE", "CMD-SAVE"],
+    )
+    assert status == 0 and out[-1]["posted"] and out[-1]["document"] == "RMA-000001"
+    for number in ("SO-0", "SO-1"):  # all back already; nothing shipped yet
+        with pytest.raises(StationError) as refused:
+            open_session(engine, "DOCK-1", "return", number, journal=False)
+        assert refused.value.code == "ORDER_NOT_OPEN"
+        assert str(refused.value).endswith(f"{number} has no shipped unit left to return.")
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"WS-1\n")))
+        capsys.readouterr()
+        status = main(["--db", db_url, "scan", "--station", "DOCK-1", "--return", number])
+        out, err = capsys.readouterr()
+        assert (status, out) == (1, "")
+        assert err == (
+            f"station: ORDER_NOT_OPEN: Order {number} has no shipped unit left to return.\n"
+        )
+
+
+def test_receive_ship_return_and_ship_again_every_step_on_the_timeline(
+    db_url: str, engine: Engine, monkeypatch: Any, capsys: Any
+) -> None:
+    seed(engine)
+    add_operators(engine)
+    with engine.begin() as c:
+        order = c.execute(
+            insert(SalesOrder)
+            .values(number="SO-AGAIN", customer="Second Buyer", warehouse_id=1)
+            .returning(SalesOrder.id)
+        ).scalar_one()
+        c.execute(insert(OrderLine).values(order_id=order, line_no=1, product_id=1, qty=1))
+
+    def scan(args: list[str], scans: list[str]) -> dict[str, Any]:
+        status, out = run_scan(monkeypatch, capsys, db_url, args, scans)
+        assert status == 0 and all(v.get("ok", True) for v in out[:-1]), out
+        assert out[-1]["posted"], out[-1]
+        return out[-1]
+
+    received = scan(
+        ["--station", "DOCK-1", "--receive", "PO-1", "--user", "kim"], ["W1", "CYC-1", "CMD-SAVE"]
+    )
+    configure(engine, "PACK-1", allow_partial_ship=True)
+    shipped = scan(
+        ["--station", "PACK-1", "--ship", "SO-1", "--user", "pat"], ["W1", "CYC-1", "CMD-SAVE"]
+    )
+    returned = scan(
+        ["--station", "DOCK-2", "--return", "SO-1", "--user", "alice"], ["CYC-1", "CMD-SAVE"]
+    )
+    again = scan(
+        ["--station", "PACK-2", "--ship", "SO-AGAIN", "--user", "pat"], ["W1", "CYC-1", "CMD-SAVE"]
+    )
+    assert [received["document"], shipped["document"], returned["document"]] == [
+        "RCV-000001",
+        "SHP-000001",
+        "RMA-000001",
+    ]
+    assert main(["--db", db_url, "trace", "CYC-1", "--json"]) == 0
+    trace = json.loads(capsys.readouterr().out)
+    steps = [(e["kind"], e["document_number"], e["station"], e["user"]) for e in trace["events"]]
+    assert steps == [
+        ("received", "RCV-000001", "DOCK-1", "kim"),
+        ("shipped", "SHP-000001", "PACK-1", "pat"),
+        ("returned", "RMA-000001", "DOCK-2", "alice"),
+        ("shipped", again["document"], "PACK-2", "pat"),
+    ]
+    assert trace["status"] == "shipped" and trace["order"] == "SO-AGAIN"
+
+
+def _return_worker(url: str, data_dir: str, worker: int, barrier: Any, results: Any) -> None:
+    import os
+
+    os.environ["STATION_DATA_DIR"] = data_dir
+    from station.db.engine import make_engine
+
+    engine = make_engine(url)
+    session = open_session(engine, f"DOCK-{worker}", "return", "SO-3", journal=False).session
+    scanned_ok = session.scan("WS-OUT").ok
+    barrier.wait(timeout=60)
+    result = session.save()
+    results.put((worker, scanned_ok, session.session_id, result.as_dict()))
+    engine.dispose()
+
+
+def test_two_stations_returning_the_same_unit_at_once(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    seed(engine)
+    seed_returns(engine)
+    results = _run(_return_worker, db_url, str(tmp_path / "data"), 2)
+    assert all(scanned for _, scanned, _, _ in results)
+    posted = [r[3] for r in results if r[3]["posted"]]
+    refused = [r[3] for r in results if not r[3]["posted"]]
+    assert len(posted) == 1 and len(refused) == 1, results
+    assert refused[0]["code"] == "SERIAL_NOT_SHIPPED"
+    assert f"came back already on {posted[0]['document']}" in refused[0]["message"]
+    assert _rows(engine, "SELECT qty_returned FROM order_lines WHERE id = 5") == [(2,)]
+    assert _rows(engine, "SELECT count(*) FROM events WHERE kind = 'returned'") == [(1,)]
+
+
+def test_a_station_killed_mid_return_restores_every_acknowledged_scan(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    seed(engine)
+    seed_returns(engine)
+    data = tmp_path / "data"
+    args = ("--station", "DOCK-7", "--return", "SO-3")
+    process = start_scan(db_url, data, *args)
+    assert [ask(process, s)["ok"] for s in ("WS-OUT", "GSNOUT0001", "CABLE3")] == [True] * 3
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    again = start_scan(db_url, data, *args)
+    out, err = again.communicate(b"GSNOUT0002\nCMD-SAVE\n", timeout=60)
+    assert again.returncode == 0 and err == b"", err.decode()
+    restored, verdict, posted = (json.loads(line) for line in out.decode().splitlines())
+    assert restored == {"restored": 3}
+    assert verdict["ok"] and posted["posted"] and posted["units"] == 4
+    assert _rows(engine, "SELECT count(*) FROM units WHERE rma_id IS NOT NULL") == [(3,)]
