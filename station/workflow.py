@@ -43,6 +43,9 @@ from station.workflows import REGISTRY, Facts, Words, facts
 if TYPE_CHECKING:
     from station.printing import PrintJob
 
+#: How many of the lines a posting leaves open its verdict names ("… and 2 more lines").
+OPEN_LINES_NAMED = 3
+
 
 @dataclass(frozen=True, slots=True)
 class Header:
@@ -195,6 +198,28 @@ class Workflow:
         complete = all(line.done + done.get(line.id, 0) >= line.qty for line in document.lines)
         return self.finished if complete else "partial"
 
+    def after_posting(self, document: Document, done: dict[int, int], status: str) -> str:
+        """What a posting leaves of its document, for the posting's verdict: the lines
+        still open and how much of each ("PO-1 stays open: 8 of Widget One, 3 of Cable Two
+        to come."), or that the document is done; `done`: the units posted per line id,
+        `status`: the document's status after the posting."""
+        number = show(document.number, 64)
+        if status == self.finished:
+            return self.words.complete.format(document=number)
+        left = [
+            (line, line.qty - line.done - done.get(line.id, 0))
+            for line in document.lines
+            if line.qty > line.done + done.get(line.id, 0)
+        ]
+        if not left:
+            return ""
+        named = [f"{n:,} of {show(line.product.name or line.product.sku)}" for line, n in left]
+        shown = ", ".join(named[:OPEN_LINES_NAMED])
+        more = len(named) - OPEN_LINES_NAMED
+        if more > 0:
+            shown += f" and {more:,} more line{'s' if more > 1 else ''}"
+        return self.words.stays_open.format(document=number, lines=shown)
+
     def explain_conflict(
         self, connection: Connection, posting: Posting, extra: Any
     ) -> PostingResult | None:
@@ -286,10 +311,12 @@ def _post(
     documents.add_line_quantities(connection, document.kind, dict(done))
     status = workflow.status_after(document, done)
     documents.set_document_status(connection, document.kind, document.id, status)
+    message = workflow.words.posted.format(total=total, document=document.number, number=posted)
+    after = workflow.after_posting(document, done, status)
     return PostingResult(
         True,
         Code.OK,
-        workflow.words.posted.format(total=total, document=document.number, number=posted),
+        f"{message} {after}".rstrip(),
         document=posted,
         units=total,
         generated=movement.generated,

@@ -45,6 +45,8 @@ class Words:
     gone: str  # at posting: "PO {number} no longer exists."
     nothing: str  # NOTHING_TO_POST's message
     posted: str  # "Received {total} unit(s) on {document}: receipt {number}."
+    stays_open: str  # lines left open by a posting: "{document} stays open: {lines} to come."
+    complete: str  # the document done by a posting: "{document} is fully received."
     nothing_done: str  # a posting refused at the last moment: "nothing posted"
 
 

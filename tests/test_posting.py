@@ -8,6 +8,7 @@ from sqlalchemy import Engine, text
 from station.app import open_session
 from station.codes import Code
 from tests.seed import seed
+from tests.workflow import configure
 
 COUNTS = (
     "SELECT (SELECT count(*) FROM units), (SELECT count(*) FROM events),"
@@ -144,3 +145,90 @@ def test_serial_taken_between_scan_and_save_is_named_and_nothing_written(
     assert result.serials == ["RACE-2"]
     assert "RACE-2" in result.message and "DOCK-2" in result.message
     assert _counts(engine) == before
+
+
+# --- what a posting leaves open: said in its verdict -------------------------------------
+
+
+def test_a_partial_receipt_says_what_stays_open_counted_as_the_ledger_is_at_posting(
+    engine: Engine,
+) -> None:
+    """Another station received the cables meanwhile: the verdict names what is still to
+    come once both postings are in, and leaves the finished line out."""
+    seed(engine)
+    mine = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
+    theirs = open_session(engine, "DOCK-2", "receive", "PO-1", journal=False).session
+    assert all(mine.scan(s).ok for s in ["W1", "OPEN-1"])
+    assert all(theirs.scan(s).ok for s in ["CABLE3", "CABLE3"])
+    assert theirs.save().posted
+    verdict = mine.scan("CMD-SAVE")
+    assert verdict.ok and verdict.posting is not None and verdict.posting.posted
+    assert verdict.message == (
+        "Received 1 unit(s) on PO-1: receipt RCV-000002. PO-1 stays open: 2 of Widget One,"
+        " 2 of Gadget Two, 1 of Printer Four to come."
+    )
+
+
+def test_a_receipt_that_completes_the_po_says_so(engine: Engine) -> None:
+    seed(engine)
+    session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
+    scans = ["W1", "ALL-1", "W1", "ALL-2", "W1", "ALL-3", "G2", "GADGET0001", "G2", "GADGET0002"]
+    scans += ["CABLE3", "CABLE3", "PR400", "PR000001"]
+    assert all(session.scan(s).ok for s in scans)
+    verdict = session.scan("CMD-SAVE")
+    assert verdict.ok, verdict.message
+    assert verdict.message == (
+        "Received 8 unit(s) on PO-1: receipt RCV-000001. PO-1 is fully received."
+    )
+    with engine.connect() as c:
+        status = c.execute(text("SELECT status FROM purchase_orders WHERE number = 'PO-1'"))
+        assert status.scalar_one() == "received"
+
+
+def test_the_open_lines_named_are_capped_and_the_rest_counted(engine: Engine) -> None:
+    seed(engine)
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO po_lines (po_id, line_no, product_id, qty_ordered, qty_received)"
+                " VALUES (1, 5, 5, 4, 0)"
+            )
+        )
+    session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
+    assert session.scan("CABLE3").ok
+    assert session.save_verdict().message == (
+        "Received 1 unit(s) on PO-1: receipt RCV-000001. PO-1 stays open: 3 of Widget One,"
+        " 2 of Gadget Two, 1 of Cable Three and 2 more lines to come."
+    )
+
+
+def test_a_product_name_in_the_open_lines_is_shown_escaped_and_cut(engine: Engine) -> None:
+    """Product names come from imports: a control character never reaches the screen or
+    the terminal raw, and a long name is cut."""
+    seed(engine)
+    name = "Widget\x1b[2J One " + "very long name " * 6
+    with engine.begin() as c:
+        c.execute(text("UPDATE products SET name = :name WHERE sku = 'W1'"), {"name": name})
+    session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
+    assert session.scan("CABLE3").ok
+    message = session.save_verdict().message
+    assert "\x1b" not in message
+    assert "stays open: 3 of Widget\\x1b[2J One very long name very l…, 2 of Gadget Two" in message
+
+
+def test_a_shipment_that_completes_the_order_says_so_and_a_partial_one_what_is_left(
+    engine: Engine,
+) -> None:
+    seed(engine)
+    configure(engine, "PACK-1", allow_partial_ship=True)
+    session = open_session(engine, "PACK-1", "ship", "SO-1", journal=False).session
+    assert all(session.scan(s).ok for s in ["W1", "WS-1"])
+    assert session.scan("CMD-SAVE").message == (
+        "Shipped 1 unit(s) on SO-1: shipment SHP-000001. SO-1 stays open: 1 of Widget One,"
+        " 1 of Cable Three left to ship."
+    )
+    session = open_session(engine, "PACK-1", "ship", "SO-1", journal=False).session
+    assert all(session.scan(s).ok for s in ["W1", "WS-2", "CABLE3"])
+    assert session.scan("CMD-SAVE").message == (
+        "Shipped 2 unit(s) on SO-1: shipment SHP-000002. SO-1 is fully shipped."
+    )

@@ -12,7 +12,7 @@ from station.cli import main
 from station.workflow import Workflow, workflow
 from station.workflows import REGISTRY
 from tests.seed import seed
-from tests.workflow import run_scan
+from tests.workflow import configure, run_scan
 
 #: An open document of the seed ledger for each registered workflow.
 OPEN = {"receive": "PO-1", "ship": "SO-1", "return": "SO-0"}
@@ -81,3 +81,45 @@ def test_an_item_not_on_the_document_is_refused_with_the_workflows_code(
     assert line["code"] == flow.item_not_on_document
     document = flow.words.document_short
     assert line["message"] == f"Other Thing (X9) is not on {document} {OPEN[flow.kind]}."
+
+
+#: For each registered workflow: a station's options, the scans of a posting that leaves
+#: its OPEN document partly done, and what the posting's verdict says stays open.
+PARTIAL = {
+    "receive": (
+        {},
+        ["CABLE3", "CMD-SAVE"],
+        "Received 1 unit(s) on PO-1: receipt RCV-000001. PO-1 stays open: 3 of Widget One,"
+        " 2 of Gadget Two, 1 of Cable Three and 1 more line to come.",
+    ),
+    "ship": (
+        {"allow_partial_ship": True},
+        ["CABLE3", "CMD-SAVE"],
+        "Shipped 1 unit(s) on SO-1: shipment SHP-000001. SO-1 stays open: 2 of Widget One"
+        " left to ship.",
+    ),
+}
+
+
+def test_every_registered_workflow_has_a_partial_posting_here() -> None:
+    assert set(PARTIAL) == {facts.kind for facts in REGISTRY}
+
+
+def test_a_posting_that_leaves_its_document_open_says_what_stays_open(
+    flow: Workflow,
+    engine: Engine,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The posting result's message names the lines still open, with how many of each;
+    the JSON result keeps the fields SPEC §7 names."""
+    options, scans, said = PARTIAL[flow.kind]
+    configure(engine, "DOCK-1", **options)
+    args = ["--station", "DOCK-1", flow.facts.flag, OPEN[flow.kind]]
+    status, lines = run_scan(monkeypatch, capsys, db_url, args, scans)
+    posted = lines[-1]
+    assert status == 0
+    assert posted["posted"] is True and posted["units"] == 1, posted
+    assert set(posted) == {"posted", "document", "units", "message"}
+    assert posted["message"] == said

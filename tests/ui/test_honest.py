@@ -78,6 +78,47 @@ def test_prompt_and_verdict_name_what_is_left(
     assert page.prompt.text() == "Widget One is complete — scan the next item"
 
 
+def test_saving_a_partial_receipt_says_what_stays_open(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    """Save with lines short: the choose page's banner names what is still to come, and
+    the PO is still there to choose; the save that completes it says it is received."""
+    seed(engine)
+    window = make_window()
+    window.resize(1366, 768)
+    keys = keyboard(window)
+    page = window.open_document("receive", "PO-1")
+    assert isinstance(page, ScanPage)
+    keys.scan("W1")
+    keys.scan("PART-1")
+    QTest.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    chooser = window.choose["receive"]
+    qtbot.waitUntil(lambda: window.current_page() is chooser)
+    text = chooser.banner.text()
+    assert chooser.banner.state == "good", text
+    assert (
+        "Received 1 unit(s) on PO-1: receipt RCV-000001. PO-1 stays open: 2 of Widget One,"
+        " 2 of Gadget Two, 2 of Cable Three and 1 more line to come."
+    ) in text
+    banner = chooser.banner  # the whole sentence shows at 1366×768: wrapped, never cut
+    qtbot.waitUntil(lambda: banner.height() >= banner.heightForWidth(banner.width()))
+    assert banner.geometry().right() < window.width()
+    assert "PO-1" in [row[0] for row in chooser.model.rows]
+
+    page = window.open_document("receive", "PO-1")
+    assert isinstance(page, ScanPage)
+    for scan in ["W1", "PART-2", "W1", "PART-3", "G2", "G2SERIAL01", "G2SERIAL02"]:
+        keys.scan(scan)
+    for scan in ["CABLE3", "CABLE3", "PR400", "PR123456"]:
+        keys.scan(scan)
+    QTest.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.current_page() is chooser)
+    text = chooser.banner.text()
+    assert "Received 7 unit(s) on PO-1: receipt RCV-000002. PO-1 is fully received." in text
+    assert "stays open" not in text
+    assert "PO-1" not in [row[0] for row in chooser.model.rows]
+
+
 def test_shortcuts_work_after_each_dialog_closes_without_a_click(
     qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
 ) -> None:
