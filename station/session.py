@@ -317,9 +317,7 @@ class ScanSession:
         if scan.kind == "gs1":
             return self._gs1(connection, scan)
         serial_context = (
-            self.awaiting is not None
-            or self._current_serialized()
-            or self.workflow.serial_alone
+            self.awaiting is not None or self._current_serialized() or self.workflow.serial_alone
         )
         if scan.kind == "unreadable":
             code = Code.SERIAL_INVALID if serial_context else Code.SCAN_UNREADABLE

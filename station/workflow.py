@@ -204,15 +204,13 @@ class Workflow:
         to come."), or that the document is done; `done`: the units posted per line id,
         `status`: the document's status after the posting."""
         number = show(document.number, 64)
-        if status == self.finished:
-            return self.words.complete.format(document=number)
         left = [
             (line, line.qty - line.done - done.get(line.id, 0))
             for line in document.lines
             if line.qty > line.done + done.get(line.id, 0)
         ]
-        if not left:
-            return ""
+        if status == self.finished or not left:
+            return self.words.complete.format(document=number)
         named = [f"{n:,} of {show(line.product.name or line.product.sku)}" for line, n in left]
         shown = ", ".join(named[:OPEN_LINES_NAMED])
         more = len(named) - OPEN_LINES_NAMED

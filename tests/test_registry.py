@@ -11,11 +11,11 @@ from sqlalchemy import Engine
 from station.cli import main
 from station.workflow import Workflow, workflow
 from station.workflows import REGISTRY
-from tests.seed import seed
+from tests.seed import seed, seed_returns
 from tests.workflow import configure, run_scan
 
 #: An open document of the seed ledger for each registered workflow.
-OPEN = {"receive": "PO-1", "ship": "SO-1", "return": "SO-0"}
+OPEN = {"receive": "PO-1", "ship": "SO-1", "return": "SO-3"}
 
 
 def test_every_registered_workflow_has_a_case_here() -> None:
@@ -24,8 +24,9 @@ def test_every_registered_workflow_has_a_case_here() -> None:
 
 @pytest.fixture(params=REGISTRY, ids=lambda facts: facts.kind)
 def flow(request: pytest.FixtureRequest, engine: Engine) -> Workflow:
-    """Each registered workflow in turn, on the seed ledger."""
+    """Each registered workflow in turn, on the seed ledger (with its shipped SO-3)."""
     seed(engine)
+    seed_returns(engine)
     return workflow(request.param.kind)
 
 
@@ -97,6 +98,12 @@ PARTIAL = {
         ["CABLE3", "CMD-SAVE"],
         "Shipped 1 unit(s) on SO-1: shipment SHP-000001. SO-1 stays open: 2 of Widget One"
         " left to ship.",
+    ),
+    "return": (
+        {},
+        ["WS-OUT", "CMD-SAVE"],
+        "Returned 1 unit(s) on SO-3: RMA-000001. SO-3: 2 of Gadget Two, 2 of Cable Three"
+        " may still come back.",
     ),
 }
 

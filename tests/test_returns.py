@@ -41,7 +41,9 @@ def test_a_return_brings_units_back_in_the_returns_bin_with_an_rma(engine: Engin
     result = session.save()
     assert result.posted and result.units == 4, result.message
     assert result.document == "RMA-000001"
-    assert result.message == "Returned 4 unit(s) on SO-3: RMA-000001."
+    assert result.message == (
+        "Returned 4 unit(s) on SO-3: RMA-000001. SO-3: 1 of Gadget Two may still come back."
+    )
     units = _rows(
         engine,
         "SELECT u.serial, u.status, u.bin, r.number, r.station, r.user_name FROM units u"
