@@ -73,6 +73,9 @@ class Facts:
     missing_code: Code  # PO_NOT_FOUND: no such document
     room_code: Code  # OVER_RECEIPT: a line with no room left
     words: Words
+    #: A document number scanned on the home page opens this workflow (receive, ship);
+    #: the others open from their button (a shipped order scanned opens no return).
+    from_home: bool = True
 
 
 def _read() -> tuple[Facts, ...]:

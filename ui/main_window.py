@@ -424,7 +424,11 @@ class MainWindow(QMainWindow):
             self.sign_in(badge)
             return
         kind = self.kind()
-        kinds = [flow.kind for flow in workflows() if kind in (flow.station_kind, "both")]
+        kinds = [
+            flow.kind
+            for flow in workflows()
+            if kind in (flow.station_kind, "both") and flow.facts.from_home
+        ]
         refusal: StationError | None = None
         for candidate in kinds:
             opened = self._open(candidate, text)

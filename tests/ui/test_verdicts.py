@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 from station import options as opts
 from station.app import open_session
 from station.codes import Code
-from tests.seed import seed
+from tests.seed import seed, seed_returns
 from tests.test_workflows import CASES
 from tests.test_write_lock import write_lock
 from tests.ui.conftest import keyboard
@@ -37,6 +37,7 @@ def test_every_verdict_code_has_its_own_banner(
     qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
 ) -> None:
     seed(engine)
+    seed_returns(engine)
     with engine.begin() as c:
         c.execute(text("UPDATE purchase_orders SET status = 'closed' WHERE number = 'PO-0'"))
     window = make_window(station="ST-1")
