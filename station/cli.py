@@ -85,12 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--station", required=True, metavar="NAME")
     which = scan.add_mutually_exclusive_group(required=True)
     for entry in REGISTRY:
-        which.add_argument(entry.flag, metavar=entry.metavar, dest=entry.kind)
+        if entry.fixed_number:  # on no document: the flag alone
+            which.add_argument(
+                entry.flag, action="store_const", const=entry.fixed_number, dest=entry.kind
+            )
+        else:
+            which.add_argument(entry.flag, metavar=entry.metavar, dest=entry.kind)
     scan.add_argument(
         "--user",
         metavar="NAME",
-        help="the operator: a clerk or supervisor receives, a packer or supervisor ships"
-        " (without it, postings name no user)",
+        help="the operator: a clerk or supervisor receives and takes customer returns, a"
+        " packer or supervisor ships, a supervisor returns to vendors (without it, postings"
+        " name no user)",
     )
 
     trace = commands.add_parser("trace", help="a unit's details and event timeline")

@@ -45,6 +45,8 @@ class Code(StrEnum):
     SERIAL_NOT_ON_ORDER = "SERIAL_NOT_ON_ORDER"
     SERIAL_NOT_SHIPPED = "SERIAL_NOT_SHIPPED"
     SERIAL_NOT_FROM_VENDOR = "SERIAL_NOT_FROM_VENDOR"
+    NOT_ENOUGH_STOCK = "NOT_ENOUGH_STOCK"
+    VENDOR_NOT_FOUND = "VENDOR_NOT_FOUND"
     # documents and posting
     PO_NOT_FOUND = "PO_NOT_FOUND"
     PO_NOT_OPEN = "PO_NOT_OPEN"
@@ -118,6 +120,8 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.SERIAL_NOT_ON_ORDER: "The unit did not ship on this order (the verdict says where).",
     Code.SERIAL_NOT_SHIPPED: "The unit shipped on this order is back already (or not out).",
     Code.SERIAL_NOT_FROM_VENDOR: "The unit was not received from this vendor (named).",
+    Code.NOT_ENOUGH_STOCK: "More of a non-serialized product would leave than is on hand.",
+    Code.VENDOR_NOT_FOUND: "No vendor has this name.",
     Code.PO_NOT_FOUND: "No purchase order has this number.",
     Code.PO_NOT_OPEN: "The purchase order is received or closed.",
     Code.ORDER_NOT_FOUND: "No sales order has this number.",

@@ -35,6 +35,12 @@ class Grid:
         self.keys: Counter[tuple[int, str]] = Counter()  # (product id, serial key)
         self.any_keys: Counter[str] = Counter()  # serial_scope = global
 
+    def add_line(self, product_id: int) -> None:
+        """A line added to the document (a document whose lines come as items are
+        scanned)."""
+        self.products.append(product_id)
+        self.counts.append(0)
+
     def _tally(self, entry: Entry, sign: int) -> None:
         self.counts[entry.line] += sign * entry.qty
         if entry.serial is not None:

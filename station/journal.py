@@ -354,11 +354,25 @@ class Replay:
         self.current: int | None = None
         self.awaiting: int | None = None
         self.mode: str | None = None
+        #: The products of the lines a session added as items were scanned (open lines).
+        self.products: list[int] = []
 
     def apply(self, record: Any) -> bool:
         """Apply one record; False (nothing changed) when it does not fit."""
         if not isinstance(record, dict):
             return False
+        added = record.get("lines", [])
+        if not (isinstance(added, list) and all(_number(p) for p in added)):
+            return False
+        lines = self.lines
+        self.lines += len(added)
+        if not self._apply(record):
+            self.lines = lines
+            return False
+        self.products.extend(added)
+        return True
+
+    def _apply(self, record: dict[str, Any]) -> bool:
         state, op = record.get("state"), record.get("op")
         if not (isinstance(state, list) and len(state) in (3, 4) and _number(state[0])):
             return False

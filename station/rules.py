@@ -5,7 +5,7 @@ session: scan time and posting call the same ones (STYLE §3)."""
 from __future__ import annotations
 
 from station.codes import Code, StationError
-from station.documents import DocumentLine, Product
+from station.documents import DocumentLine, Product, UnitInfo
 from station.scanning import serial_key, show
 from station.serials import serial_problem
 
@@ -84,7 +84,7 @@ def check_serial_rules(
     if options["require_unique_serial"] and serial_key(serial) in doc_keys:
         raise Problem(
             Code.SERIAL_EQUALS_ITEM_CODE,
-            f"{serial} is a barcode or SKU on this PO, not a serial"
+            f"{serial} is a barcode or SKU on this document, not a serial"
             f" — scan the serial of {product.name}.",
         )
     check_length(product, serial, int(options["serial_length"]))  # type: ignore[call-overload]
@@ -122,3 +122,15 @@ def check_length(product: Product, serial: str, station_length: int) -> None:
             f"Serial {show(serial)} has {size} characters; {product.sku} serials have"
             f" {low or 1} to {high or 64}.",
         )
+
+
+def already_exists(serial: str, unit: UnitInfo) -> Problem:
+    """SERIAL_ALREADY_EXISTS, naming where and when the unit came in."""
+    when = unit.received_at.strftime("%Y-%m-%d %H:%M UTC") if unit.received_at else "earlier"
+    source = f" on {unit.po_number}" if unit.po_number else f" ({unit.origin})"
+    by = f" by {unit.received_by}" if unit.received_by else ""
+    return Problem(
+        Code.SERIAL_ALREADY_EXISTS,
+        f"Serial {unit.serial} already exists: {unit.sku}, {unit.status} at"
+        f" {unit.warehouse}/{unit.bin}, received {when}{source}{by}.",
+    )

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from station.codes import Code, Verdict
 from station.db import catalog, company, units
 from station.db.engine import busy, looking_up, reading
-from station.documents import Document, Product, UnitInfo
+from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.grid import Entry, Grid
 from station.journal import Journal, Replay
 from station.posting import OutcomeUnknown, Posting, PostingResult
@@ -117,6 +117,9 @@ class ScanSession:
         self._compact_at = 0
         self._journaled: _State = (0, None, None, None)  # the grid as last journaled
         self._journaled_mode: str | None = None
+        #: Lines of the document the journal knows (open lines: those added since are
+        #: written with the next record, so a restored session has the same lines).
+        self._journaled_lines = len(document.lines)
         self._scope: str | None = None
         self._charset: str | None = None
         self._ahead: _Ahead | None = None
@@ -175,13 +178,14 @@ class ScanSession:
         if self.awaiting is not None:
             line = self.document.lines[self.awaiting]
             count = self._counts()[self.awaiting] + (0 if self.item_adds_unit else 1)
-            return f"Scan serial for {line.product.name} — {count} of {line.qty - line.done}"
+            return f"Scan serial for {line.product.name} — {self._of(self.awaiting, count)}"
         if self.complete():
             return "All lines done — scan CMD-SAVE to post"
         if self.current is not None:
             line = self.document.lines[self.current]
             if line.product.serialized:
-                if line.done + self._counts()[self.current] >= line.qty:
+                full = line.done + self._counts()[self.current] >= line.qty
+                if full and not self.workflow.open_lines:
                     return f"{line.product.name} is complete — scan the next item"
                 return f"Scan the next serial or item ({line.product.name})"
         if self.workflow.serial_alone:
@@ -189,6 +193,8 @@ class ScanSession:
         return "Scan an item"
 
     def complete(self) -> bool:
+        if self.workflow.open_lines:  # lines come as items are scanned: never "all done"
+            return False
         counts = self._counts()
         return all(
             line.done + counts[index] >= line.qty for index, line in enumerate(self.document.lines)
@@ -327,8 +333,10 @@ class ScanSession:
             text in self._doc_codes and self._item_counts_while_awaiting()
         ):
             same = self._code_keys.get(serial_key(text))
-            if self.station["require_unique_serial"] and same is not None:
-                product = self.document.lines[same].product
+            product = None if same is None else self.document.lines[same].product
+            if product is None and self.workflow.open_lines:  # any item may be a line
+                product = self._catalog_product(connection, text)
+            if self.station["require_unique_serial"] and product is not None:
                 raise Problem(
                     Code.SERIAL_EQUALS_ITEM_CODE,
                     f"{text} is the item code of {product.name} ({product.sku}), not a serial"
@@ -339,6 +347,8 @@ class ScanSession:
             return self._item(self._line_for(self._codes[text]), scan)
         other = self._catalog_product(connection, text)
         if other is not None:
+            if self.workflow.open_lines:
+                return self._item(self.line_of_product(other), scan)
             raise self._not_on_document(other)
         if self._current_serialized():
             assert self.current is not None
@@ -361,6 +371,11 @@ class ScanSession:
             verdict = self._serial(connection, scan, index, text)
             self.current = None
             return verdict
+        if self.current is None and self.workflow.open_lines:
+            raise Problem(
+                Code.NO_ITEM_SELECTED,
+                f"{show(text)} matches no product barcode or SKU; scan the item first.",
+            )
         if self.current is None:
             raise Problem(
                 Code.NO_ITEM_SELECTED,
@@ -375,6 +390,8 @@ class ScanSession:
         index = self._codes.get(scan.gtin)
         if index is None:
             other = self._catalog_product(connection, scan.gtin)
+            if other is not None and self.workflow.open_lines:
+                return self.line_of_product(other)
             if other is not None:
                 raise self._not_on_document(other)
             raise Problem(Code.UNKNOWN_ITEM, f"GTIN {scan.gtin} matches no product.", "gs1")
@@ -440,6 +457,35 @@ class ScanSession:
                 return candidate
         return index
 
+    def _of(self, index: int, count: int) -> str:
+        """ "3 of 5" (this session's units of the line, of what it has open), or "3 in
+        this session" on a document whose lines come as items are scanned."""
+        if self.workflow.open_lines:
+            return f"{count} in this session"
+        line = self.document.lines[index]
+        return f"{count} of {line.qty - line.done}"
+
+    def line_of_product(self, product: Product) -> int:
+        """The line of `product`: on a document whose lines come as items are scanned
+        (`Workflow.open_lines`), a new line the first time (`Workflow.open_line`)."""
+        for index, line in enumerate(self.document.lines):
+            if line.product.id == product.id:
+                return index
+        if not self.workflow.open_lines:
+            raise self._not_on_document(product)
+        self._add_line(self.workflow.open_line(self, product))
+        return len(self.document.lines) - 1
+
+    def _add_line(self, line: DocumentLine) -> None:
+        index = len(self.document.lines)
+        self.document.lines.append(line)
+        self.grid.add_line(line.product.id)
+        for code in line.product.codes:
+            self._codes.setdefault(code, index)
+            self._code_keys.setdefault(serial_key(code), index)
+        self._doc_codes = frozenset(self._codes)
+        self.doc_keys = frozenset(self._code_keys)
+
     def _current_serialized(self) -> bool:
         return self.current is not None and self.document.lines[self.current].product.serialized
 
@@ -485,9 +531,7 @@ class ScanSession:
         self._add(Entry(index))
         self.current, self.awaiting = index, None
         count = self._counts()[index]
-        return self._accept(
-            scan, kind, product, None, f"{product.name} — {count} of {line.qty - line.done}"
-        )
+        return self._accept(scan, kind, product, None, f"{product.name} — {self._of(index, count)}")
 
     def add_quantity(self, qty: int) -> Verdict:
         """Typed quantity for the current non-serialized line."""
@@ -542,7 +586,7 @@ class ScanSession:
             self._add(Entry(index, serial, unit_id=unit_id))
         self.current, self.awaiting = index, None
         count = self._counts()[index]
-        message = f"{line.product.name} serial {serial} — {count} of {line.qty - line.done}"
+        message = f"{line.product.name} serial {serial} — {self._of(index, count)}"
         if dropped is not None:
             message += f" (the {dropped} waiting for a serial was dropped)"
         return self._accept(scan, kind, line.product, serial, message)
@@ -767,6 +811,8 @@ class ScanSession:
             last = self.entries[-1]
             record["entry"] = [last.line, last.serial, last.qty, last.unit_id]
         record["state"] = self._journal_state()
+        if len(self.document.lines) > self._journaled_lines:
+            record["lines"] = self._line_products(self._journaled_lines)
         try:
             if not self._journal_started:
                 self._rewrite([record])
@@ -781,6 +827,7 @@ class ScanSession:
             self._take_back(op, index, removed)
             raise self._journal_problem(error, op) from error
         self._journaled, self._journaled_mode = self._state(), self.mode
+        self._journaled_lines = len(self.document.lines)
         if self._journal_records > self._compact_limit() and (
             self._journal_records >= self._compact_at
         ):
@@ -815,9 +862,14 @@ class ScanSession:
         state = self._journal_state()
         if records:
             records[-1]["state"] = state
-        elif state != [0, None, None]:
+        elif state != [0, None, None] or (self.workflow.open_lines and self.document.lines):
             records.append({"scan": "", "op": "scan", "state": state})
+        if self.workflow.open_lines and self.document.lines:
+            records[0]["lines"] = self._line_products(0)
         return records
+
+    def _line_products(self, start: int) -> list[int]:
+        return [line.product.id for line in self.document.lines[start:]]
 
     def _journal_state(self) -> list[Any]:
         """[rows, current line, awaited line] and, while a mode is on, the mode."""
@@ -862,6 +914,12 @@ class ScanSession:
             if not replay.apply(record):
                 break
             restored += 1
+        if replay.products:  # the lines the session had added, in their order
+            with self.reader.connect() as connection:
+                known = catalog.products_by_id(connection, replay.products)
+            for product_id in replay.products:
+                self._add_line(self.workflow.open_line(self, known[product_id]))
+            self._journaled_lines = len(self.document.lines)
         for entry in replay.rows():
             self._add(entry)
         self.current, self.awaiting, self.mode = replay.current, replay.awaiting, replay.mode

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from station import stations
 from station.codes import Code, StationError, Verdict
 from station.db import documents, units
-from station.documents import Document, DocumentLine, UnitInfo
+from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.grid import Entry
 from station.movement import Movement, Stamp
 from station.posting import (
@@ -35,8 +35,8 @@ from station.posting import (
     post_in_one_transaction,
     refused_by_database,
 )
-from station.rules import Problem, no_room
-from station.scanning import Scan, show
+from station.rules import Problem, already_exists, check_serial_rules, no_room
+from station.scanning import Scan, serial_key, show
 from station.stations import StationConfig
 from station.workflows import REGISTRY, Facts, Words, facts
 
@@ -94,6 +94,7 @@ class Session(Protocol):
     def lookup_connection(self) -> Connection: ...
     def gs1_line(self, connection: Connection, scan: Scan) -> int: ...
     def set_mode(self, mode: str | None, scan: Scan) -> None: ...
+    def line_of_product(self, product: Product) -> int: ...
     def remove(self, index: int) -> Entry: ...
 
 
@@ -107,6 +108,10 @@ class Workflow:
     #: A serial scanned with no item selected names its unit, and so its line
     #: (`line_of_serial`); where units are created, the item comes first.
     serial_alone: bool = False
+    #: The document's lines come as items (or serials) are scanned, one per product
+    #: (`open_line`): a free return, a supplier return. Nothing is "done" on such a
+    #: document; its posting writes no line quantities and no status.
+    open_lines: bool = False
 
     def __init__(self) -> None:
         known: Facts = facts(self.kind)
@@ -162,10 +167,41 @@ class Workflow:
         the serial names an existing unit."""
         raise NotImplementedError
 
+    def open_line(self, session: Session, product: Product) -> DocumentLine:
+        """The line a document with `open_lines` gets for a product scanned the first
+        time: nothing wanted, nothing done (`room_problem` says what may be taken)."""
+        number = len(session.document.lines) + 1
+        return DocumentLine(id=-number, line_no=number, product=product, qty=0, done=0)
+
     def line_of_serial(self, session: Session, connection: Connection, serial: str) -> int:
         """The document line of the unit a serial scanned on its own names (workflows
         with `serial_alone`); a Problem when it names none of the document's."""
         raise NotImplementedError
+
+    def check_new_serial(
+        self, session: Session, index: int, serial: str, *, room: bool
+    ) -> int | None:
+        """The rules for a serial a posting will create (receive, free return):
+        SERIAL_INVALID, SERIAL_EQUALS_ITEM_CODE, SERIAL_BAD_LENGTH, SERIAL_BAD_FORMAT,
+        OVER_RECEIPT, SERIAL_DUPLICATE_IN_SESSION, SERIAL_ALREADY_EXISTS — in that order."""
+        connection = session.lookup_connection()
+        line = session.document.lines[index]
+        check_serial_rules(
+            line.product,
+            serial,
+            doc_keys=session.doc_keys,
+            options=session.station.options,
+            charset=session.serial_charset(connection),
+        )
+        if room:
+            session.check_room(index)
+        key = serial_key(serial)
+        session.check_duplicate(connection, index, serial, key)
+        scope = session.serial_scope(connection)
+        for unit in session.units_with_serial(connection, key):
+            if scope == "global" or unit.product_id == line.product.id:
+                raise already_exists(serial, unit)
+        return None
 
     # --- commands and modes --------------------------------------------------------------
 
@@ -282,8 +318,11 @@ def _post(
         raise problem
     if not posting.entries:
         raise Problem(Code.NOTHING_TO_POST, workflow.words.nothing)
-    by_id = {line.id: line for line in document.lines}
-    lines = [by_id[line.id] for line in posting.document.lines]
+    if workflow.open_lines:  # the lines are the session's: none are in the ledger
+        lines = list(posting.document.lines)
+    else:
+        by_id = {line.id: line for line in document.lines}
+        lines = [by_id[line.id] for line in posting.document.lines]
     movement = workflow.plan(Draft(connection, posting, document, lines, station, workflow, extra))
     done: Counter[int] = Counter()
     for entry in posting.entries:
@@ -299,18 +338,20 @@ def _post(
         user_name=posting.user,
         units=total,
         posted_at=movement.at,
-        **{header.document_column: document.id},
+        **{header.document_column: document.id or None},  # 0: no document (free return)
     )
     stamp = Stamp(workflow.event, movement.at, station.name, posting.user, header.kind, posted)
     link = {f"{header.kind}_id": header_id}
     if units.move(connection, movement, stamp, link) != len(movement.changed):
         # cannot happen under the row locks; refuse rather than guess
         raise Problem(Code.POSTING_FAILED, f"Units changed while locked; {workflow.nothing_done}.")
-    documents.add_line_quantities(connection, document.kind, dict(done))
-    status = workflow.status_after(document, done)
-    documents.set_document_status(connection, document.kind, document.id, status)
     message = workflow.words.posted.format(total=total, document=document.number, number=posted)
-    after = workflow.after_posting(document, done, status)
+    after = ""
+    if not workflow.open_lines:
+        documents.add_line_quantities(connection, document.kind, dict(done))
+        status = workflow.status_after(document, done)
+        documents.set_document_status(connection, document.kind, document.id, status)
+        after = workflow.after_posting(document, done, status)
     return PostingResult(
         True,
         Code.OK,
@@ -335,3 +376,30 @@ def _explain_conflict(
             return already_posted(kind, *earlier)
         explained = workflow.explain_conflict(connection, posting, extra)
     return explained or refused_by_database(error)
+
+
+def check_not_taken(connection: Connection, pairs: list[tuple[int, str]]) -> None:
+    """SERIAL_ALREADY_EXISTS when a unit holds any of the (scope id, serial key) pairs a
+    posting would create, naming where the first few are."""
+    existing = units.existing_keys(connection, pairs)
+    if existing:
+        keys = sorted(key for _, key in existing)
+        holders = units.units_with_serials(connection, keys)
+        raise Problem(
+            Code.SERIAL_ALREADY_EXISTS,
+            f"Nothing posted: {len(keys)} serial(s) exist already — remove them and save"
+            f" again. {where_units(holders)}",
+            serials=[u.serial for u in holders],
+        )
+
+
+def where_units(found: list[UnitInfo]) -> str:
+    """Where the first few units are, for a refusal naming serials that exist."""
+    return "; ".join(already_exists(u.serial, u).message for u in found[:5])
+
+
+def warehouse_of(station: StationConfig, document: Document) -> tuple[int, str]:
+    """Where a station works: its own warehouse, else its document's (id, code)."""
+    if station.warehouse_id is not None:
+        return station.warehouse_id, station.warehouse
+    return document.warehouse_id, document.warehouse

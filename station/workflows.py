@@ -76,6 +76,9 @@ class Facts:
     #: A document number scanned on the home page opens this workflow (receive, ship);
     #: the others open from their button (a shipped order scanned opens no return).
     from_home: bool = True
+    #: A workflow on no document (a free return): the number its sessions and journals
+    #: go by; its `station scan` flag takes no value.
+    fixed_number: str = ""
 
 
 def _read() -> tuple[Facts, ...]:

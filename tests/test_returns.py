@@ -18,7 +18,7 @@ from station.app import open_session
 from station.cli import main
 from station.codes import StationError
 from station.db.models import OrderLine, SalesOrder
-from tests.seed import add_operators, seed, seed_returns
+from tests.seed import SUPERVISOR, add_operators, add_supervisor, seed, seed_returns
 from tests.test_concurrency import _run
 from tests.workflow import ask, configure, run_scan, start_scan
 
@@ -220,3 +220,152 @@ def test_a_station_killed_mid_return_restores_every_acknowledged_scan(
     assert restored == {"restored": 3}
     assert verdict["ok"] and posted["posted"] and posted["units"] == 4
     assert _rows(engine, "SELECT count(*) FROM units WHERE rma_id IS NOT NULL") == [(3,)]
+
+
+def test_a_free_return_creates_units_whose_origin_is_the_return(
+    db_url: str, engine: Engine, monkeypatch: Any, capsys: Any
+) -> None:
+    seed(engine)
+    add_operators(engine)
+    args = ["--station", "DOCK-1", "--free-return", "--user", "kim"]
+    scans = ["W1", "FR-1", "CABLE3", "CABLE3", "G2", "FRG2SER001", "CMD-SAVE"]
+    status, out = run_scan(monkeypatch, capsys, db_url, args, scans)
+    assert status == 0 and all(v["ok"] for v in out[:-1]), out
+    assert out[-1] == {
+        "posted": True,
+        "document": "RMA-000001",
+        "units": 4,
+        "message": "Returned 4 unit(s) with no order: RMA-000001.",
+    }
+    assert _rows(
+        engine,
+        "SELECT u.serial, u.status, u.bin, u.origin, r.order_id, r.user_name FROM units u"
+        " JOIN rmas r ON r.id = u.rma_id ORDER BY u.serial",
+    ) == [
+        ("FR-1", "in_stock", "RETURNS", "return", None, "kim"),
+        ("FRG2SER001", "in_stock", "RETURNS", "return", None, "kim"),
+    ]
+    assert _rows(
+        engine,
+        "SELECT e.kind, e.document_number, e.to_bin FROM events e JOIN units u"
+        " ON u.id = e.unit_id WHERE u.serial = 'FR-1'",
+    ) == [("returned", "RMA-000001", "RETURNS")]
+    assert _rows(engine, "SELECT qty FROM stock_levels WHERE product_id = 3") == [(2,)]
+
+
+def _stock(engine: Engine, qty: int) -> None:
+    with engine.begin() as c:
+        c.execute(
+            text("INSERT INTO stock_levels (product_id, warehouse_id, qty) VALUES (3, 1, :q)"),
+            {"q": qty},
+        )
+
+
+def test_a_supplier_return_sends_units_back_and_never_takes_stock_below_zero(
+    db_url: str, engine: Engine, monkeypatch: Any, capsys: Any
+) -> None:
+    seed(engine)
+    add_supervisor(engine)
+    _stock(engine, 3)
+    args = ["--station", "DOCK-1", "--supplier-return", "Acme Supply", "--user", SUPERVISOR]
+    scans = ["WS-1", "CABLE3", "WS-2", "CABLE3", "CABLE3", "CABLE3", "CMD-SAVE"]
+    status, out = run_scan(monkeypatch, capsys, db_url, args, scans)
+    assert status == 0
+    assert [v["code"] for v in out[:-1]] == ["OK"] * 5 + ["NOT_ENOUGH_STOCK"]
+    assert out[5]["message"] == (
+        "Cable Three (C3): 3 on hand, 3 in this session — 0 left to return to the vendor."
+    )
+    assert out[-1]["posted"] and out[-1]["document"] == "RTV-000001" and out[-1]["units"] == 5
+    assert _rows(
+        engine,
+        "SELECT u.serial, u.status, v.name FROM units u JOIN rtvs r ON r.id = u.rtv_id"
+        " JOIN vendors v ON v.id = r.vendor_id ORDER BY u.serial",
+    ) == [
+        ("WS-1", "returned_to_vendor", "Acme Supply"),
+        ("WS-2", "returned_to_vendor", "Acme Supply"),
+    ]
+    assert _rows(
+        engine,
+        "SELECT e.kind, e.document_kind, e.document_number, e.user_name, e.from_bin FROM events e"
+        " JOIN units u ON u.id = e.unit_id WHERE u.serial = 'WS-1'",
+    ) == [("returned_to_vendor", "rtv", "RTV-000001", SUPERVISOR, "A-01")]
+    assert _rows(engine, "SELECT qty FROM stock_levels WHERE product_id = 3") == [(0,)]
+
+    # stock taken meanwhile (by a shipment): the posting re-checks it, nothing half-way
+    session = open_session(engine, "DOCK-2", "supplier_return", "Acme Supply", journal=False)
+    with engine.begin() as c:
+        c.execute(text("UPDATE stock_levels SET qty = 2 WHERE product_id = 3"))
+    packer = session.session
+    assert packer.scan("WS-3").ok and packer.scan("CABLE3").ok and packer.scan("CABLE3").ok
+    with engine.begin() as c:
+        c.execute(text("UPDATE stock_levels SET qty = 1 WHERE product_id = 3"))
+    result = packer.save()
+    assert (result.posted, result.code) == (False, "NOT_ENOUGH_STOCK"), result.message
+    assert _rows(engine, "SELECT status FROM units WHERE serial = 'WS-3'") == [("in_stock",)]
+
+
+def test_a_serial_bought_from_another_vendor_names_where_it_came_from(engine: Engine) -> None:
+    seed(engine)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO vendors (id, name) VALUES (2, 'Globex')"))
+    session = open_session(engine, "DOCK-1", "supplier_return", "globex", journal=False).session
+    assert session.document.number == "Globex"  # the vendor's own spelling
+    verdict = session.scan("WS-1")
+    assert (verdict.ok, verdict.code) == (False, "SERIAL_NOT_FROM_VENDOR")
+    assert verdict.message == (
+        "Serial WS-1 was not received from Globex: it came from Acme Supply on PO-0."
+    )
+
+
+def test_a_vendor_nobody_knows_is_refused_before_any_scan(
+    db_url: str, engine: Engine, monkeypatch: Any, capsys: Any
+) -> None:
+    seed(engine)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"WS-1\n")))
+    status = main(["--db", db_url, "scan", "--station", "D", "--supplier-return", "Nobody Inc"])
+    out, err = capsys.readouterr()
+    assert (status, out) == (1, "")
+    assert err == "station: VENDOR_NOT_FOUND: No vendor Nobody Inc.\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "before", "after", "units"),
+    [
+        (("--free-return",), ["W1", "FR-1", "CABLE3", "G2"], ["FRG2SER001", "CMD-SAVE"], 3),
+        (("--supplier-return", "Acme Supply"), ["WS-1", "GSN0000001", "WS-2"], ["CMD-SAVE"], 3),
+    ],
+    ids=["free_return", "supplier_return"],
+)
+def test_a_station_killed_mid_session_restores_the_lines_it_had_added(
+    engine: Engine,
+    db_url: str,
+    tmp_path: Path,
+    args: tuple[str, ...],
+    before: list[str],
+    after: list[str],
+    units: int,
+) -> None:
+    """Lines that came as items were scanned come back in their order with the scans."""
+    seed(engine)
+    data = tmp_path / "data"
+    process = start_scan(db_url, data, "--station", "DOCK-7", *args)
+    assert [ask(process, s)["ok"] for s in before] == [True] * len(before)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    again = start_scan(db_url, data, "--station", "DOCK-7", *args)
+    out, err = again.communicate("".join(f"{s}\n" for s in after).encode(), timeout=60)
+    assert again.returncode == 0 and err == b"", err.decode()
+    restored, *verdicts, posted = (json.loads(line) for line in out.decode().splitlines())
+    assert restored == {"restored": len(before)}
+    assert all(v["ok"] for v in verdicts), verdicts
+    assert posted["posted"] and posted["units"] == units, posted
+    serials = _rows(
+        engine,
+        "SELECT p.sku, u.serial FROM units u JOIN products p ON p.id = u.product_id"
+        " WHERE u.rma_id IS NOT NULL OR u.rtv_id IS NOT NULL ORDER BY u.serial",
+    )
+    expected = {
+        "free_return": [("W1", "FR-1"), ("G2", "FRG2SER001")],
+        "supplier_return": [("G2", "GSN0000001"), ("W1", "WS-1"), ("W1", "WS-2")],
+    }
+    assert serials == expected["free_return" if "--free-return" in args else "supplier_return"]

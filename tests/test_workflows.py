@@ -85,6 +85,22 @@ CASES = [
     Case(Code.SERIAL_DUPLICATE_IN_SESSION, "return", "SO-3", ["GSNOUT0001", "gsnout0001"]),
     Case(Code.SERIAL_INVALID, "return", "SO-3", ["WS\x07-OUT"]),
     Case(Code.NOTHING_TO_POST, "return", "SO-3", ["CMD-SAVE"]),
+    # free returns (no order): the item, then a serial that must not exist
+    Case(Code.NO_ITEM_SELECTED, "free_return", "FREE", ["NEW-1"]),
+    Case(Code.SERIAL_ALREADY_EXISTS, "free_return", "FREE", ["W1", "ws-1"]),
+    Case(Code.SERIAL_EQUALS_ITEM_CODE, "free_return", "FREE", ["W1", "CABLE3"]),
+    Case(Code.SERIAL_BAD_LENGTH, "free_return", "FREE", ["G2", "SHORT"]),
+    Case(Code.SERIAL_BAD_FORMAT, "free_return", "FREE", ["PR400", "XX123456"]),
+    Case(Code.SERIAL_DUPLICATE_IN_SESSION, "free_return", "FREE", ["W1", "FR-1", "W1", "fr-1"]),
+    Case(Code.SERIAL_REQUIRED, "free_return", "FREE", ["W1", "CMD-SAVE"]),
+    # supplier returns to Acme Supply: units in stock here, bought from it
+    Case(Code.SERIAL_NOT_FROM_VENDOR, "supplier_return", "Acme Supply", ["WS-OPEN"]),
+    Case(Code.SERIAL_WRONG_WAREHOUSE, "supplier_return", "Acme Supply", ["WS-EAST"]),
+    Case(Code.SERIAL_NOT_IN_STOCK, "supplier_return", "Acme Supply", ["WS-GONE"]),
+    Case(Code.SERIAL_UNKNOWN, "supplier_return", "Acme Supply", ["NOPE-1"]),
+    Case(Code.SERIAL_WRONG_PRODUCT, "supplier_return", "Acme Supply", ["G2", "WS-1"]),
+    Case(Code.SERIAL_DUPLICATE_IN_SESSION, "supplier_return", "Acme Supply", ["WS-1", "ws-1"]),
+    Case(Code.NOT_ENOUGH_STOCK, "supplier_return", "Acme Supply", ["CABLE3"]),
 ]
 
 
@@ -96,7 +112,7 @@ def _unit_count(engine: Engine) -> int:
 def _seed(engine: Engine, case: Case) -> int:
     """The seed ledger for the case; the number of units in it."""
     seed(engine)
-    if case.kind == "return":
+    if "return" in case.kind:
         seed_returns(engine)
     configure(engine, "ST-1", **case.options)
     return _unit_count(engine)
@@ -123,9 +139,10 @@ def test_code_through_station_scan(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     units = _seed(engine, case)
-    flag = facts(case.kind).flag
+    known = facts(case.kind)
+    document = [] if known.fixed_number else [case.document]
     status, out = run_scan(
-        monkeypatch, capsys, db_url, ["--station", "ST-1", flag, case.document], case.scans
+        monkeypatch, capsys, db_url, ["--station", "ST-1", known.flag, *document], case.scans
     )
     assert len(out) == len(case.scans)
     last = out[-1]

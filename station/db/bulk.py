@@ -71,6 +71,9 @@ UNIT_COLUMNS = (
     "order_line_id",
     "shipment_id",
     "shipped_at",
+    "rma_id",
+    "rtv_id",
+    "relabels_id",
 )
 EVENT_COLUMNS = (
     "unit_id",
@@ -155,6 +158,9 @@ def insert_units(
         # the columns the units carry (every unit of a call carries the same; the rest
         # take their defaults): fewer to bind
         unit_columns = ("id", *(name for name in UNIT_COLUMNS[1:] if name in chunk[0]))
+        if len(unit_columns) - 1 != len(chunk[0]):  # a column this writer would drop
+            unknown = sorted(set(chunk[0]) - set(UNIT_COLUMNS))
+            raise ValueError(f"insert_units cannot write the unit columns {unknown}")
         unit_rows = [
             (unit_id, *(unit.get(name) for name in unit_columns[1:]))
             for unit_id, unit in zip(ids, chunk, strict=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    func,
     insert,
     or_,
     select,
@@ -15,7 +16,7 @@ from sqlalchemy import (
 )
 
 from station.db.bulk import upsert
-from station.db.catalog import products_by_id
+from station.db.catalog import first_warehouse, products_by_id
 from station.db.models import (
     DOCUMENT_TABLES,
     AllocatedSerial,
@@ -80,6 +81,30 @@ def document(
             for line in lines
         ],
     )
+
+
+def free_return(connection: Connection, number: str) -> Document | None:
+    """A free return's document: no document in the ledger (id 0, no lines until items
+    are scanned), in the first warehouse (a station's own warehouse comes first)."""
+    first = first_warehouse(connection)
+    if first is None:
+        return None
+    return Document("free", 0, number, "", first[0], first[1], "open")
+
+
+def vendor(connection: Connection, name: str, *, lock: bool = False) -> Document | None:
+    """A supplier return's document: the vendor named (exactly, or the one vendor whose
+    name reads the same ignoring case), no lines until units are scanned; None when no
+    vendor or several match."""
+    query = select(Vendor.id, Vendor.name)
+    found = connection.execute(query.where(Vendor.name == name)).all()
+    if not found:
+        found = connection.execute(query.where(func.lower(Vendor.name) == name.lower())).all()
+    first = first_warehouse(connection)
+    if len(found) != 1 or first is None:
+        return None
+    vendor_id, vendor_name = found[0]
+    return Document("vendor", vendor_id, vendor_name, vendor_name, first[0], first[1], "open")
 
 
 def _allocated(connection: Connection, line_ids: list[int]) -> dict[int, set[str]]:

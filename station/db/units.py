@@ -171,6 +171,19 @@ def change_stock(connection: Connection, product_id: int, warehouse_id: int, del
     )
 
 
+def on_hand(
+    connection: Connection, product_id: int, warehouse_id: int, *, lock: bool = False
+) -> int:
+    """A non-serialized product's quantity on hand in a warehouse (0 when none); with
+    `lock`, its row is locked FOR UPDATE (a posting that takes from it)."""
+    query = select(StockLevel.qty).where(
+        StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id
+    )
+    if lock:
+        query = query.with_for_update()
+    return int(connection.scalar(query) or 0)
+
+
 def last_event(connection: Connection, unit_id: int) -> tuple[str, str, str | None] | None:
     """The newest event of a unit: (kind, station, document number)."""
     row = connection.execute(

@@ -16,13 +16,12 @@ from station import stations
 from station.codes import Code, StationError
 from station.db import company, documents, units
 from station.db.engine import reading
-from station.documents import UnitInfo
 from station.movement import Movement
 from station.posting import Posting, PostingResult, refused_by_database
-from station.receive import generated, rules
+from station.receive import generated
 from station.rules import Problem, check_once, check_serial_rules
 from station.scanning import serial_key
-from station.workflow import Draft
+from station.workflow import Draft, check_not_taken, where_units
 
 #: What the receive plan takes from outside its transaction: the serials generated for
 #: the units that have none (by `id(entry)`), and the moment of the posting.
@@ -76,16 +75,7 @@ def plan(draft: Draft) -> Movement:
         (company.scope_id(scope, line.product.id), serial_key(entry.serial))
         for entry, line in scanned
     ]
-    existing = units.existing_keys(connection, taken)
-    if existing:
-        keys = sorted(key for _, key in existing)
-        holders = units.units_with_serials(connection, keys)
-        raise Problem(
-            Code.SERIAL_ALREADY_EXISTS,
-            f"Nothing posted: {len(keys)} serial(s) exist already — remove them and save"
-            f" again. {_where(holders)}",
-            serials=[u.serial for u in holders],
-        )
+    check_not_taken(connection, taken)
     if any(id(entry) not in serials for entry in pending):  # the session changed meanwhile
         raise Problem(Code.POSTING_FAILED, "Some units have no serial yet: save again.")
 
@@ -153,17 +143,13 @@ def explain_conflict(connection: Connection, posting: Posting, made: Made) -> Po
         return PostingResult.refused(
             Code.SERIAL_ALREADY_EXISTS,
             f"Nothing posted: another station received {len(scanned)} of these serials first"
-            f" — remove them and save again. {_where(scanned)}",
+            f" — remove them and save again. {where_units(scanned)}",
             [u.serial for u in scanned],
         )
     if ours:
         return PostingResult.refused(
             Code.SERIAL_ALREADY_EXISTS,
             f"Nothing posted: {len(ours)} serial(s) generated for this receipt were received"
-            f" elsewhere meanwhile — save again (new serials are generated). {_where(ours)}",
+            f" elsewhere meanwhile — save again (new serials are generated). {where_units(ours)}",
         )
     return None
-
-
-def _where(units: list[UnitInfo]) -> str:
-    return "; ".join(rules.already_exists(u.serial, u).message for u in units[:5])

@@ -5,20 +5,8 @@ inside the posting transaction; the serial rules of a product are every workflow
 from __future__ import annotations
 
 from station.codes import Code
-from station.documents import Document, UnitInfo
+from station.documents import Document
 from station.rules import Problem
-
-
-def already_exists(serial: str, unit: UnitInfo) -> Problem:
-    """SERIAL_ALREADY_EXISTS, naming where and when the unit came in."""
-    when = unit.received_at.strftime("%Y-%m-%d %H:%M UTC") if unit.received_at else "earlier"
-    source = f" on {unit.po_number}" if unit.po_number else f" ({unit.origin})"
-    by = f" by {unit.received_by}" if unit.received_by else ""
-    return Problem(
-        Code.SERIAL_ALREADY_EXISTS,
-        f"Serial {unit.serial} already exists: {unit.sku}, {unit.status} at"
-        f" {unit.warehouse}/{unit.bin}, received {when}{source}{by}.",
-    )
 
 
 def po_not_open(po: Document, options: dict[str, object]) -> Problem | None:

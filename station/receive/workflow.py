@@ -12,9 +12,8 @@ from station.documents import Document
 from station.posting import Posting, PostingResult
 from station.receive import posting as receipt
 from station.receive import rules
-from station.rules import Problem, check_serial_rules
-from station.scanning import serial_key
-from station.workflow import Session, Workflow, post_document
+from station.rules import Problem
+from station.workflow import Workflow, post_document
 
 
 class Receive(Workflow):
@@ -29,27 +28,7 @@ class Receive(Workflow):
     def item_counts_while_awaiting(self, options: dict[str, Any]) -> bool:
         return bool(options["generate_serials"])
 
-    def check_serial(self, session: Session, index: int, serial: str, *, room: bool) -> int | None:
-        """SERIAL_INVALID, SERIAL_EQUALS_ITEM_CODE, SERIAL_BAD_LENGTH, SERIAL_BAD_FORMAT,
-        OVER_RECEIPT, SERIAL_DUPLICATE_IN_SESSION, SERIAL_ALREADY_EXISTS — in that order."""
-        connection = session.lookup_connection()
-        line = session.document.lines[index]
-        check_serial_rules(
-            line.product,
-            serial,
-            doc_keys=session.doc_keys,
-            options=session.station.options,
-            charset=session.serial_charset(connection),
-        )
-        if room:
-            session.check_room(index)
-        key = serial_key(serial)
-        session.check_duplicate(connection, index, serial, key)
-        scope = session.serial_scope(connection)
-        for unit in session.units_with_serial(connection, key):
-            if scope == "global" or unit.product_id == line.product.id:
-                raise rules.already_exists(serial, unit)
-        return None
+    check_serial = Workflow.check_new_serial
 
     def post(self, engine: Engine, posting: Posting) -> PostingResult:
         made = receipt.prepare(engine, posting)

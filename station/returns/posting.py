@@ -21,19 +21,15 @@ def plan(draft: Draft) -> Movement:
     """The returned units (locked, in key order), every rule checked again: each unit's,
     then each line's room."""
     connection, posting, lines = draft.connection, draft.posting, draft.lines
-    station, order = draft.station, draft.document
+    order = draft.document
     keys = [serial_key(e.serial) for e in posting.entries if e.serial is not None]
     found: dict[str, list[UnitInfo]] = defaultdict(list)
     for unit in units.units_with_serials(connection, keys, lock=True):
         found[unit.serial_key].append(unit)
     scope = company.serial_scope(connection)
     charset = company.serial_charset(connection)
-    warehouse_id = station.warehouse_id or order.warehouse_id
-    status = "quarantined" if station["quarantine_returns"] else "in_stock"
-    back = (("status", status), ("warehouse_id", warehouse_id), ("bin", station["returns_bin"]))
-    movement = Movement(
-        datetime.now(UTC), posted_units=[(e.line, e.serial, e.qty) for e in posting.entries]
-    )
+    movement, warehouse_id, status, place = coming_back(draft)
+    back = (("status", status), ("warehouse_id", warehouse_id), ("bin", place))
     seen: set[tuple[int, str]] = set()
     for entry in posting.entries:
         line = lines[entry.line]
@@ -62,3 +58,15 @@ def plan(draft: Draft) -> Movement:
         if counts[line.id] and problem is not None:
             raise problem
     return movement
+
+
+def coming_back(draft: Draft) -> tuple[Movement, int, str, str]:
+    """What every customer return's units get: the posting's movement (what it posts,
+    for labels), the warehouse (the station's, else the document's), the status
+    (`quarantined` with quarantine_returns, else `in_stock`) and the bin (returns_bin)."""
+    station = draft.station
+    posted = [(e.line, e.serial, e.qty) for e in draft.posting.entries]
+    movement = Movement(datetime.now(UTC), posted_units=posted)
+    warehouse_id = station.warehouse_id or draft.document.warehouse_id
+    status = "quarantined" if station["quarantine_returns"] else "in_stock"
+    return movement, warehouse_id, status, str(station["returns_bin"])

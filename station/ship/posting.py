@@ -19,7 +19,7 @@ from station.rules import Problem, check_once, check_serial_text
 from station.scanning import serial_key
 from station.ship import rules
 from station.stations import StationConfig
-from station.workflow import Draft
+from station.workflow import Draft, warehouse_of
 
 
 def plan(draft: Draft) -> Movement:
@@ -37,7 +37,7 @@ def plan(draft: Draft) -> Movement:
     found: dict[str, list[UnitInfo]] = defaultdict(list)
     for unit in units.units_with_serials(connection, keys, lock=True):
         found[unit.serial_key].append(unit)
-    warehouse_id, warehouse = rules.ship_warehouse(station, order)
+    warehouse_id, warehouse = warehouse_of(station, order)
     charset = company.serial_charset(connection)
     now = datetime.now(UTC)
     movement = Movement(now, posted_units=[(e.line, e.serial, e.qty) for e in posting.entries])
@@ -128,7 +128,7 @@ def mark_not_found(
 
     def post(connection: Connection) -> PostingResult:
         config = stations.current(connection, station, register=True)
-        warehouse_id, warehouse = rules.ship_warehouse(config, order)
+        warehouse_id, warehouse = warehouse_of(config, order)
         found = units.units_with_serials(connection, [key], lock=True)
         mine = [u for u in found if u.product_id in product_ids]
         if mine and mine[0].status == "not_found":

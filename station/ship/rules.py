@@ -4,10 +4,9 @@ posting transaction, on the units as they are locked there."""
 from __future__ import annotations
 
 from station.codes import Code
-from station.documents import Document, DocumentLine, UnitInfo
+from station.documents import DocumentLine, UnitInfo
 from station.rules import Problem
 from station.scanning import show
-from station.stations import StationConfig
 
 
 def check_unit(
@@ -61,13 +60,6 @@ def check_unit(
             f"Serial {unit.serial} is not allocated to this order line; allocated: {allowed}.",
         )
     return unit
-
-
-def ship_warehouse(station: StationConfig, order: Document) -> tuple[int, str]:
-    """Where a ship station takes units from: its own warehouse, else the order's."""
-    if station.warehouse_id is not None:
-        return station.warehouse_id, station.warehouse
-    return order.warehouse_id, order.warehouse
 
 
 def check_not_found_target(

@@ -12,7 +12,7 @@ from station.rules import Problem, check_serial_text
 from station.scanning import Scan, serial_key
 from station.ship import posting as shipment
 from station.ship import rules
-from station.workflow import Session, Workflow
+from station.workflow import Session, Workflow, warehouse_of
 
 NOT_FOUND_PROMPT = "Not found: scan the serial of the unit that is not there (any command cancels)"
 
@@ -32,7 +32,7 @@ class Ship(Workflow):
         connection = session.lookup_connection()
         if room:
             session.check_room(index)
-        warehouse_id, warehouse = rules.ship_warehouse(session.station, session.document)
+        warehouse_id, warehouse = warehouse_of(session.station, session.document)
         key = serial_key(serial)
         unit = rules.check_unit(
             session.document.lines[index],

@@ -1,0 +1,190 @@
+"""Supplier returns (RTV, SPEC §3.3): units sent back to one vendor. A serial scanned on
+its own names its unit, which must be in stock in this station's warehouse and have come
+in on a PO of that vendor; non-serialized products go back by quantity, never more than
+on hand. The lines come as units and items are scanned (`Workflow.open_lines`)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection
+
+from station.codes import Code
+from station.db import catalog, company, documents, units
+from station.documents import Document, DocumentLine, Product, UnitInfo
+from station.movement import Movement, UnitChange
+from station.rules import Problem, check_once, check_serial_text
+from station.scanning import serial_key, show
+from station.workflow import Draft, Session, Workflow, warehouse_of
+
+
+class SupplierReturn(Workflow):
+    kind = "supplier_return"
+    serial_alone = True
+    open_lines = True
+
+    def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
+        return documents.vendor(connection, number, lock=lock)
+
+    def open_line(self, session: Session, product: Product) -> DocumentLine:
+        """A non-serialized product's line may take what is on hand here."""
+        line = super().open_line(session, product)
+        if not product.serialized:
+            warehouse_id = warehouse_of(session.station, session.document)[0]
+            line.qty = units.on_hand(session.lookup_connection(), product.id, warehouse_id)
+        return line
+
+    def room_problem(self, line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
+        """NOT_ENOUGH_STOCK: a non-serialized product never goes below zero on hand
+        (`line.qty`: what is on hand here); each serialized unit is checked by its serial."""
+        if line.product.serialized or scanned + extra <= line.qty:
+            return None
+        now = f", {scanned} in this session" if scanned else ""
+        return Problem(
+            self.room_code,
+            f"{line.product.name} ({line.product.sku}): {line.qty} on hand{now} —"
+            f" {max(line.qty - scanned, 0)} left to return to the vendor.",
+        )
+
+    def line_of_serial(self, session: Session, connection: Connection, serial: str) -> int:
+        found = session.units_with_serial(connection, serial_key(serial))
+        if not found:
+            raise Problem(
+                Code.SERIAL_UNKNOWN, f"Serial {show(serial)} is not in the ledger.", "serial"
+            )
+        warehouse_id = warehouse_of(session.station, session.document)[0]
+        unit = next(
+            (u for u in found if u.status == "in_stock" and u.warehouse_id == warehouse_id),
+            found[0],
+        )
+        return session.line_of_product(_product(session, connection, unit))
+
+    def check_serial(self, session: Session, index: int, serial: str, *, room: bool) -> int | None:
+        """SERIAL_UNKNOWN, SERIAL_WRONG_PRODUCT, SERIAL_NOT_IN_STOCK,
+        SERIAL_WRONG_WAREHOUSE, SERIAL_NOT_FROM_VENDOR, SERIAL_DUPLICATE_IN_SESSION."""
+        connection = session.lookup_connection()
+        key = serial_key(serial)
+        line = session.document.lines[index]
+        warehouse_id, warehouse = warehouse_of(session.station, session.document)
+        unit = check_unit(
+            session.document,
+            line,
+            serial,
+            session.units_with_serial(connection, key),
+            warehouse_id=warehouse_id,
+            warehouse=warehouse,
+        )
+        session.check_duplicate(connection, index, serial, key)
+        return unit.id
+
+    def plan(self, draft: Draft) -> Movement:
+        """The units locked (in key order) and checked again; quantities on hand locked
+        and checked: never below zero."""
+        connection, lines, vendor = draft.connection, draft.lines, draft.document
+        warehouse_id, warehouse = warehouse_of(draft.station, vendor)
+        keys = [serial_key(e.serial) for e in draft.posting.entries if e.serial is not None]
+        found: dict[str, list[UnitInfo]] = defaultdict(list)
+        for unit in units.units_with_serials(connection, keys, lock=True):
+            found[unit.serial_key].append(unit)
+        scope = company.serial_scope(connection)
+        charset = company.serial_charset(connection)
+        movement = Movement(
+            datetime.now(UTC),
+            posted_units=[(e.line, e.serial, e.qty) for e in draft.posting.entries],
+        )
+        gone = (("status", "returned_to_vendor"),)
+        seen: set[tuple[int, str]] = set()
+        taken: Counter[int] = Counter()
+        for entry in draft.posting.entries:
+            line = lines[entry.line]
+            if entry.serial is None:
+                taken[line.product.id] += entry.qty
+                continue
+            key = serial_key(entry.serial)
+            try:
+                check_serial_text(entry.serial, charset)
+                unit = check_unit(
+                    vendor,
+                    line,
+                    entry.serial,
+                    found.get(key, []),
+                    warehouse_id=warehouse_id,
+                    warehouse=warehouse,
+                )
+            except Problem as problem:
+                problem.message = f"Nothing returned to the vendor: {problem.message}"
+                problem.serials = [entry.serial]
+                raise
+            check_once(seen, (company.scope_id(scope, line.product.id), key), entry.serial)
+            movement.changed.append(UnitChange(unit.id, unit.warehouse_id, unit.bin, gone))
+        for line in lines:
+            if taken[line.product.id]:
+                line.qty = units.on_hand(connection, line.product.id, warehouse_id, lock=True)
+                problem = self.room_problem(line, taken[line.product.id], 0)
+                if problem is not None:
+                    raise problem
+                movement.stock.append((line.product.id, warehouse_id, -taken[line.product.id]))
+        return movement
+
+
+def check_unit(
+    vendor: Document,
+    line: DocumentLine,
+    serial: str,
+    found: list[UnitInfo],
+    *,
+    warehouse_id: int,
+    warehouse: str,
+) -> UnitInfo:
+    """The unit `serial` names for this line: in stock here and bought from the vendor."""
+    unit = next((u for u in found if u.product_id == line.product.id), None)
+    if unit is None:
+        if found:
+            other = found[0]
+            raise Problem(
+                Code.SERIAL_WRONG_PRODUCT,
+                f"Serial {other.serial} is a {other.sku}, not {line.product.name}"
+                f" ({line.product.sku}).",
+                "serial",
+            )
+        raise Problem(
+            Code.SERIAL_UNKNOWN,
+            f"Serial {show(serial)} is not in the ledger: no such {line.product.sku} unit.",
+            "serial",
+        )
+    if unit.status != "in_stock":
+        raise Problem(
+            Code.SERIAL_NOT_IN_STOCK,
+            f"Serial {unit.serial} is {unit.status.replace('_', ' ')}, not in stock.",
+            "serial",
+        )
+    if unit.warehouse_id != warehouse_id:
+        raise Problem(
+            Code.SERIAL_WRONG_WAREHOUSE,
+            f"Serial {unit.serial} is in warehouse {unit.warehouse} ({unit.bin}),"
+            f" not in {warehouse}.",
+            "serial",
+        )
+    if unit.vendor_id != vendor.id:
+        source = (
+            f"it came from {unit.vendor} on {unit.po_number}"
+            if unit.vendor
+            else f"it was not bought on a PO (it came from {unit.origin})"
+        )
+        raise Problem(
+            Code.SERIAL_NOT_FROM_VENDOR,
+            f"Serial {unit.serial} was not received from {vendor.party}: {source}.",
+            "serial",
+        )
+    return unit
+
+
+def _product(session: Session, connection: Connection, unit: UnitInfo) -> Product:
+    for line in session.document.lines:
+        if line.product.id == unit.product_id:
+            return line.product
+    return catalog.products_by_id(connection, [unit.product_id])[unit.product_id]
+
+
+WORKFLOW = SupplierReturn()
