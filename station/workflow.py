@@ -136,6 +136,11 @@ class Workflow:
     def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
         return documents.document(connection, self.document_kind, number, lock=lock)
 
+    def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
+        """What a session of this workflow may open, for the choose page: {number,
+        party, status} rows, filtered by what is typed."""
+        return documents.open_documents(connection, self.document_kind, search)
+
     def missing(self, number: str, *, posting: bool = False) -> StationError:
         """The document does not exist (or no longer, at posting)."""
         shown = show(number, 64)  # typed or scanned: control characters escaped, cut

@@ -14,8 +14,8 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QTableView, QVBoxLayout, QWidget
 from sqlalchemy.exc import OperationalError
 
-from station.db import documents
 from station.db.engine import reading
+from station.workflow import workflow
 from station.workflows import facts
 from ui.models import DocumentsModel
 from ui.services import Services
@@ -43,7 +43,6 @@ class ChoosePage(QWidget):
         self.kind = kind
         known = facts(kind)
         words = known.words
-        self.doc_kind = known.document_kind
         self.title = label(words.choose, "title")
         self.prompt = label(
             f"Scan the {words.document} number, or type to filter and press Enter.",
@@ -112,11 +111,11 @@ class ChoosePage(QWidget):
 
     def _matching(self) -> Callable[[], list[dict[str, Any]]]:
         """The query for the open documents the filter matches now (for the worker)."""
-        engine, kind, typed = reading(self.services.engine), self.doc_kind, self.search.text()
+        engine, flow, typed = reading(self.services.engine), workflow(self.kind), self.search.text()
 
         def matching() -> list[dict[str, Any]]:
             with engine.connect() as connection:
-                return list(documents.open_documents(connection, kind, typed.strip()))
+                return flow.choices(connection, typed.strip())
 
         return matching
 

@@ -107,6 +107,17 @@ def vendor(connection: Connection, name: str, *, lock: bool = False) -> Document
     return Document("vendor", vendor_id, vendor_name, vendor_name, first[0], first[1], "open")
 
 
+def vendors(connection: Connection, search: str = "") -> list[dict[str, Any]]:
+    """Every vendor (a supplier return's choices), filtered by name."""
+    query = select(Vendor.name).order_by(Vendor.name)
+    if search:
+        query = query.where(Vendor.name.ilike(f"%{search}%"))
+    return [
+        {"number": name, "party": name, "status": ""}
+        for name in connection.scalars(query.limit(500))
+    ]
+
+
 def _allocated(connection: Connection, line_ids: list[int]) -> dict[int, set[str]]:
     """The serial keys pre-allocated to order lines."""
     allocated: dict[int, set[str]] = {}

@@ -26,6 +26,10 @@ class FreeReturn(Workflow):
     def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
         return documents.free_return(connection, number)
 
+    def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
+        """One choice: the free return itself (there is no document to choose)."""
+        return [{"number": self.facts.fixed_number, "party": "no order", "status": "open"}]
+
     def allow_over(self, options: dict[str, Any]) -> bool:
         return True  # nothing is ordered: any number may come back
 

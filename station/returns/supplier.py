@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -26,6 +27,9 @@ class SupplierReturn(Workflow):
 
     def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
         return documents.vendor(connection, number, lock=lock)
+
+    def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
+        return documents.vendors(connection, search)
 
     def open_line(self, session: Session, product: Product) -> DocumentLine:
         """A non-serialized product's line may take what is on hand here."""

@@ -25,6 +25,7 @@ DOCUMENT_CASES = [
     (Code.PO_NOT_OPEN, "receive", "PO-0"),
     (Code.ORDER_NOT_FOUND, "ship", "SO-404"),
     (Code.ORDER_NOT_OPEN, "ship", "SO-0"),
+    (Code.VENDOR_NOT_FOUND, "supplier_return", "Nobody Inc"),
 ]
 DEFAULTS = {key: option.default for key, option in opts.OPTIONS.items() if key != "warehouse"}
 
