@@ -328,6 +328,16 @@ def bench_postings(engine: Engine, info: LedgerInfo, result: DbResult) -> None:
     log("raw shipment")
     result.raw["shipment"] = raw_shipment(engine, info)
 
+    # the same units back on the order they shipped on (a customer return, SPEC §3.3)
+    random.Random(3).shuffle(serials)
+    log(f"filling a {count}-unit customer return session")
+    session = _fill(engine, "return", info.post_order, barcode(0), serials, result)
+    log("posting the return")
+    seconds, posted = _timed(session.save)
+    if not posted.posted or posted.units != count:
+        raise RuntimeError(f"return not posted: {posted}")
+    result.post["return"] = seconds
+
 
 # --- export and import --------------------------------------------------------------
 
@@ -500,8 +510,7 @@ def render(results: list[DbResult], args: argparse.Namespace, total_s: float) ->
                 for r in results
             ],
         )
-    for kind in ("receive", "shipment"):
-        key = "receive" if kind == "receive" else "ship"
+    for key in ("receive", "ship", "return"):
         row(
             f"{args.post:,}-unit {key} session: scanning it all (s)",
             "",
@@ -531,6 +540,11 @@ def render(results: list[DbResult], args: argparse.Namespace, total_s: float) ->
                 for r in results
             ],
         )
+    row(
+        f"post a {args.post:,}-unit customer return on the order they shipped on (s)",
+        "≤ 1",
+        [f"{_s(r.post['return'])} {_ok(r.post['return'] <= 1)}" for r in results],
+    )
     if all(r.generated is not None for r in results):
         for name, target, cells in generated_rows(
             [r.generated for r in results if r.generated], args.repeat
