@@ -281,6 +281,10 @@ def build_ledger(
                         None,
                         None,
                         None,
+                        None,
+                        None,
+                        None,
+                        None,
                     )
                 )
                 event_rows.append(

@@ -20,7 +20,7 @@ from station.documents import Document
 from station.journal import Contents, Journal, journal_path, legacy_journal_path
 from station.session import ScanSession
 from station.stations import StationConfig
-from station.workflow import workflow
+from station.workflow import Workflow, workflow
 
 
 @dataclass(slots=True)
@@ -64,6 +64,7 @@ def open_session(
     user: str | None = None,
     journal: bool = True,
     sync: bool = True,
+    reason: str | None = None,
 ) -> Opened:
     """A session of the workflow `kind` ('receive': number = PO, 'ship': order
     number; see station.workflows) at a station; a journal left by a crash is restored
@@ -91,6 +92,7 @@ def open_session(
         user=user,
         journal=log,
         session_id=header.get("session_id") if header else None,
+        reason=_reason(flow, header, reason),
     )
     if source is None:
         return Opened(session, 0)
@@ -108,6 +110,22 @@ def open_session(
     if not damaged:
         return Opened(session, restored)
     return Opened(session, restored, _damage(contents, restored, kept, document, config.name))
+
+
+def _reason(flow: Workflow, header: dict[str, Any] | None, reason: str | None) -> str | None:
+    """The session's reason: the journal's (the scans were taken under it), else the one
+    given; REASON_REQUIRED when the workflow needs one and there is none."""
+    kept = header.get("reason") if header else None
+    chosen = kept if isinstance(kept, str) and kept.strip() else reason
+    if chosen is not None:
+        chosen = " ".join(chosen.split())[:500]  # one line, bounded: it goes on documents
+    if flow.facts.needs_reason and not chosen:
+        raise StationError(
+            Code.REASON_REQUIRED,
+            f"{flow.words.title} needs a reason: say why with --reason (it is kept with the"
+            " adjustment).",
+        )
+    return chosen or None
 
 
 def _set_aside(

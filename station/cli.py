@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
         " name no user)",
     )
 
+    scan.add_argument(
+        "--reason", metavar="TEXT", help="why: required for adjustments (--scrap, --release)"
+    )
+
     trace = commands.add_parser("trace", help="a unit's details and event timeline")
     trace.add_argument("serial")
     trace.add_argument("--sku")
@@ -544,7 +548,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
             from station.users import check_operator
 
             check_operator(engine, args.user, kind, facts(kind).roles)
-        opened = open_session(engine, args.station, kind, number, user=args.user)
+        opened = open_session(
+            engine, args.station, kind, number, user=args.user, reason=args.reason
+        )
         gc.freeze()  # the collections while scanning leave them alone
         if collecting:
             gc.enable()

@@ -47,6 +47,8 @@ class Code(StrEnum):
     SERIAL_NOT_FROM_VENDOR = "SERIAL_NOT_FROM_VENDOR"
     NOT_ENOUGH_STOCK = "NOT_ENOUGH_STOCK"
     VENDOR_NOT_FOUND = "VENDOR_NOT_FOUND"
+    # adjustments (SPEC §3.3)
+    SERIAL_NOT_QUARANTINED = "SERIAL_NOT_QUARANTINED"
     # documents and posting
     PO_NOT_FOUND = "PO_NOT_FOUND"
     PO_NOT_OPEN = "PO_NOT_OPEN"
@@ -62,6 +64,7 @@ class Code(StrEnum):
     DATABASE_URL_INVALID = "DATABASE_URL_INVALID"
     BAD_OPTION_VALUE = "BAD_OPTION_VALUE"
     NOT_AUTHORIZED = "NOT_AUTHORIZED"
+    REASON_REQUIRED = "REASON_REQUIRED"
     USER_LOCKED = "USER_LOCKED"
     UNKNOWN_USER = "UNKNOWN_USER"
     USER_EXISTS = "USER_EXISTS"
@@ -122,6 +125,7 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.SERIAL_NOT_FROM_VENDOR: "The unit was not received from this vendor (named).",
     Code.NOT_ENOUGH_STOCK: "More of a non-serialized product would leave than is on hand.",
     Code.VENDOR_NOT_FOUND: "No vendor has this name.",
+    Code.SERIAL_NOT_QUARANTINED: "Only a quarantined unit can be released from quarantine.",
     Code.PO_NOT_FOUND: "No purchase order has this number.",
     Code.PO_NOT_OPEN: "The purchase order is received or closed.",
     Code.ORDER_NOT_FOUND: "No sales order has this number.",
@@ -144,6 +148,7 @@ DESCRIPTIONS: dict[Code, str] = {
         "A supervisor's name and PIN are needed and were not given or wrong, or the"
         " user's role may not do this."
     ),
+    Code.REASON_REQUIRED: "An adjustment needs its reason (--reason).",
     Code.USER_LOCKED: "Too many wrong PINs: the user is locked until the time named.",
     Code.UNKNOWN_USER: "No user has this name.",
     Code.USER_EXISTS: "A user with this name exists already.",

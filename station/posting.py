@@ -29,6 +29,8 @@ class Posting:
     user: str | None
     session_id: str
     entries: tuple[Entry, ...]
+    #: Why (an adjustment's reason, required there; None elsewhere).
+    reason: str | None = None
 
     @property
     def units(self) -> int:

@@ -84,6 +84,7 @@ class ScanSession:
         user: str | None = None,
         journal: Journal | None = None,
         session_id: str | None = None,
+        reason: str | None = None,
     ) -> None:
         self.engine = engine
         self.reader = reading(engine)
@@ -95,6 +96,8 @@ class ScanSession:
         #: Receive: an item scan of a serialized line adds a unit that awaits its serial.
         self.item_adds_unit = workflow.item_adds_unit
         self.user = user
+        #: Why (an adjustment's reason): journaled with the session, posted with it.
+        self.reason = reason
         self.session_id = session_id or uuid.uuid4().hex
         self.grid = Grid([line.product.id for line in document.lines])
         #: The grid's rows, in scan order (the same list as the grid's: never replaced).
@@ -169,6 +172,7 @@ class ScanSession:
             user=self.user,
             session_id=self.session_id,
             entries=tuple(self.entries),
+            reason=self.reason,
         )
 
     def prompt(self) -> str:
@@ -790,6 +794,7 @@ class ScanSession:
             "document": self.document.number,
             "station": self.station.name,
             "user": self.user,
+            **({"reason": self.reason} if self.reason is not None else {}),
             "started": self.started.isoformat(),
         }
 

@@ -239,6 +239,13 @@ class Workflow:
         complete = all(line.done + done.get(line.id, 0) >= line.qty for line in document.lines)
         return self.finished if complete else "partial"
 
+    def header_values(
+        self, posting: Posting, document: Document, station: StationConfig
+    ) -> dict[str, Any]:
+        """The posting header's own columns: the one naming its document ("po_id"; none
+        for a document that is not in the ledger, id 0: a free return)."""
+        return {self.header.document_column: document.id or None}
+
     def after_posting(self, document: Document, done: dict[int, int], status: str) -> str:
         """What a posting leaves of its document, for the posting's verdict: the lines
         still open and how much of each ("PO-1 stays open: 8 of Widget One, 3 of Cable Two
@@ -343,7 +350,7 @@ def _post(
         user_name=posting.user,
         units=total,
         posted_at=movement.at,
-        **{header.document_column: document.id or None},  # 0: no document (free return)
+        **workflow.header_values(posting, document, station),
     )
     stamp = Stamp(workflow.event, movement.at, station.name, posting.user, header.kind, posted)
     link = {f"{header.kind}_id": header_id}
@@ -408,3 +415,45 @@ def warehouse_of(station: StationConfig, document: Document) -> tuple[int, str]:
     if station.warehouse_id is not None:
         return station.warehouse_id, station.warehouse
     return document.warehouse_id, document.warehouse
+
+
+# --- non-serialized quantities that leave (supplier returns, scrap) ------------------
+
+
+def on_hand_line(session: Session, line: DocumentLine) -> DocumentLine:
+    """An open line of a non-serialized product that leaves stock may take what is on
+    hand in the station's warehouse (`line.qty`)."""
+    if not line.product.serialized:
+        warehouse_id = warehouse_of(session.station, session.document)[0]
+        line.qty = units.on_hand(session.lookup_connection(), line.product.id, warehouse_id)
+    return line
+
+
+def stock_problem(line: DocumentLine, scanned: int, extra: int, what: str) -> Problem | None:
+    """NOT_ENOUGH_STOCK: a non-serialized product never goes below zero on hand
+    (`line.qty`: what is on hand); each serialized unit is checked by its serial."""
+    if line.product.serialized or scanned + extra <= line.qty:
+        return None
+    now = f", {scanned} in this session" if scanned else ""
+    return Problem(
+        Code.NOT_ENOUGH_STOCK,
+        f"{line.product.name} ({line.product.sku}): {line.qty} on hand{now} —"
+        f" {max(line.qty - scanned, 0)} left to {what}.",
+    )
+
+
+def take_stock(draft: Draft, movement: Movement, warehouse_id: int, what: str) -> None:
+    """Inside a posting: the non-serialized quantities it takes, checked against what is
+    on hand now (rows locked) and taken off."""
+    taken: Counter[int] = Counter()
+    for entry in draft.posting.entries:
+        if entry.serial is None:
+            taken[draft.lines[entry.line].product.id] += entry.qty
+    for line in draft.lines:
+        count = taken[line.product.id]
+        if count:
+            line.qty = units.on_hand(draft.connection, line.product.id, warehouse_id, lock=True)
+            problem = stock_problem(line, count, 0, what)
+            if problem is not None:
+                raise problem
+            movement.stock.append((line.product.id, warehouse_id, -count))

@@ -79,6 +79,8 @@ class Facts:
     #: A workflow on no document (a free return): the number its sessions and journals
     #: go by; its `station scan` flag takes no value.
     fixed_number: str = ""
+    #: Its sessions need a reason (`--reason`; REASON_REQUIRED without one): adjustments.
+    needs_reason: bool = False
 
 
 def _read() -> tuple[Facts, ...]:

@@ -274,7 +274,8 @@ def seed(engine: Engine) -> None:
 
 def seed_returns(engine: Engine) -> None:
     """On top of `seed`: SO-3 (Fabrikam) shipped whole — W1 ×2 (WS-OUT still out,
-    WS-BACK returned already), G2 ×2 (GSNOUT0001, GSNOUT0002 out), Cable Three ×2."""
+    WS-BACK returned already), G2 ×2 (GSNOUT0001, GSNOUT0002 out), Cable Three ×2; and
+    WS-QC, a W1 quarantined in MAIN/RETURNS."""
     with engine.begin() as c:
         put(
             c,
@@ -369,6 +370,17 @@ def seed_returns(engine: Engine) -> None:
                     "serial": "GSNOUT0002",
                     "serial_key": "GSNOUT0002",
                     "order_line_id": 6,
+                },
+                {
+                    **out,
+                    "product_id": 1,
+                    "scope_id": 1,
+                    "serial": "WS-QC",
+                    "serial_key": "WS-QC",
+                    "status": "quarantined",
+                    "bin": "RETURNS",
+                    "shipment_id": None,
+                    "shipped_at": None,
                 },
             ],
         )

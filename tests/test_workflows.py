@@ -101,6 +101,13 @@ CASES = [
     Case(Code.SERIAL_WRONG_PRODUCT, "supplier_return", "Acme Supply", ["G2", "WS-1"]),
     Case(Code.SERIAL_DUPLICATE_IN_SESSION, "supplier_return", "Acme Supply", ["WS-1", "ws-1"]),
     Case(Code.NOT_ENOUGH_STOCK, "supplier_return", "Acme Supply", ["CABLE3"]),
+    # adjustments (a supervisor, with a reason): scrap, release from quarantine
+    Case(Code.SERIAL_NOT_IN_STOCK, "scrap", "SCRAP", ["WS-GONE"]),
+    Case(Code.SERIAL_WRONG_WAREHOUSE, "scrap", "SCRAP", ["WS-EAST"]),
+    Case(Code.SERIAL_UNKNOWN, "scrap", "SCRAP", ["NOPE-1"]),
+    Case(Code.NOT_ENOUGH_STOCK, "scrap", "SCRAP", ["CABLE3"]),
+    Case(Code.SERIAL_NOT_QUARANTINED, "release", "A-09", ["WS-1"]),
+    Case(Code.SERIAL_DUPLICATE_IN_SESSION, "release", "A-09", ["WS-QC", "ws-qc"]),
 ]
 
 
@@ -112,7 +119,7 @@ def _unit_count(engine: Engine) -> int:
 def _seed(engine: Engine, case: Case) -> int:
     """The seed ledger for the case; the number of units in it."""
     seed(engine)
-    if "return" in case.kind:
+    if case.kind not in ("receive", "ship"):
         seed_returns(engine)
     configure(engine, "ST-1", **case.options)
     return _unit_count(engine)
@@ -121,7 +128,10 @@ def _seed(engine: Engine, case: Case) -> int:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_code_through_the_session(engine: Engine, case: Case) -> None:
     units = _seed(engine, case)
-    session = open_session(engine, "ST-1", case.kind, case.document, journal=False).session
+    reason = "test" if facts(case.kind).needs_reason else None
+    session = open_session(
+        engine, "ST-1", case.kind, case.document, journal=False, reason=reason
+    ).session
     verdicts = [session.scan(scan) for scan in case.scans]
     assert all(v.ok for v in verdicts[:-1]), [v.message for v in verdicts]
     last = verdicts[-1]
@@ -141,9 +151,9 @@ def test_code_through_station_scan(
     units = _seed(engine, case)
     known = facts(case.kind)
     document = [] if known.fixed_number else [case.document]
-    status, out = run_scan(
-        monkeypatch, capsys, db_url, ["--station", "ST-1", known.flag, *document], case.scans
-    )
+    reason = ["--reason", "test"] if known.needs_reason else []
+    args = ["--station", "ST-1", known.flag, *document, *reason]
+    status, out = run_scan(monkeypatch, capsys, db_url, args, case.scans)
     assert len(out) == len(case.scans)
     last = out[-1]
     if case.scans[-1] == "CMD-SAVE":

@@ -74,6 +74,7 @@ UNIT_COLUMNS = (
     "rma_id",
     "rtv_id",
     "relabels_id",
+    "adjustment_id",
 )
 EVENT_COLUMNS = (
     "unit_id",

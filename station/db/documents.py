@@ -19,6 +19,7 @@ from station.db.bulk import upsert
 from station.db.catalog import first_warehouse, products_by_id
 from station.db.models import (
     DOCUMENT_TABLES,
+    Adjustment,
     AllocatedSerial,
     Barcode,
     PurchaseOrder,
@@ -83,13 +84,14 @@ def document(
     )
 
 
-def free_return(connection: Connection, number: str) -> Document | None:
-    """A free return's document: no document in the ledger (id 0, no lines until items
-    are scanned), in the first warehouse (a station's own warehouse comes first)."""
+def no_document(connection: Connection, kind: str, number: str) -> Document | None:
+    """The document of a workflow on no document in the ledger (a free return, a scrap,
+    a release into a bin): id 0, no lines until items are scanned, in the first warehouse
+    (a station's own warehouse comes first)."""
     first = first_warehouse(connection)
     if first is None:
         return None
-    return Document("free", 0, number, "", first[0], first[1], "open")
+    return Document(kind, 0, number, "", first[0], first[1], "open")
 
 
 def vendor(connection: Connection, name: str, *, lock: bool = False) -> Document | None:
@@ -171,6 +173,7 @@ _DOCUMENT_SEQUENCES = {
     "shipment": "shipment_numbers",
     "rma": "rma_numbers",
     "rtv": "rtv_numbers",
+    "adjustment": "adjustment_numbers",
 }
 
 
@@ -234,7 +237,13 @@ def release_numbers(connection: Connection, blocks: Sequence[Mapping[str, range]
 
 
 #: The posting header tables by kind: one header per posting, its session id unique.
-_HEADERS: dict[str, Any] = {"receipt": Receipt, "shipment": Shipment, "rma": Rma, "rtv": Rtv}
+_HEADERS: dict[str, Any] = {
+    "receipt": Receipt,
+    "shipment": Shipment,
+    "rma": Rma,
+    "rtv": Rtv,
+    "adjustment": Adjustment,
+}
 
 
 def posting_by_session(
@@ -249,9 +258,9 @@ def posting_by_session(
     return None if row is None else (row[0], row[1])
 
 
-def add_posting(connection: Connection, kind: str, **values: Any) -> int:
-    """Insert a posting header of `kind`; its id."""
-    table = _HEADERS[kind]
+def add_posting(connection: Connection, header: str, /, **values: Any) -> int:
+    """Insert a posting header of the kind `header` ("receipt", …); its id."""
+    table = _HEADERS[header]
     return connection.execute(insert(table).values(**values).returning(table.id)).scalar_one()
 
 

@@ -357,6 +357,31 @@ class Rtv(Base):
     posted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+ADJUSTMENT_KINDS = ("scrap", "release", "add")
+
+
+class Adjustment(Base):
+    """One posted adjustment (ADJ-000001) by a supervisor, always with its reason:
+    units scrapped, quarantined units released to stock, units added."""
+
+    __tablename__ = "adjustments"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ADJUSTMENT_KINDS), "kind"),
+        CheckConstraint("length(trim(reason)) > 0", "reason"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    session_id: Mapped[str] = mapped_column(String(64), unique=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    station: Mapped[str] = mapped_column(String(100))
+    user_name: Mapped[str | None] = mapped_column(String(100))
+    units: Mapped[int] = mapped_column(default=0)
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    bin: Mapped[str | None] = mapped_column(String(64))
+
+
 class Unit(Base):
     """One physical item of a serialized product.
 
@@ -395,6 +420,8 @@ class Unit(Base):
     rtv_id: Mapped[int | None] = mapped_column(ForeignKey("rtvs.id"), index=True)
     # A unit made for one whose label was lost (CMD-NOLABEL): the unit it replaces.
     relabels_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("units.id"), index=True)
+    # The last adjustment that moved the unit (scrapped, released from quarantine).
+    adjustment_id: Mapped[int | None] = mapped_column(ForeignKey("adjustments.id"), index=True)
 
 
 class SerialKeyConflict(Base):

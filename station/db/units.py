@@ -252,9 +252,9 @@ def _change(connection: Connection, movement: Movement, stamp: Stamp, links: dic
             "document_kind": stamp.document_kind,
             "document_number": stamp.document_number,
         }
-        if moved:
-            event["to_warehouse_id"] = values.get("warehouse_id")
-            event["to_bin"] = values.get("bin")
+        if moved:  # what does not change stays where it was
+            event["to_warehouse_id"] = values.get("warehouse_id", change.from_warehouse_id)
+            event["to_bin"] = values.get("bin", change.from_bin)
         events.append(event)
     bulk.write_rows(connection, Event, events)
     return count

@@ -24,7 +24,7 @@ class FreeReturn(Workflow):
     open_lines = True
 
     def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
-        return documents.free_return(connection, number)
+        return documents.no_document(connection, "free", number)
 
     def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
         """One choice: the free return itself (there is no document to choose)."""

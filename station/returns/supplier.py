@@ -5,7 +5,7 @@ on hand. The lines come as units and items are scanned (`Workflow.open_lines`)."
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +17,15 @@ from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.movement import Movement, UnitChange
 from station.rules import Problem, check_once, check_serial_text
 from station.scanning import serial_key, show
-from station.workflow import Draft, Session, Workflow, warehouse_of
+from station.workflow import (
+    Draft,
+    Session,
+    Workflow,
+    on_hand_line,
+    stock_problem,
+    take_stock,
+    warehouse_of,
+)
 
 
 class SupplierReturn(Workflow):
@@ -32,24 +40,10 @@ class SupplierReturn(Workflow):
         return documents.vendors(connection, search)
 
     def open_line(self, session: Session, product: Product) -> DocumentLine:
-        """A non-serialized product's line may take what is on hand here."""
-        line = super().open_line(session, product)
-        if not product.serialized:
-            warehouse_id = warehouse_of(session.station, session.document)[0]
-            line.qty = units.on_hand(session.lookup_connection(), product.id, warehouse_id)
-        return line
+        return on_hand_line(session, super().open_line(session, product))
 
     def room_problem(self, line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
-        """NOT_ENOUGH_STOCK: a non-serialized product never goes below zero on hand
-        (`line.qty`: what is on hand here); each serialized unit is checked by its serial."""
-        if line.product.serialized or scanned + extra <= line.qty:
-            return None
-        now = f", {scanned} in this session" if scanned else ""
-        return Problem(
-            self.room_code,
-            f"{line.product.name} ({line.product.sku}): {line.qty} on hand{now} —"
-            f" {max(line.qty - scanned, 0)} left to return to the vendor.",
-        )
+        return stock_problem(line, scanned, extra, "return to the vendor")
 
     def line_of_serial(self, session: Session, connection: Connection, serial: str) -> int:
         found = session.units_with_serial(connection, serial_key(serial))
@@ -99,11 +93,9 @@ class SupplierReturn(Workflow):
         )
         gone = (("status", "returned_to_vendor"),)
         seen: set[tuple[int, str]] = set()
-        taken: Counter[int] = Counter()
         for entry in draft.posting.entries:
             line = lines[entry.line]
             if entry.serial is None:
-                taken[line.product.id] += entry.qty
                 continue
             key = serial_key(entry.serial)
             try:
@@ -122,13 +114,7 @@ class SupplierReturn(Workflow):
                 raise
             check_once(seen, (company.scope_id(scope, line.product.id), key), entry.serial)
             movement.changed.append(UnitChange(unit.id, unit.warehouse_id, unit.bin, gone))
-        for line in lines:
-            if taken[line.product.id]:
-                line.qty = units.on_hand(connection, line.product.id, warehouse_id, lock=True)
-                problem = self.room_problem(line, taken[line.product.id], 0)
-                if problem is not None:
-                    raise problem
-                movement.stock.append((line.product.id, warehouse_id, -taken[line.product.id]))
+        take_stock(draft, movement, warehouse_id, "return to the vendor")
         return movement
 
 

@@ -2,7 +2,9 @@
 shipped on or free, supplier returns (`rtvs`, RTV-000001) to one vendor; order lines
 keep a returned quantity (never more than shipped); units may be `quarantined`, name
 the return that last moved them and, when made for a unit whose label was lost, the
-unit they replace. On PostgreSQL the two new numberings are sequences (as 0005).
+unit they replace. Adjustments (`adjustments`, ADJ-000001: scrapping units, releasing
+quarantined ones to stock) always carry their reason; units name the adjustment that last
+moved them. On PostgreSQL the new numberings are sequences (as 0005).
 
 SQLite cannot change a CHECK constraint in place: the units and order_lines tables are
 rebuilt (batch mode), with foreign keys off for the rebuild (station.db.engine.upgrade).
@@ -26,7 +28,11 @@ NEW_STATUSES = (
     "status IN ('in_stock', 'quarantined', 'shipped', 'returned_to_vendor', 'not_found',"
     " 'scrapped')"
 )
-SEQUENCES = {"rma_numbers": "rmas.number", "rtv_numbers": "rtvs.number"}
+SEQUENCES = {
+    "rma_numbers": "rmas.number",
+    "rtv_numbers": "rtvs.number",
+    "adjustment_numbers": "adjustments.number",
+}
 
 
 def _header(name: str, party: str, referred: str, *, nullable: bool) -> None:
@@ -53,6 +59,13 @@ def _header(name: str, party: str, referred: str, *, nullable: bool) -> None:
 def upgrade() -> None:
     _header("rmas", "order_id", "sales_orders", nullable=True)
     _header("rtvs", "vendor_id", "vendors", nullable=False)
+    _header("adjustments", "warehouse_id", "warehouses", nullable=False)
+    with op.batch_alter_table("adjustments") as batch:
+        batch.add_column(sa.Column("kind", sa.String(length=16), nullable=False))
+        batch.add_column(sa.Column("reason", sa.Text(), nullable=False))
+        batch.add_column(sa.Column("bin", sa.String(length=64), nullable=True))
+        batch.create_check_constraint("kind", "kind IN ('scrap', 'release', 'add')")
+        batch.create_check_constraint("reason", "length(trim(reason)) > 0")
     with op.batch_alter_table("order_lines") as batch:
         batch.add_column(
             sa.Column("qty_returned", sa.Integer(), server_default="0", nullable=False)
@@ -65,6 +78,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("rma_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("rtv_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("relabels_id", BigId, nullable=True))
+        batch.add_column(sa.Column("adjustment_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(op.f("fk_units_rma_id_rmas"), "rmas", ["rma_id"], ["id"])
         batch.create_foreign_key(op.f("fk_units_rtv_id_rtvs"), "rtvs", ["rtv_id"], ["id"])
         batch.create_foreign_key(
@@ -73,6 +87,10 @@ def upgrade() -> None:
         batch.create_index(op.f("ix_units_rma_id"), ["rma_id"], unique=False)
         batch.create_index(op.f("ix_units_rtv_id"), ["rtv_id"], unique=False)
         batch.create_index(op.f("ix_units_relabels_id"), ["relabels_id"], unique=False)
+        batch.create_foreign_key(
+            op.f("fk_units_adjustment_id_adjustments"), "adjustments", ["adjustment_id"], ["id"]
+        )
+        batch.create_index(op.f("ix_units_adjustment_id"), ["adjustment_id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for sequence, column in SEQUENCES.items():
             op.execute(f"CREATE SEQUENCE {sequence} AS bigint START WITH 1 MINVALUE 1")
@@ -81,6 +99,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("units") as batch:
+        batch.drop_index(op.f("ix_units_adjustment_id"))
+        batch.drop_constraint(op.f("fk_units_adjustment_id_adjustments"), type_="foreignkey")
+        batch.drop_column("adjustment_id")
         batch.drop_index(op.f("ix_units_relabels_id"))
         batch.drop_index(op.f("ix_units_rtv_id"))
         batch.drop_index(op.f("ix_units_rma_id"))
@@ -96,5 +117,6 @@ def downgrade() -> None:
         batch.drop_constraint("returned_shipped", type_="check")
         batch.drop_constraint("qty_returned", type_="check")
         batch.drop_column("qty_returned")
+    op.drop_table("adjustments")
     op.drop_table("rtvs")  # the sequences are OWNED BY their columns: they go too
     op.drop_table("rmas")
