@@ -142,7 +142,8 @@ def test_receive_ship_return_and_ship_again_every_step_on_the_timeline(
         return out[-1]
 
     received = scan(
-        ["--station", "DOCK-1", "--receive", "PO-1", "--user", "kim"], ["W1", "CYC-1", "CMD-SAVE"]
+        ["--station", "DOCK-1", "--receive", "PO-1", "--user", "kim"],
+        ["W1", "CYC-1", "CYC-2", "CMD-SAVE"],
     )
     configure(engine, "PACK-1", allow_partial_ship=True)
     shipped = scan(
@@ -169,6 +170,21 @@ def test_receive_ship_return_and_ship_again_every_step_on_the_timeline(
         ("shipped", again["document"], "PACK-2", "pat"),
     ]
     assert trace["status"] == "shipped" and trace["order"] == "SO-AGAIN"
+
+    add_supervisor(engine)
+    sent = scan(
+        ["--station", "DOCK-1", "--supplier-return", "Acme Supply", "--user", SUPERVISOR],
+        ["CYC-2", "CMD-SAVE"],
+    )
+    assert sent["document"] == "RTV-000001"
+    assert main(["--db", db_url, "trace", "CYC-2", "--json"]) == 0
+    trace = json.loads(capsys.readouterr().out)
+    steps = [(e["kind"], e["document_number"], e["station"], e["user"]) for e in trace["events"]]
+    assert steps == [
+        ("received", "RCV-000001", "DOCK-1", "kim"),
+        ("returned_to_vendor", "RTV-000001", "DOCK-1", SUPERVISOR),
+    ]
+    assert trace["status"] == "returned_to_vendor"
 
 
 def _return_worker(url: str, data_dir: str, worker: int, barrier: Any, results: Any) -> None:
