@@ -14,7 +14,9 @@ facts (station/resources/workflows.toml).
 from __future__ import annotations
 
 import importlib
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -457,3 +459,28 @@ def take_stock(draft: Draft, movement: Movement, warehouse_id: int, what: str) -
             if problem is not None:
                 raise problem
             movement.stock.append((line.product.id, warehouse_id, -count))
+
+
+# --- the units a posting changes ------------------------------------------------------
+
+
+def locked_units(draft: Draft) -> dict[str, list[UnitInfo]]:
+    """The units the posting's serials name, by serial key, their rows locked first (in
+    key order: concurrent postings never deadlock) and read afresh."""
+    keys = [serial_key(e.serial) for e in draft.posting.entries if e.serial is not None]
+    found: dict[str, list[UnitInfo]] = defaultdict(list)
+    for unit in units.units_with_serials(draft.connection, keys, lock=True):
+        found[unit.serial_key].append(unit)
+    return found
+
+
+@contextmanager
+def refused_whole(nothing: str, serial: str) -> Iterator[None]:
+    """A rule broken at posting refuses the whole posting: its message starts with what
+    did not happen ("Nothing shipped") and it names the serial."""
+    try:
+        yield
+    except Problem as problem:
+        problem.message = f"{nothing}: {problem.message}"
+        problem.serials = [serial]
+        raise

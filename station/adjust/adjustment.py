@@ -4,7 +4,6 @@ back in stock, into the bin named). Each is one posting, ADJ-000001, with its re
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +11,7 @@ from sqlalchemy import Connection
 
 from station.adjust import rules
 from station.codes import Code
-from station.db import company, documents, units
+from station.db import company, documents
 from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.movement import Movement, UnitChange
 from station.posting import Posting
@@ -23,7 +22,9 @@ from station.workflow import (
     Draft,
     Session,
     Workflow,
+    locked_units,
     on_hand_line,
+    refused_whole,
     stock_problem,
     take_stock,
     warehouse_of,
@@ -66,10 +67,7 @@ class Adjustment(Workflow):
         """The units locked (in key order) and checked again, then what they become."""
         connection, lines = draft.connection, draft.lines
         warehouse = warehouse_of(draft.station, draft.document)
-        keys = [serial_key(e.serial) for e in draft.posting.entries if e.serial is not None]
-        found: dict[str, list[UnitInfo]] = defaultdict(list)
-        for unit in units.units_with_serials(connection, keys, lock=True):
-            found[unit.serial_key].append(unit)
+        found = locked_units(draft)
         scope = company.serial_scope(connection)
         charset = company.serial_charset(connection)
         movement = Movement(
@@ -82,7 +80,7 @@ class Adjustment(Workflow):
                 continue
             line = lines[entry.line]
             key = serial_key(entry.serial)
-            try:
+            with refused_whole("Nothing adjusted", entry.serial):
                 check_serial_text(entry.serial, charset)
                 unit = rules.check_unit(
                     line,
@@ -92,10 +90,6 @@ class Adjustment(Workflow):
                     code=self.status_code,
                     warehouse=warehouse,
                 )
-            except Problem as problem:
-                problem.message = f"Nothing adjusted: {problem.message}"
-                problem.serials = [entry.serial]
-                raise
             check_once(seen, (company.scope_id(scope, line.product.id), key), entry.serial)
             change = UnitChange(
                 unit.id,

@@ -5,16 +5,15 @@ stations returning the same unit: exactly one posts."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, datetime
 
-from station.db import company, units
-from station.documents import UnitInfo
+from station.db import company
 from station.movement import Movement, UnitChange
 from station.returns import rules
-from station.rules import Problem, check_once, check_serial_text
+from station.rules import check_once, check_serial_text
 from station.scanning import serial_key
-from station.workflow import Draft
+from station.workflow import Draft, locked_units, refused_whole
 
 
 def plan(draft: Draft) -> Movement:
@@ -22,10 +21,7 @@ def plan(draft: Draft) -> Movement:
     then each line's room."""
     connection, posting, lines = draft.connection, draft.posting, draft.lines
     order = draft.document
-    keys = [serial_key(e.serial) for e in posting.entries if e.serial is not None]
-    found: dict[str, list[UnitInfo]] = defaultdict(list)
-    for unit in units.units_with_serials(connection, keys, lock=True):
-        found[unit.serial_key].append(unit)
+    found = locked_units(draft)
     scope = company.serial_scope(connection)
     charset = company.serial_charset(connection)
     movement, warehouse_id, status, place = coming_back(draft)
@@ -37,13 +33,9 @@ def plan(draft: Draft) -> Movement:
             movement.stock.append((line.product.id, warehouse_id, entry.qty))
             continue
         key = serial_key(entry.serial)
-        try:
+        with refused_whole("Nothing returned", entry.serial):
             check_serial_text(entry.serial, charset)
             unit = rules.check_unit(order, line, entry.serial, found.get(key, []))
-        except Problem as problem:
-            problem.message = f"Nothing returned: {problem.message}"
-            problem.serials = [entry.serial]
-            raise
         check_once(seen, (company.scope_id(scope, line.product.id), key), entry.serial)
         movement.changed.append(
             # it was out: its event comes from the warehouse it left, no bin

@@ -5,14 +5,13 @@ on hand. The lines come as units and items are scanned (`Workflow.open_lines`)."
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from station.codes import Code
-from station.db import catalog, company, documents, units
+from station.db import catalog, company, documents
 from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.movement import Movement, UnitChange
 from station.rules import Problem, check_once, check_serial_text
@@ -21,7 +20,9 @@ from station.workflow import (
     Draft,
     Session,
     Workflow,
+    locked_units,
     on_hand_line,
+    refused_whole,
     stock_problem,
     take_stock,
     warehouse_of,
@@ -81,10 +82,7 @@ class SupplierReturn(Workflow):
         and checked: never below zero."""
         connection, lines, vendor = draft.connection, draft.lines, draft.document
         warehouse_id, warehouse = warehouse_of(draft.station, vendor)
-        keys = [serial_key(e.serial) for e in draft.posting.entries if e.serial is not None]
-        found: dict[str, list[UnitInfo]] = defaultdict(list)
-        for unit in units.units_with_serials(connection, keys, lock=True):
-            found[unit.serial_key].append(unit)
+        found = locked_units(draft)
         scope = company.serial_scope(connection)
         charset = company.serial_charset(connection)
         movement = Movement(
@@ -98,7 +96,7 @@ class SupplierReturn(Workflow):
             if entry.serial is None:
                 continue
             key = serial_key(entry.serial)
-            try:
+            with refused_whole("Nothing returned to the vendor", entry.serial):
                 check_serial_text(entry.serial, charset)
                 unit = check_unit(
                     vendor,
@@ -108,10 +106,6 @@ class SupplierReturn(Workflow):
                     warehouse_id=warehouse_id,
                     warehouse=warehouse,
                 )
-            except Problem as problem:
-                problem.message = f"Nothing returned to the vendor: {problem.message}"
-                problem.serials = [entry.serial]
-                raise
             check_once(seen, (company.scope_id(scope, line.product.id), key), entry.serial)
             movement.changed.append(UnitChange(unit.id, unit.warehouse_id, unit.bin, gone))
         take_stock(draft, movement, warehouse_id, "return to the vendor")

@@ -4,7 +4,7 @@ shipping the same unit: exactly one succeeds. And CMD-NOTFOUND's own small posti
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
@@ -19,7 +19,7 @@ from station.rules import Problem, check_once, check_serial_text
 from station.scanning import serial_key
 from station.ship import rules
 from station.stations import StationConfig
-from station.workflow import Draft, warehouse_of
+from station.workflow import Draft, locked_units, refused_whole, warehouse_of
 
 
 def plan(draft: Draft) -> Movement:
@@ -33,10 +33,7 @@ def plan(draft: Draft) -> Movement:
     _check_quantities(draft, counts)
     scope = company.serial_scope(connection)
 
-    keys = [serial_key(e.serial) for e in posting.entries if e.serial is not None]
-    found: dict[str, list[UnitInfo]] = defaultdict(list)
-    for unit in units.units_with_serials(connection, keys, lock=True):
-        found[unit.serial_key].append(unit)
+    found = locked_units(draft)
     warehouse_id, warehouse = warehouse_of(station, order)
     charset = company.serial_charset(connection)
     now = datetime.now(UTC)
@@ -48,7 +45,7 @@ def plan(draft: Draft) -> Movement:
             movement.stock.append((line.product.id, warehouse_id, -entry.qty))
             continue
         key = serial_key(entry.serial)
-        try:
+        with refused_whole("Nothing shipped", entry.serial):
             check_serial_text(entry.serial, charset)
             unit = rules.check_unit(
                 line,
@@ -59,10 +56,6 @@ def plan(draft: Draft) -> Movement:
                 warehouse_id=warehouse_id,
                 warehouse=warehouse,
             )
-        except Problem as problem:
-            problem.message = f"Nothing shipped: {problem.message}"
-            problem.serials = [entry.serial]
-            raise
         check_once(seen, (company.scope_id(scope, line.product.id), key), entry.serial)
         if unit is None:  # accepted unvalidated: the unit is made, shipped already
             movement.created.append(
