@@ -302,65 +302,50 @@ class PinFailure(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Receipt(Base):
-    """One posted receive session. `session_id` makes posting idempotent."""
+class PostingHeader:
+    """The columns every posting header has: its number (RCV-000001), the session it
+    posted (unique: a session posts once), where, by whom, how many units, when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    session_id: Mapped[str] = mapped_column(String(64), unique=True)
+    station: Mapped[str] = mapped_column(String(100))
+    user_name: Mapped[str | None] = mapped_column(String(100))
+    units: Mapped[int] = mapped_column(default=0)
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Receipt(PostingHeader, Base):
+    """One posted receive session."""
 
     __tablename__ = "receipts"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(64), unique=True)
-    session_id: Mapped[str] = mapped_column(String(64), unique=True)
     po_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
-    station: Mapped[str] = mapped_column(String(100))
-    user_name: Mapped[str | None] = mapped_column(String(100))
-    units: Mapped[int] = mapped_column(default=0)
-    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Shipment(Base):
+class Shipment(PostingHeader, Base):
     __tablename__ = "shipments"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(64), unique=True)
-    session_id: Mapped[str] = mapped_column(String(64), unique=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"), index=True)
-    station: Mapped[str] = mapped_column(String(100))
-    user_name: Mapped[str | None] = mapped_column(String(100))
-    units: Mapped[int] = mapped_column(default=0)
-    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Rma(Base):
+class Rma(PostingHeader, Base):
     """One posted customer return (RMA-000001): against the order it shipped on, or a
     free return (no order)."""
 
     __tablename__ = "rmas"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(64), unique=True)
-    session_id: Mapped[str] = mapped_column(String(64), unique=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("sales_orders.id"), index=True)
-    station: Mapped[str] = mapped_column(String(100))
-    user_name: Mapped[str | None] = mapped_column(String(100))
-    units: Mapped[int] = mapped_column(default=0)
-    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Rtv(Base):
+class Rtv(PostingHeader, Base):
     """One posted supplier return (RTV-000001): units sent back to one vendor."""
 
     __tablename__ = "rtvs"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(64), unique=True)
-    session_id: Mapped[str] = mapped_column(String(64), unique=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
-    station: Mapped[str] = mapped_column(String(100))
-    user_name: Mapped[str | None] = mapped_column(String(100))
-    units: Mapped[int] = mapped_column(default=0)
-    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 ADJUSTMENT_KINDS = ("scrap", "release", "add")
 
 
-class Adjustment(Base):
+class Adjustment(PostingHeader, Base):
     """One posted adjustment (ADJ-000001) by a supervisor, always with its reason:
     units scrapped, quarantined units released to stock, units added."""
 
@@ -369,14 +354,7 @@ class Adjustment(Base):
         CheckConstraint(_in("kind", ADJUSTMENT_KINDS), "kind"),
         CheckConstraint("length(trim(reason)) > 0", "reason"),
     )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(64), unique=True)
-    session_id: Mapped[str] = mapped_column(String(64), unique=True)
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
-    station: Mapped[str] = mapped_column(String(100))
-    user_name: Mapped[str | None] = mapped_column(String(100))
-    units: Mapped[int] = mapped_column(default=0)
-    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text)
     bin: Mapped[str | None] = mapped_column(String(64))
