@@ -1,17 +1,27 @@
-"""The start page: Receive, Ship, Lookup, the offer to resume an unfinished session, and
-the operator signed in (Sign in / Sign out)."""
+"""The start page: a big button per workflow the station runs (the receive side's —
+receive, customer return, free return, supplier return — in one row, the ship side's in
+another), Lookup, the offer to resume an unfinished session, and the operator signed in
+(Sign in / Sign out)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from station.workflow import workflows
 from station.workflows import facts
 from ui.services import Services
 from ui.widgets import VerdictBanner, button, label
+
+
+def may_run(roles: tuple[str, ...], role: str | None) -> bool:
+    """Whether an operator of `role` may run a workflow of `roles`; with nobody signed
+    in, any workflow but a supervisor's (a supervisor signs in for those)."""
+    if role is not None:
+        return role in roles
+    return any(allowed != "supervisor" for allowed in roles)
 
 
 class HomePage(QWidget):
@@ -26,6 +36,7 @@ class HomePage(QWidget):
         super().__init__()
         self.services = services
         self.offers: list[dict[str, Any]] = []
+        self.kind = "both"  # the station's kind, as last refreshed
         self.title = label("", "title")
         self.banner = VerdictBanner("Scan a PO or order number, or choose below.")
         self.offer = label("", "offer", wrap=True)
@@ -36,13 +47,13 @@ class HomePage(QWidget):
         offer_row.addWidget(self.resume_button)
         self.offer_box = QWidget()
         self.offer_box.setLayout(offer_row)
-        #: One big button per workflow of the registry.
+        #: One big button per workflow of the registry: its name, its key below it.
         self.workflow_buttons = {
-            flow.kind: button(f"{flow.words.menu}  ({flow.key})", big=True) for flow in workflows()
+            flow.kind: button(f"{flow.words.menu}\n{flow.key}", big=True) for flow in workflows()
         }
         self.receive_button = self.workflow_buttons["receive"]
         self.ship_button = self.workflow_buttons["ship"]
-        self.lookup_button = button("Lookup  (F4)", big=True)
+        self.lookup_button = button("Lookup\nF4", big=True)
         self.options_button = button("Options  (F9)")
         self.users_button = button("Users  (F10)")
         self.sign_in_button = button("Sign in  (F11)")
@@ -57,10 +68,16 @@ class HomePage(QWidget):
         ):
             widget.clicked.connect(lambda _=False, n=name: self.action.emit(n))
         self.operator_label = label("", "operator")
-        grid = QGridLayout()
-        for column, widget in enumerate(self.workflow_buttons.values()):
-            grid.addWidget(widget, 0, column)
-        grid.addWidget(self.lookup_button, 1, 0, 1, len(self.workflow_buttons))
+        # one row per side of the dock (the workflows a receive station runs, then a ship
+        # station's), in the registry's order; Lookup under them, for every station
+        rows = QVBoxLayout()
+        sides: dict[str, QHBoxLayout] = {}
+        for flow in workflows():
+            if flow.station_kind not in sides:
+                sides[flow.station_kind] = QHBoxLayout()
+                rows.addLayout(sides[flow.station_kind])
+            sides[flow.station_kind].addWidget(self.workflow_buttons[flow.kind], 1)
+        rows.addWidget(self.lookup_button)
         admin_row = QHBoxLayout()
         admin_row.addWidget(self.operator_label)
         admin_row.addWidget(self.sign_in_button)
@@ -73,18 +90,18 @@ class HomePage(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.banner)
         layout.addWidget(self.offer_box)
-        layout.addLayout(grid)
+        layout.addLayout(rows)
         layout.addStretch(1)
         layout.addLayout(admin_row)
 
     def focus_default(self) -> None:
-        (self.resume_button if self.offers else self.receive_button).setFocus()
+        shown = [b for b in self.workflow_buttons.values() if not b.isHidden()]
+        (self.resume_button if self.offers else (shown or [self.lookup_button])[0]).setFocus()
 
     def refresh(self, kind: str, offers: list[dict[str, Any]]) -> None:
         name = self.services.station_name or ""
         self.title.setText(f"Station {name} · {kind}")
-        for flow in workflows():
-            self.workflow_buttons[flow.kind].setVisible(kind in (flow.station_kind, "both"))
+        self.kind = kind
         self.offers = offers
         if offers:
             first = offers[0]
@@ -99,7 +116,13 @@ class HomePage(QWidget):
         self.show_operator()
 
     def show_operator(self) -> None:
+        """Who is signed in, and the workflows this station runs that they may run (a
+        supervisor's, such as supplier returns, show for a signed-in supervisor only)."""
         operator, role = self.services.operator, self.services.operator_role
+        for flow in workflows():
+            self.workflow_buttons[flow.kind].setVisible(
+                self.kind in (flow.station_kind, "both") and may_run(flow.roles, role)
+            )
         who = f"{operator} ({role})" if role else operator
         self.operator_label.setText(
             f"Operator: {who}" if operator else "Operator: nobody signed in — scan your badge"

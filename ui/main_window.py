@@ -25,7 +25,7 @@ from station.workflow import workflows
 from station.workflows import REGISTRY, facts
 from ui.admin_dialogs import FAILURES, OptionsDialog, UsersDialog
 from ui.choose_page import ChoosePage
-from ui.home_page import HomePage
+from ui.home_page import HomePage, may_run
 from ui.lookup_page import LookupPage
 from ui.resources import icon
 from ui.scan_page import ScanPage
@@ -51,7 +51,14 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)
         self.home = HomePage(services)
-        self.choose = {entry.kind: ChoosePage(services, entry.kind) for entry in REGISTRY}
+        #: The workflows' session kinds; a choose page for each on a document (a free
+        #: return has none: its button opens its scanning page).
+        self.kinds = {entry.kind for entry in REGISTRY}
+        self.choose = {
+            entry.kind: ChoosePage(services, entry.kind)
+            for entry in REGISTRY
+            if not entry.fixed_number
+        }
         self.lookup = LookupPage(services)
         self.scan_page: ScanPage | None = None
         self.setup: SetupPage | None = None
@@ -169,14 +176,22 @@ class MainWindow(QMainWindow):
         return [
             header
             for header in pending_journals()
-            if header.get("station") == name and header.get("kind") in self.choose
+            if header.get("station") == name and header.get("kind") in self.kinds
         ]
 
     def do(self, name: str) -> None:
         if self.setup is not None:
             return
-        if name in self.choose:
+        if name in self.kinds:
             if self.scan_page is not None:
+                return
+            refused = self._not_allowed(name)
+            if refused is not None:  # a clerk's key for a supervisor's workflow
+                self._refuse(refused.message, str(refused.code))
+                return
+            fixed = facts(name).fixed_number
+            if fixed:  # on no document: nothing to choose
+                self.open_document(name, fixed)
                 return
             page = self.choose[name]
             page.reload()
@@ -292,18 +307,47 @@ class MainWindow(QMainWindow):
 
     # --- sessions -------------------------------------------------------------------
 
+    def _not_allowed(self, kind: str) -> StationError | None:
+        """NOT_AUTHORIZED when the operator signed in (or nobody, for a supervisor's
+        workflow) may not run `kind` — said before anything opens, without the database."""
+        known = facts(kind)
+        operator, role = self.services.operator, self.services.operator_role
+        if may_run(known.roles, role):
+            return None
+        doing, roles = known.words.title.lower(), " or a ".join(known.roles)
+        if operator is None:
+            return StationError(
+                Code.NOT_AUTHORIZED,
+                f"{known.words.title} is done by a {roles}: sign in first (F11).",
+            )
+        return StationError(
+            Code.NOT_AUTHORIZED, f"{operator} is a {role}; {doing} is done by a {roles}."
+        )
+
+    def _back_page(self, kind: str) -> ChoosePage | HomePage:
+        """Where a session of `kind` goes back to: its choose page, or home (a workflow
+        on no document has no choose page)."""
+        return self.choose.get(kind, self.home)
+
+    def _go_back(self, kind: str) -> None:
+        page = self._back_page(kind)
+        if isinstance(page, ChoosePage):
+            page.reload()
+            self._show(page)
+        else:
+            self.go_home()
+
     def open_document(self, kind: str, number: str) -> ScanPage | None:
         """Open the PO / order (a journal left behind is restored) on its scanning page;
-        a refusal is shown on the choose page."""
+        a refusal is shown on the choose page (home, for a workflow on no document)."""
         opened = self._open(kind, number)
         if isinstance(opened, ScanPage):
             return opened
-        chooser = self.choose[kind]
-        chooser.banner.show_bad(opened.message, str(opened.code))
+        back = self._back_page(kind)
+        if self.current_page() is not back:
+            self._go_back(kind)
+        back.banner.show_bad(opened.message, str(opened.code))
         self.services.sounds.play("bad")
-        if self.current_page() is not chooser:
-            chooser.reload()
-            self._show(chooser)
         return None
 
     def _open(self, kind: str, number: str) -> ScanPage | StationError:
@@ -312,12 +356,16 @@ class MainWindow(QMainWindow):
                 Code.DATABASE_UNAVAILABLE,
                 "The database cannot be reached: documents cannot be opened now.",
             )
+        refused = self._not_allowed(kind)
+        if refused is not None:
+            return refused
         operator = self.services.operator
         engine = self.services.engine
+        doing = facts(kind).words.title.lower()  # "supplier return"
 
         def opening() -> tuple[StationConfig, Opened]:
             if operator is not None:  # one whose role may (a clerk receives, a packer ships)
-                check_operator(engine, operator, kind, facts(kind).roles)
+                check_operator(engine, operator, doing, facts(kind).roles)
             config = self.services.station()
             return config, open_session(engine, config, kind, number, user=operator)
 
@@ -349,21 +397,23 @@ class MainWindow(QMainWindow):
 
     def _leave(self, kind: str) -> None:
         page = self.scan_page
-        chooser = self.choose[kind]
+        left = ""
         if page is not None and page.session.entries:
-            chooser.banner.show_info(
-                f"{page.session.document.number} left with {len(page.session.entries)} rows"
+            left = (
+                f"{page.opened} left with {len(page.session.entries)} rows"
                 " scanned: they are kept; open it again to carry on."
             )
         self._close_scan_page()
-        chooser.reload()
-        self._show(chooser)
+        self._go_back(kind)
+        if left:
+            self._back_page(kind).banner.show_info(left)
 
     def _posted(self, kind: str, result: PostingResult, note: str) -> None:
-        chooser = self.choose[kind]
         print_error = self.scan_page.print_error if self.scan_page is not None else ""
         unprinted = self.scan_page.unprinted if self.scan_page is not None else False
         self._close_scan_page()
+        self._go_back(kind)
+        chooser = self._back_page(kind)
         if print_error:  # posted, but its labels or slip did not reach the printer
             chooser.banner.show_bad(f"{result.message} {note}".strip(), Code.PRINT_FAILED)
             self.statusBar().showMessage(print_error, 10000)
@@ -372,8 +422,6 @@ class MainWindow(QMainWindow):
             chooser.banner.show_warning(f"{result.message} {note}".strip())
         else:
             chooser.banner.show_good(f"{result.message} {note}".strip())
-        chooser.reload()
-        self._show(chooser)
 
     # --- scans ----------------------------------------------------------------------
 

@@ -83,22 +83,43 @@ class DocumentsModel(RowsModel):
 
 
 class LinesModel(RowsModel):
-    """The document's lines: ordered, received/shipped before, this session, remaining."""
+    """The document's lines: on the document (ordered, shipped…), done before, this
+    session, left. A document whose lines come as items are scanned (`open_lines`: a
+    free or supplier return) has nothing ordered and nothing left: its lines show this
+    session's count, and the limit a line has when there is one (`limited`: on hand,
+    for a supplier return's non-serialized lines)."""
 
-    numeric = frozenset({3, 4, 5, 6})
-
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, open_lines: bool = False, limited: bool = False) -> None:
         super().__init__()
         words = facts(kind).words
-        self.columns = ("#", "SKU", "Product", "Ordered", words.before, words.now, "Left")
+        self.open_lines, self.limited = open_lines, limited
+        if open_lines:
+            limit = (words.room[0].capitalize(),) if limited else ()
+            self.columns = ("#", "SKU", "Product", *limit, words.room[2].capitalize())
+        else:
+            self.columns = (
+                "#",
+                "SKU",
+                "Product",
+                words.room[0].capitalize(),
+                words.before,
+                words.now,
+                "Left",
+            )
+        self.numeric = frozenset(range(3, len(self.columns)))
         self.current: int | None = None
         self._bold = QFont()
         self._bold.setBold(True)
 
+    def _row(self, x: SessionLine) -> tuple[Any, ...]:
+        if not self.open_lines:
+            return (x.line_no, x.sku, x.name, x.ordered, x.before, x.session, x.remaining)
+        if self.limited:  # a serialized unit is checked by its serial: no limit to show
+            return (x.line_no, x.sku, x.name, "—" if x.serialized else x.ordered, x.session)
+        return (x.line_no, x.sku, x.name, x.session)
+
     def show_lines(self, lines: list[SessionLine], current: int | None) -> None:
-        rows = [
-            (x.line_no, x.sku, x.name, x.ordered, x.before, x.session, x.remaining) for x in lines
-        ]
+        rows = [self._row(x) for x in lines]
         self.current = current
         if len(rows) != len(self.rows):
             self.set_rows(rows)
@@ -114,7 +135,7 @@ class LinesModel(RowsModel):
         if role == Qt.ItemDataRole.BackgroundRole:
             if row == self.current:
                 return QBrush(CURRENT_LINE)
-            if self.rows[row][6] == 0:
+            if not self.open_lines and self.rows[row][6] == 0:  # nothing left on it
                 return QBrush(DONE_LINE)
             return None
         if role == Qt.ItemDataRole.FontRole and row == self.current:

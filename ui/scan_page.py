@@ -64,8 +64,16 @@ class ScanPage(QWidget):
         self.unprinted = False  # the posting had a slip or labels and no printer for them
         document = session.document
         self.words = words = session.workflow.words
-        party = document.party
-        title = f"{words.doing} {document.number} · {party} · {document.warehouse}"
+        flow = session.workflow
+        #: Lines come as items are scanned (free, supplier return): nothing is ordered,
+        #: nothing is left, the document is never "done".
+        self.open_lines = flow.open_lines
+        # a workflow on no document (free return) has no number to show; a vendor is
+        # the document and the party both: named once
+        named = "" if document.number == flow.facts.fixed_number else f" {document.number}"
+        party = "" if document.party in ("", document.number) else f" · {document.party}"
+        title = f"{words.doing}{named}{party} · {document.warehouse}"
+        self.opened = f"{words.title}{named}" if not named or self.open_lines else document.number
         self.title = label(title, "document")
         self.progress = label("", "progress")
         self.prompt = label("", "prompt", wrap=True)
@@ -76,7 +84,11 @@ class ScanPage(QWidget):
         self.prompt.setWordWrap(False)
         self.progress.setFixedWidth(230)
 
-        self.lines_model = LinesModel(self.kind)
+        self.lines_model = LinesModel(
+            self.kind,
+            open_lines=self.open_lines,
+            limited=self.open_lines and not flow.allow_over(session.station.options),
+        )
         self.lines_view = QTableView()
         self.lines_view.setModel(self.lines_model)
         setup_table(self.lines_view, stretch=2)
@@ -87,7 +99,7 @@ class ScanPage(QWidget):
         setup_table(self.entries_view, stretch=2)
         # a handful of lines: their numbers fit their contents; the grid keeps fixed widths
         lines_header = self.lines_view.horizontalHeader()
-        for column in (0, 1, 3, 4, 5, 6):
+        for column in (0, 1, *range(3, self.lines_model.columnCount())):
             lines_header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         for column, width in enumerate((64, 100, 0, 230, 56)):
             if width:
@@ -110,7 +122,7 @@ class ScanPage(QWidget):
         self.preview_button = button(f"{words.preview} (F6)")
         self.save_button = button(f"{words.save} (F12)", primary=True)
         self.close_button = button("Close (Esc)")
-        self.save_hint = label("", "hint")
+        self.save_hint = label("", "hint", wrap=True)  # "2 left that may come back": whole
         self.save_hint.setFixedWidth(190)
 
         self.undo_button.clicked.connect(self.undo)
@@ -173,7 +185,7 @@ class ScanPage(QWidget):
                 f"Resumed {document.number}: {restored} scans restored from the journal."
             )
         else:
-            self.banner.show_info(f"{document.number} open — {self.session.prompt()}.")
+            self.banner.show_info(f"{self.opened} open — {self.session.prompt()}.")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
@@ -263,10 +275,14 @@ class ScanPage(QWidget):
         if prompt:
             self.prompt.setText(session.prompt())
         done = sum(line.session for line in lines)
-        wanted = sum(line.ordered - line.before for line in lines)
-        self.progress.setText(f"{done} of {wanted} units")
-        left = sum(line.remaining for line in lines)
-        self.save_hint.setText(self.words.left.format(n=left) if left else self.words.done)
+        if self.open_lines:  # nothing wanted, nothing left: what this session has
+            self.progress.setText(f"{done} unit{'' if done == 1 else 's'} scanned")
+            self.save_hint.setText("")
+        else:
+            wanted = sum(line.ordered - line.before for line in lines)
+            self.progress.setText(f"{done} of {wanted} units")
+            left = sum(line.remaining for line in lines)
+            self.save_hint.setText(self.words.left.format(n=left) if left else self.words.done)
         if scroll and self.entries_model.rowCount() > before:
             self.entries_view.scrollToBottom()
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 from station import options as opts
 from station.app import open_session
 from station.codes import Code
-from tests.seed import seed, seed_returns
+from tests.seed import add_supervisor, seed, seed_returns
 from tests.test_workflows import CASES
 from tests.test_write_lock import write_lock
 from tests.ui.conftest import keyboard
@@ -41,7 +41,8 @@ def test_every_verdict_code_has_its_own_banner(
     seed_returns(engine)
     with engine.begin() as c:
         c.execute(text("UPDATE purchase_orders SET status = 'closed' WHERE number = 'PO-0'"))
-    window = make_window(station="ST-1")
+    # a supervisor signed in: every workflow's (supplier returns are a supervisor's)
+    window = make_window(station="ST-1", user=add_supervisor(engine))
     keys = keyboard(window)
     shown: dict[Code, set[str]] = {}
     for case in CASES:
