@@ -69,14 +69,17 @@ class HomePage(QWidget):
             widget.clicked.connect(lambda _=False, n=name: self.action.emit(n))
         self.operator_label = label("", "operator")
         # one row per side of the dock (the workflows a receive station runs, then a ship
-        # station's), in the registry's order; Lookup under them, for every station
+        # station's), the supervisor's own workflows in a row of their own after their
+        # side's, in the registry's order; Lookup under them, for every station
         rows = QVBoxLayout()
-        sides: dict[str, QHBoxLayout] = {}
+        sides: dict[tuple[str, bool], QHBoxLayout] = {}
         for flow in workflows():
-            if flow.station_kind not in sides:
-                sides[flow.station_kind] = QHBoxLayout()
-                rows.addLayout(sides[flow.station_kind])
-            sides[flow.station_kind].addWidget(self.workflow_buttons[flow.kind], 1)
+            side = (flow.station_kind, flow.roles == ("supervisor",))
+            if side not in sides:
+                sides[side] = QHBoxLayout()
+            sides[side].addWidget(self.workflow_buttons[flow.kind], 1)
+        for side in sorted(sides, key=lambda s: (s[0] != "receive", s[0], s[1])):
+            rows.addLayout(sides[side])
         rows.addWidget(self.lookup_button)
         admin_row = QHBoxLayout()
         admin_row.addWidget(self.operator_label)

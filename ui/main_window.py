@@ -10,6 +10,7 @@ from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QStackedWidget,
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.sign_in_box: SignInDialog | None = None
         #: A banner turned red by a scan during a dialog, and what it said before.
         self._held: tuple[VerdictBanner, tuple[str, str, str]] | None = None
+        self._reason_dialog: QInputDialog | None = None
         for page in (self.home, *self.choose.values(), self.lookup):
             self.stack.addWidget(page)
         self.home.action.connect(self.do)
@@ -363,16 +365,26 @@ class MainWindow(QMainWindow):
         engine = self.services.engine
         doing = facts(kind).words.title.lower()  # "supplier return"
 
+        reason: str | None = None
+
         def opening() -> tuple[StationConfig, Opened]:
             if operator is not None:  # one whose role may (a clerk receives, a packer ships)
                 check_operator(engine, operator, doing, facts(kind).roles)
             config = self.services.station()
-            return config, open_session(engine, config, kind, number, user=operator)
+            opened = open_session(engine, config, kind, number, user=operator, reason=reason)
+            return config, opened
 
-        try:
-            config, opened = self.wait(opening, f"Opening {number.strip()}")
-        except StationError as error:
-            return error
+        while True:
+            try:
+                config, opened = self.wait(opening, f"Opening {number.strip()}")
+                break
+            except StationError as error:
+                if error.code != Code.REASON_REQUIRED or reason is not None:
+                    return error
+                reason = self.ask_reason(kind)  # an adjustment: asked once, then opened
+                if reason is None:
+                    self.dialog_closed()
+                    return error
         self.services.apply_station(config)
         self.update_status()  # the options just read may set other printers or scanners
         self._close_scan_page()
@@ -382,7 +394,23 @@ class MainWindow(QMainWindow):
         self.scan_page = page
         self.stack.addWidget(page)
         self._show(page)
+        if reason is not None:  # after the reason's dialog: the page takes the keyboard
+            self.dialog_closed()
         return page
+
+    def ask_reason(self, kind: str) -> str | None:
+        """The reason an adjustment is made (kept with its posting); None when the
+        supervisor cancels or gives none."""
+        dialog = self._reason_dialog
+        if dialog is None:  # one, kept: deleting it later took the keyboard from the page
+            dialog = self._reason_dialog = QInputDialog(self)
+            dialog.setObjectName("reason")
+            dialog.setLabelText("Why? The reason is kept with the adjustment:")
+        dialog.setWindowTitle(facts(kind).words.title)
+        dialog.setTextValue("")
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        text = " ".join(dialog.textValue().split())
+        return text if accepted and text else None
 
     def resume(self, header: dict[str, Any]) -> ScanPage | None:
         return self.open_document(str(header["kind"]), str(header["document"]))

@@ -43,6 +43,13 @@ class Adjustment(Workflow):
     def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
         return documents.no_document(connection, self.kind, number)
 
+    def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
+        """A scrap opens from its button; a release into the bin typed (any bin name)."""
+        name = " ".join(search.split())
+        if self.facts.fixed_number or not name:
+            return []
+        return [{"number": name, "party": "", "status": ""}]
+
     def line_of_serial(self, session: Session, connection: Connection, serial: str) -> int:
         return session.line_of_product(rules.unit_product(session, connection, serial))
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtWidgets import QApplication, QInputDialog, QPushButton
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine, text
 
@@ -243,8 +243,9 @@ def test_supplier_return_by_a_supervisor_refused_for_a_clerk(
 def test_home_and_return_pages_at_1366x768_cut_nothing(
     qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
 ) -> None:
-    """Five workflow buttons on a "both" station (the receive side in one row, ship in
-    another): every one shown whole; the return pages' tables cut no header or cell."""
+    """Seven workflow buttons on a "both" station for a supervisor (the receive side in
+    one row, the supervisor's own in the next, ship in a third): every one shown whole;
+    the return pages' tables cut no header or cell."""
     seed(engine)
     seed_returns(engine)
     add_supervisor(engine)
@@ -268,8 +269,10 @@ def _check_return_pages(qtbot: QtBot, make_window: Callable[..., MainWindow]) ->
     buttons = home.workflow_buttons
     assert all(button.isVisible() for button in buttons.values())
     rows = {kind: button.geometry().top() for kind, button in buttons.items()}
-    receive_side = {rows[kind] for kind in ("receive", "return", "free_return", "supplier_return")}
-    assert len(receive_side) == 1 and rows["ship"] > rows["receive"]  # two rows
+    receive_side = {rows[kind] for kind in ("receive", "return", "free_return")}
+    supervisor = {rows[kind] for kind in ("supplier_return", "scrap", "release")}
+    assert len(receive_side) == 1 and len(supervisor) == 1  # a row each
+    assert rows["receive"] < rows["scrap"] < rows["ship"]  # receive, its supervisor's, ship
     for button in (*buttons.values(), home.lookup_button):
         assert _cut_text(button) == [], button.text()
         assert button.height() >= button.sizeHint().height()
@@ -296,3 +299,49 @@ def _check_return_pages(qtbot: QtBot, make_window: Callable[..., MainWindow]) ->
         keys.scan(scan)
         assert page.banner.state == "good", page.banner.text()
     assert _uncut(page.lines_view) == [] and _uncut(page.entries_view) == []
+
+
+def _answer_reason(qtbot: QtBot, text: str | None) -> None:
+    """Answer the reason dialog when it opens (`text`), or cancel it (None)."""
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QInputDialog):
+            QTimer.singleShot(20, answer)
+            return
+        if text is None:
+            dialog.reject()
+        else:
+            dialog.setTextValue(text)
+            dialog.accept()
+
+    QTimer.singleShot(20, answer)
+
+
+def test_a_supervisor_scraps_with_the_reason_the_app_asks_for(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    seed(engine)
+    seed_returns(engine)
+    window = make_window(user=add_supervisor(engine))
+    keys = keyboard(window)
+    _answer_reason(qtbot, None)  # cancelled: nothing opens
+    window.do("scrap")
+    assert window.scan_page is None
+    assert window.home.banner.code == Code.REASON_REQUIRED
+    _answer_reason(qtbot, "  dropped\tfrom the rack ")
+    window.do("scrap")
+    qtbot.waitUntil(lambda: window.scan_page is not None)
+    keys.scan("WS-QC")
+    keys.scan("CMD-SAVE")
+
+    def said() -> str:
+        page = window.scan_page
+        return (page.banner if page is not None else window.home.banner).text()
+
+    qtbot.waitUntil(lambda: "Scrapped 1 unit(s): adjustment ADJ-000001." in said())
+    with engine.connect() as c:
+        row = c.execute(text("SELECT kind, reason, user_name FROM adjustments")).one()
+        status = c.execute(text("SELECT status FROM units WHERE serial = 'WS-QC'")).scalar_one()
+    assert tuple(row) == ("scrap", "dropped from the rack", SUPERVISOR)
+    assert status == "scrapped"

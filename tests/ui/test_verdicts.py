@@ -43,6 +43,7 @@ def test_every_verdict_code_has_its_own_banner(
         c.execute(text("UPDATE purchase_orders SET status = 'closed' WHERE number = 'PO-0'"))
     # a supervisor signed in: every workflow's (supplier returns are a supervisor's)
     window = make_window(station="ST-1", user=add_supervisor(engine))
+    window.ask_reason = lambda kind: "verdict test"  # type: ignore[method-assign]
     keys = keyboard(window)
     shown: dict[Code, set[str]] = {}
     for case in CASES:
