@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from station.codes import Code, StationError
+from station.db.bulk import Progress
 from station.documents import Document
 from station.grid import Entry
 from station.stations import StationConfig
@@ -29,6 +30,9 @@ class Posting:
     user: str | None
     session_id: str
     entries: tuple[Entry, ...]
+    #: Told (units written, units) between the steps of the write, on the thread that
+    #: posts (the window's banner counts them); not part of what is posted.
+    progress: Progress | None = field(default=None, compare=False, repr=False)
 
     @property
     def units(self) -> int:
