@@ -41,7 +41,7 @@ from ui.widgets import (
 )
 
 #: An export of this many rows or more takes longer than a blink: the event loop runs
-#: from its start (`DatabaseWorker.run`'s quick_ms=0), the banner counting the rows.
+#: from its start (`DatabaseWorker.run`'s `long`), the banner counting the rows.
 LONG_EXPORT = 1000
 
 
@@ -272,7 +272,7 @@ class LookupPage(QWidget):
             written = self.services.worker.run(
                 writing,
                 partial(self.banner.show_working, f"Exporting to {path}"),
-                quick_ms=0 if len(rows) >= LONG_EXPORT else None,
+                long=len(rows) >= LONG_EXPORT,
             )
         except StationError as refused:  # the ledger, the data folder, a device, no folder
             self.banner.show_bad(refused.message, refused.code)

@@ -42,7 +42,7 @@ from ui.widgets import VerdictBanner, button, label, setup_table, take_keyboard
 T = TypeVar("T")
 
 #: A posting of this many units or more takes longer than a blink: the event loop runs
-#: from its start (`DatabaseWorker.run`'s quick_ms=0), the banner counting the units.
+#: from its start (`DatabaseWorker.run`'s `long`), the banner counting the units.
 LONG_POSTING = 1000
 
 
@@ -210,13 +210,11 @@ class ScanPage(QWidget):
         call: Callable[[], T],
         doing: str = "Waiting for the database",
         *,
-        quick_ms: int | None = None,
+        long: bool = False,
     ) -> T:
         """`call` (the session's) on the database worker; the banner says what runs when
-        it takes longer than a blink (`quick_ms`: see `DatabaseWorker.run`)."""
-        return self.services.worker.run(
-            call, partial(self.banner.show_working, doing), quick_ms=quick_ms
-        )
+        it takes longer than a blink (`long`: see `DatabaseWorker.run`)."""
+        return self.services.worker.run(call, partial(self.banner.show_working, doing), long=long)
 
     def scan(self, raw: str | bytes) -> Verdict | None:
         """One scan from the wedge, a serial scanner or the manual field. A scan while
@@ -413,7 +411,7 @@ class ScanPage(QWidget):
         verdict = self._core(
             lambda: self.session.save_verdict(progress=report),
             f"Posting {units:,} unit(s)",
-            quick_ms=0 if units >= LONG_POSTING else None,
+            long=units >= LONG_POSTING,
         )
         self.show(verdict)
         result = verdict.posting

@@ -18,8 +18,8 @@ it, in order: the core's session is never called from two places at once.
 Never frozen, measured (benchmarks/bench_gui.py): the GUI thread's Python code shares
 the interpreter lock with the worker. What the worker does about it: no automatic
 garbage collection during a call (a full collection holds the lock throughout), and
-pending layout and painting done before a call is queued (painting during it waits for
-the lock at every call into a Python model).
+for a long call, pending layout and painting done before it is queued (painting during
+it waits for the lock at every call into a Python model).
 """
 
 from __future__ import annotations
@@ -154,23 +154,26 @@ class DatabaseWorker(QObject):
         working: Working | None = None,
         *,
         blink_ms: int | None = None,
-        quick_ms: int | None = None,
+        long: bool = False,
     ) -> T:
         """`call()` on the worker thread; its result (or its error, raised here) once it
         arrives, the event loop running meanwhile (user input held until then). Called
         on the worker thread itself (a call inside a queued call), it runs at once.
-        `quick_ms=0` for a call known to take long (a posting, an export): the event
-        loop runs from the start instead of the GUI thread waiting `QUICK_MS` first."""
+        `long` for a call known to take long (a posting, an export of thousands): what
+        waits to be laid out and painted is done first, and the event loop runs from the
+        start instead of the GUI thread waiting `quick_ms` for the answer."""
         if threading.current_thread() is self._thread:
             return call()
-        # What is waiting to be laid out and painted is done now, before the worker
-        # starts: painting while it runs Python costs a wait for the interpreter lock at
-        # every call into a Python model (a table's first paint: ~100-300 ms).
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.UpdateRequest)
+        if long:
+            # What waits to be laid out and painted is done now, before the worker
+            # starts: painting while it runs Python waits for the interpreter lock at
+            # every call into a Python model (a 10,000-row table's first paint during an
+            # export: 100-300 ms). Not for a quick call: a scan's tables paint after it.
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.UpdateRequest)
         loop = QEventLoop()
         job = self.submit(call, lambda _job: loop.quit())
-        if job.ran.wait((self.quick_ms if quick_ms is None else quick_ms) / 1000):
+        if job.ran.wait(0 if long else self.quick_ms / 1000):
             self._deliver(job)
             if job.error is not None:
                 raise job.error
