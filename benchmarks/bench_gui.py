@@ -255,12 +255,13 @@ def bench_posting_stall(
     the same for exporting the PO's units to Excel from the lookup page."""
     from PySide6.QtWidgets import QApplication
 
-    from ui.app import build_window
+    from ui.app import build_window, freeze_startup_objects
 
     app = QApplication.instance()
     window = build_window(engine, station=BENCH_STATION, sounds="record")
     window.show()
     app.processEvents()
+    freeze_startup_objects()  # as ui.app.run does once the window is shown
     page = window.open_document("receive", info.post_po)
     assert page is not None, window.choose["receive"].banner.text()
     session = page.session
@@ -282,6 +283,7 @@ def bench_posting_stall(
     window.do("lookup")
     window.lookup.look_up(info.post_po)
     assert len(window.lookup.units) >= units, window.lookup.banner.text()
+    app.processEvents()  # the units listed and painted, as a person sees them before Export
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         written = window.lookup.export_to(Path(folder) / "units.xlsx")

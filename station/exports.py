@@ -9,7 +9,7 @@ ledger, a journal or anything else of the station's (`station.files.write_atomic
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
@@ -142,6 +142,10 @@ def write_xlsx(
     )
 
 
+#: An export tells its progress every this many rows.
+PROGRESS_ROWS = 500
+
+
 def write_rows_xlsx(
     out_path: str | Path,
     header: Sequence[str],
@@ -150,8 +154,11 @@ def write_rows_xlsx(
     title: str = "Serials",
     widths: Sequence[int] = (),
     protected: Mapping[Path, str] | None = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> int:
     """Write a header and rows to a write-only workbook; returns the rows written.
+    `progress(rows written, rows)` is told every `PROGRESS_ROWS` rows (rows: 0 when
+    `rows` has no length).
 
     The file is written whole or not at all, and only where `write_atomically` allows
     (never over `protected` files or the station's data): else EXPORT_FAILED.
@@ -168,10 +175,13 @@ def write_rows_xlsx(
         sheet.append(list(header))
         count = 0
         archive = ZipFile(out, "w", ZIP_DEFLATED, allowZip64=True)
+        total = len(rows) if isinstance(rows, Sized) else 0
         try:
             for cells in rows:
                 sheet.append([_as_text(sheet, value) for value in cells])
                 count += 1
+                if progress is not None and count % PROGRESS_ROWS == 0:
+                    progress(count, total)
             ExcelWriter(workbook, archive).save()  # openpyxl's save_workbook, but
         except BaseException:  # what it leaves open is closed here, quietly
             _discard(sheet, archive)

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from station.codes import Code, StationError
+from station.db.bulk import Progress
 from station.documents import Document
 from station.grid import Entry
 from station.stations import StationConfig
@@ -31,6 +32,9 @@ class Posting:
     entries: tuple[Entry, ...]
     #: Why (an adjustment's reason, required there; None elsewhere).
     reason: str | None = None
+    #: Told (units written, units) between the steps of the write, on the thread that
+    #: posts (the window's banner counts them); not part of what is posted.
+    progress: Progress | None = field(default=None, compare=False, repr=False)
 
     @property
     def units(self) -> int:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from station.codes import Code, Verdict
 from station.db import catalog, company, units
+from station.db.bulk import Progress
 from station.db.engine import busy, looking_up, reading
 from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.grid import Entry, Grid
@@ -163,8 +164,9 @@ class ScanSession:
     def units_scanned(self) -> int:
         return sum(self.grid.counts)
 
-    def posting(self) -> Posting:
-        """What a save posts: the session's facts as they are now, not the live session."""
+    def posting(self, progress: Progress | None = None) -> Posting:
+        """What a save posts: the session's facts as they are now, not the live session;
+        `progress(units written, units)` is told as the write goes."""
         return Posting(
             kind=self.workflow.kind,
             document=self.document,
@@ -173,6 +175,7 @@ class ScanSession:
             session_id=self.session_id,
             entries=tuple(self.entries),
             reason=self.reason,
+            progress=progress,
         )
 
     def prompt(self) -> str:
@@ -730,12 +733,16 @@ class ScanSession:
 
     # --- posting --------------------------------------------------------------------
 
-    def save_verdict(self, scan: Scan | None = None) -> Verdict:
+    def save_verdict(
+        self, scan: Scan | None = None, *, progress: Progress | None = None
+    ) -> Verdict:
+        """Post the session (CMD-SAVE) and say how it went; `progress(units written,
+        units)` is told between the steps of the write (see `Posting.progress`)."""
         scan = scan or Scan("CMD-SAVE", "CMD-SAVE", "command", command="SAVE")
         try:
             if self._unreachable:
                 raise OperationalError(None, None, ConnectionError(UNREACHABLE_BEFORE))
-            result = self._resolved(self.save())
+            result = self._resolved(self.save(progress))
         except OutcomeUnknown:
             self.unconfirmed = True
             result = PostingResult.refused(
@@ -758,8 +765,8 @@ class ScanSession:
             posting=result,
         )
 
-    def save(self) -> PostingResult:
-        return self._posted(self.workflow.post(self.engine, self.posting()))
+    def save(self, progress: Progress | None = None) -> PostingResult:
+        return self._posted(self.workflow.post(self.engine, self.posting(progress)))
 
     def _resolved(self, result: PostingResult) -> PostingResult:
         """The answer to a save after one whose outcome was unknown says which it was."""

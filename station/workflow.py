@@ -356,7 +356,7 @@ def _post(
     )
     stamp = Stamp(workflow.event, movement.at, station.name, posting.user, header.kind, posted)
     link = {f"{header.kind}_id": header_id}
-    if units.move(connection, movement, stamp, link) != len(movement.changed):
+    if units.move(connection, movement, stamp, link, posting.progress) != len(movement.changed):
         # cannot happen under the row locks; refuse rather than guess
         raise Problem(Code.POSTING_FAILED, f"Units changed while locked; {workflow.nothing_done}.")
     message = workflow.words.posted.format(total=total, document=document.number, number=posted)

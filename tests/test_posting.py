@@ -7,6 +7,7 @@ from sqlalchemy import Engine, text
 
 from station.app import open_session
 from station.codes import Code
+from station.db import bulk
 from tests.seed import seed
 from tests.workflow import configure
 
@@ -232,3 +233,47 @@ def test_a_shipment_that_completes_the_order_says_so_and_a_partial_one_what_is_l
     assert session.scan("CMD-SAVE").message == (
         "Shipped 2 unit(s) on SO-1: shipment SHP-000002. SO-1 is fully shipped."
     )
+
+
+def test_a_posting_tells_its_progress_between_steps_and_posts_the_same(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receipt of 250 units written in steps of 100 tells (written, units) after each
+    step, in one transaction: every unit and event is there, once."""
+    seed(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE po_lines SET qty_ordered = 250 WHERE id = 1"))
+    monkeypatch.setattr(bulk, "POSTING_CHUNK", 100)
+    session = open_session(engine, "DOCK-1", "receive", "PO-1", journal=False).session
+    assert session.scan("W1").ok
+    for n in range(250):
+        assert session.scan(f"STEP-{n:03d}").ok
+    told: list[tuple[int, int]] = []
+    verdict = session.save_verdict(progress=lambda done, total: told.append((done, total)))
+    assert verdict.ok, verdict.message
+    assert told == [(100, 250), (200, 250), (250, 250)]
+    with engine.connect() as connection:
+        units = connection.execute(
+            text("SELECT count(*) FROM units WHERE serial LIKE 'STEP-%'")
+        ).scalar_one()
+        events = connection.execute(
+            text(
+                "SELECT count(*) FROM events e JOIN units u ON u.id = e.unit_id"
+                " WHERE u.serial LIKE 'STEP-%'"
+            )
+        ).scalar_one()
+    assert (units, events) == (250, 250)
+
+
+def test_a_shipment_tells_its_progress_between_steps(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changed units (a shipment) tell their progress too: their events go in steps."""
+    seed(engine)
+    monkeypatch.setattr(bulk, "POSTING_CHUNK", 1)
+    session = open_session(engine, "PACK-1", "ship", "SO-1", journal=False).session
+    assert all(session.scan(s).ok for s in ["W1", "WS-1", "WS-2", "CABLE3"])
+    told: list[tuple[int, int]] = []
+    verdict = session.save_verdict(progress=lambda done, total: told.append((done, total)))
+    assert verdict.ok, verdict.message
+    assert told == [(1, 2), (2, 2)]  # the two serials' events; the cable is a quantity

@@ -8,6 +8,7 @@ change is made through the core (`stations.set_options`, `users.add_user`,
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt
@@ -88,9 +89,7 @@ class _Locked(QDialog):
     def db(self, call: Callable[[], T], doing: str = "Waiting for the database") -> T:
         """`call` on the database worker (the dialog paints meanwhile; its banner says what
         runs when it takes longer than a blink); its error is raised here."""
-        return self.services.worker.run(
-            call, lambda seconds: self.banner.show_working(doing, seconds)
-        )
+        return self.services.worker.run(call, partial(self.banner.show_working, doing))
 
     def failed(self, error: Exception) -> None:
         """Show why a call failed in the banner (the database down, a refusal)."""

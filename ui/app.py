@@ -4,6 +4,7 @@ benchmark use; nothing connects or opens at import time."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -49,14 +50,15 @@ def build_window(
     database = DatabaseWatch(engine, watch_interval_ms)
     if not database_up:
         database.mark(False, "unreachable at start")
+    worker = DatabaseWorker()
     services = Services(
         engine=engine,
         settings=settings,
         sounds=Sounds(sounds),
-        printing=Printing(engine),
+        printing=Printing(engine, worker),
         scanners=SerialScanners(),
         database=database,
-        worker=DatabaseWorker(),
+        worker=worker,
     )
     if user is not None:
         from station.users import role_of
@@ -126,6 +128,15 @@ def ask_for_database(url: str | None, problem: str) -> Engine | None:
     return dialog.engine
 
 
+def freeze_startup_objects() -> None:
+    """What the window is built of (modules, Qt wrappers, the engine) lives as long as
+    the app: out of the garbage collector's reach, so that a full collection walks only
+    what came after. A collection holds the interpreter lock from start to end, and the
+    GUI thread with it: half the objects, half the stall."""
+    gc.collect()
+    gc.freeze()
+
+
 def run(url: str | None = None) -> int:
     """Open the main window on `url` (default: the SQLite file in the data directory)."""
     started = time.perf_counter()
@@ -160,6 +171,7 @@ def run(url: str | None = None) -> int:
     engine = opened
     window = build_window(engine, database_up=reachable)
     window.show()
+    freeze_startup_objects()
     if os.environ.get("STATION_EXIT_WHEN_READY"):
 
         def ready() -> None:

@@ -7,6 +7,7 @@ you type by number, vendor/customer, SKU or barcode on it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -146,7 +147,7 @@ class ChoosePage(QWidget):
         try:
             found = self.services.worker.run(
                 self._matching(),
-                lambda seconds: self.banner.show_working("Looking for documents", seconds),
+                partial(self.banner.show_working, "Looking for documents"),
             )
         except OperationalError as error:
             self.banner.show_bad(*self.services.database_refused(error))

@@ -23,6 +23,7 @@ from station.devices.print_queue import PrintQueue, PrintTicket
 from station.devices.printers import Printer, open_printer
 from station.devices.serial_scanner import SerialScanner, parse_scanner_setting
 from station.printing import PrintJob, render_job
+from ui.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +82,25 @@ class SerialScanners(QObject):
         self.scanners = []
 
 
+def _resume(queue: PrintQueue, url: str) -> None:
+    """Send the jobs the ledger still holds queued for this printer (reads the database)."""
+    try:
+        queue.resume()
+    except (SQLAlchemyError, OSError, StationError):
+        log.warning("could not resume the jobs queued for %s", url, exc_info=True)
+
+
 class Printing(QObject):
     """Label printer (ZPL) and receipt printer (ESC/POS) queues of the station."""
 
     job_done = Signal(object)  # PrintTicket
 
-    def __init__(self, engine: Engine | None) -> None:
+    def __init__(self, engine: Engine | None, worker: DatabaseWorker | None = None) -> None:
         super().__init__()
         self.engine = engine
+        #: Where the database reads of a queue that opens run (the jobs it still has
+        #: queued in the ledger): the window's worker, never the GUI thread. None: here.
+        self.worker = worker
         self.queues: dict[str, PrintQueue] = {}
         self.label_url = ""
         self.receipt_url = ""
@@ -125,11 +137,11 @@ class Printing(QObject):
             )
             found.start()
             self.queues[url] = found
-            if self.engine is not None:
-                try:  # jobs a closed or crashed station left queued for this printer
-                    found.resume()
-                except (SQLAlchemyError, OSError, StationError):
-                    log.warning("could not resume the jobs queued for %s", url, exc_info=True)
+            if self.engine is not None:  # jobs a closed or crashed station left queued
+                if self.worker is None:
+                    _resume(found, url)
+                else:
+                    self.worker.submit(lambda: _resume(found, url))
         return found
 
     def _remember(self, ticket: PrintTicket) -> None:

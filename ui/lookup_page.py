@@ -3,6 +3,7 @@ receipt / shipment number to list its serials; Export writes what is shown to XL
 
 from __future__ import annotations
 
+from functools import partial
 from html import escape
 from pathlib import Path
 
@@ -38,6 +39,10 @@ from ui.widgets import (
     setup_table,
     take_keyboard,
 )
+
+#: An export of this many rows or more takes longer than a blink: the event loop runs
+#: from its start (`DatabaseWorker.run`'s `long`), the banner counting the rows.
+LONG_EXPORT = 1000
 
 
 class UnitsModel(RowsModel):
@@ -153,7 +158,7 @@ class LookupPage(QWidget):
 
         try:
             units, traces = self.services.worker.run(
-                finding, lambda seconds: self.banner.show_working(f"Looking up {text}", seconds)
+                finding, partial(self.banner.show_working, f"Looking up {text}")
             )
             if units:
                 self._show_units(text, units)
@@ -255,14 +260,19 @@ class LookupPage(QWidget):
                 rows.extend([[event.get(key) for key in header] for event in events])
             rows.append([])
         engine = self.services.engine
+        report = self.services.worker.report  # rows written, told as the export goes
 
         def writing() -> int:  # on the database worker: a big export never freezes the window
             protected = ledger_files(engine)
-            return write_rows_xlsx(path, header, rows, title="Lookup", protected=protected)
+            return write_rows_xlsx(
+                path, header, rows, title="Lookup", protected=protected, progress=report
+            )
 
         try:
             written = self.services.worker.run(
-                writing, lambda seconds: self.banner.show_working(f"Exporting to {path}", seconds)
+                writing,
+                partial(self.banner.show_working, f"Exporting to {path}"),
+                long=len(rows) >= LONG_EXPORT,
             )
         except StationError as refused:  # the ledger, the data folder, a device, no folder
             self.banner.show_bad(refused.message, refused.code)

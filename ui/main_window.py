@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QTimer
@@ -155,7 +156,7 @@ class MainWindow(QMainWindow):
         """`call` on the database worker; the banner on show says what runs when it takes
         longer than a blink, until the answer (or the error, raised here) is in."""
         banner = self.banner()
-        return self.services.worker.run(call, lambda seconds: banner.show_working(doing, seconds))
+        return self.services.worker.run(call, partial(banner.show_working, doing))
 
     def _show(self, page: QWidget) -> None:
         self.stack.setCurrentWidget(page)

@@ -10,6 +10,7 @@ arrives while an answer is awaited is judged after it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
@@ -39,6 +40,10 @@ from ui.sounds import BAD, GOOD
 from ui.widgets import VerdictBanner, button, label, setup_table, take_keyboard
 
 T = TypeVar("T")
+
+#: A posting of this many units or more takes longer than a blink: the event loop runs
+#: from its start (`DatabaseWorker.run`'s `long`), the banner counting the units.
+LONG_POSTING = 1000
 
 
 class ScanPage(QWidget):
@@ -212,12 +217,16 @@ class ScanPage(QWidget):
 
     # --- scans ----------------------------------------------------------------------
 
-    def _core(self, call: Callable[[], T], doing: str = "Waiting for the database") -> T:
+    def _core(
+        self,
+        call: Callable[[], T],
+        doing: str = "Waiting for the database",
+        *,
+        long: bool = False,
+    ) -> T:
         """`call` (the session's) on the database worker; the banner says what runs when
-        it takes longer than a blink."""
-        return self.services.worker.run(
-            call, lambda seconds: self.banner.show_working(doing, seconds)
-        )
+        it takes longer than a blink (`long`: see `DatabaseWorker.run`)."""
+        return self.services.worker.run(call, partial(self.banner.show_working, doing), long=long)
 
     def scan(self, raw: str | bytes) -> Verdict | None:
         """One scan from the wedge, a serial scanner or the manual field. A scan while
@@ -414,7 +423,12 @@ class ScanPage(QWidget):
         if not self.services.database.connected:
             return self._database_down("CMD-SAVE")
         units = self.session.units_scanned()
-        verdict = self._core(self.session.save_verdict, f"Posting {units:,} unit(s)")
+        report = self.services.worker.report  # units written, told between the steps
+        verdict = self._core(
+            lambda: self.session.save_verdict(progress=report),
+            f"Posting {units:,} unit(s)",
+            long=units >= LONG_POSTING,
+        )
         self.show(verdict)
         result = verdict.posting
         if not verdict.ok or not isinstance(result, PostingResult):

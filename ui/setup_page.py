@@ -3,6 +3,8 @@ data, and create the first supervisor (or sign in as one when the database has u
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -122,9 +124,7 @@ class SetupPage(QWidget):
 
         doing = "Setting up the station" + (" and loading the demo data" if demo else "")
         try:
-            self.services.worker.run(
-                setting_up, lambda seconds: self.banner.show_working(doing, seconds)
-            )
+            self.services.worker.run(setting_up, partial(self.banner.show_working, doing))
         except StationError as error:
             self.banner.show_bad(error.message, str(error.code))
             return False

@@ -7,6 +7,8 @@ The signed-in operator lives in `Services` for this run of the app only (never s
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -77,7 +79,7 @@ class SignInDialog(QDialog):
         try:
             role = self.services.worker.run(
                 lambda: users.sign_in(engine, name, pin, station=station),
-                lambda seconds: self.banner.show_working(f"Signing {name} in", seconds),
+                partial(self.banner.show_working, f"Signing {name} in"),
             )
         except FAILURES as error:
             if isinstance(error, StationError):

@@ -90,11 +90,18 @@ class VerdictBanner(QLabel):
     def show_info(self, text: str) -> None:
         self._set("info", "", text)
 
-    def show_working(self, text: str, seconds: float = 0.0) -> None:
+    def show_working(
+        self, text: str, seconds: float = 0.0, progress: tuple[int, int] | None = None
+    ) -> None:
         """Something runs that takes longer than a blink (a posting, a slow database):
-        what, and for how long so far. The verdict replaces it."""
+        what, how far it got (`progress`: done of total) and for how long so far. The
+        verdict replaces it."""
         took = f" {seconds:.0f} s" if seconds >= 1 else ""
-        self._set("busy", "", f"⏳ {text} — working…{took}")
+        done = ""
+        if progress is not None:
+            count, total = progress
+            done = f" {count:,} of {total:,} —" if total else f" {count:,} —"
+        self._set("busy", "", f"⏳ {text} —{done} working…{took}")
 
     def show_warning(self, text: str, code: str = "OK") -> None:
         """Done, but something the user must know (no printer for the slip): amber."""

@@ -9,14 +9,22 @@ a posting's result): it queues the call; an answer within `QUICK_MS` is taken at
 else it waits for its `finished` in a local event loop that keeps timers, painting, the
 database watch and the printers going, while user input (keys, clicks) is held by Qt and
 delivered in order once the answer is in. A wait longer than a blink calls
-`working(seconds)` (a banner saying what runs, and for how long) every half second, with
-a busy cursor. A scan from a serial scanner that arrives during a wait is held with
-`later` and judged after it, in order: the core's session is never called from two
-places at once.
+`working(seconds, progress)` (a banner saying what runs, for how long, and how far it
+got) every `tick_ms`, with a busy cursor: `progress` is the (done, total) the call last
+told `report` from the worker thread (the core's progress callback), or None. A scan
+from a serial scanner that arrives during a wait is held with `later` and judged after
+it, in order: the core's session is never called from two places at once.
+
+Never frozen, measured (benchmarks/bench_gui.py): the GUI thread's Python code shares
+the interpreter lock with the worker. What the worker does about it: no automatic
+garbage collection during a call (a full collection holds the lock throughout), and
+for a long call, pending layout and painting done before it is queued (painting during
+it waits for the lock at every call into a Python model).
 """
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 import time
@@ -24,7 +32,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 T = TypeVar("T")
@@ -35,14 +43,18 @@ BLINK_MS = 100
 #: answer (nearly all: a scan's verdict) is taken at once, as a direct call would be, and
 #: nothing else can happen in between; only a slower one runs the event loop meanwhile.
 QUICK_MS = 40
-#: How often a long wait's `working` is told how long it has run.
-TICK_MS = 500
+#: How often a long wait's `working` is told how long it has run and how far it got.
+TICK_MS = 250
+
+#: What a long wait's banner is told: seconds so far, and (done, total) if the call
+#: reported any.
+Working = Callable[[float, tuple[int, int] | None], object]
 
 
 class Job:
     """One queued call; `result` or `error` once `done` (set on the GUI thread)."""
 
-    __slots__ = ("call", "done", "error", "on_done", "ran", "result")
+    __slots__ = ("call", "done", "error", "on_done", "progress", "ran", "result")
 
     def __init__(self, call: Callable[[], Any], on_done: Callable[[Job], None] | None) -> None:
         self.call = call
@@ -50,6 +62,8 @@ class Job:
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = False
+        #: (done, total) as the call last reported it (written by the worker thread).
+        self.progress: tuple[int, int] | None = None
         self.ran = threading.Event()  # set by the worker thread once result or error is in
 
 
@@ -62,10 +76,14 @@ class DatabaseWorker(QObject):
     waiting_changed = Signal(bool)
     _delivered = Signal(object)
 
-    def __init__(self, blink_ms: int = BLINK_MS, quick_ms: int = QUICK_MS) -> None:
+    def __init__(
+        self, blink_ms: int = BLINK_MS, quick_ms: int = QUICK_MS, tick_ms: int = TICK_MS
+    ) -> None:
         super().__init__()
         self.blink_ms = blink_ms
         self.quick_ms = quick_ms
+        self.tick_ms = tick_ms
+        self._running: Job | None = None  # the job on the worker thread now
         self.waiting = 0  # run() calls waiting for their answer (nested: one per level)
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._later: deque[Callable[[], object]] = deque()
@@ -81,12 +99,33 @@ class DatabaseWorker(QObject):
             job = self._jobs.get()
             if job is None:
                 return
+            # No automatic garbage collection while a call runs: a collection of the
+            # whole heap, started by whichever thread allocates when the count is due
+            # (a posting allocates a lot), holds the interpreter lock from start to end,
+            # and the GUI thread with it (~150-250 ms on a 10,000-unit posting). What the
+            # call leaves is freed by reference counting as usual; cycles wait for the
+            # next collection, once the call is done.
+            collecting = gc.isenabled()
+            if collecting:
+                gc.disable()
+            self._running = job
             try:
                 job.result = job.call()
             except BaseException as error:  # every error goes back to the GUI thread
                 job.error = error
+            finally:
+                self._running = None
+                if collecting:
+                    gc.enable()
             job.ran.set()
             self._delivered.emit(job)  # queued: delivered on the GUI thread
+
+    def report(self, done: int, total: int) -> None:
+        """How far the running call got (`done` of `total`): the core's progress
+        callback, called on the worker thread; the waiting banner shows it."""
+        job = self._running
+        if job is not None:
+            job.progress = (done, total)
 
     # --- the GUI thread -------------------------------------------------------------
 
@@ -112,18 +151,29 @@ class DatabaseWorker(QObject):
     def run(
         self,
         call: Callable[[], T],
-        working: Callable[[float], object] | None = None,
+        working: Working | None = None,
         *,
         blink_ms: int | None = None,
+        long: bool = False,
     ) -> T:
         """`call()` on the worker thread; its result (or its error, raised here) once it
         arrives, the event loop running meanwhile (user input held until then). Called
-        on the worker thread itself (a call inside a queued call), it runs at once."""
+        on the worker thread itself (a call inside a queued call), it runs at once.
+        `long` for a call known to take long (a posting, an export of thousands): what
+        waits to be laid out and painted is done first, and the event loop runs from the
+        start instead of the GUI thread waiting `quick_ms` for the answer."""
         if threading.current_thread() is self._thread:
             return call()
+        if long:
+            # What waits to be laid out and painted is done now, before the worker
+            # starts: painting while it runs Python waits for the interpreter lock at
+            # every call into a Python model (a 10,000-row table's first paint during an
+            # export: 100-300 ms). Not for a quick call: a scan's tables paint after it.
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.UpdateRequest)
         loop = QEventLoop()
         job = self.submit(call, lambda _job: loop.quit())
-        if job.ran.wait(self.quick_ms / 1000):
+        if job.ran.wait(0 if long else self.quick_ms / 1000):
             self._deliver(job)
             if job.error is not None:
                 raise job.error
@@ -138,8 +188,8 @@ class DatabaseWorker(QObject):
                 if not shown:
                     shown.append(True)
                     QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-                    timer.setInterval(TICK_MS)
-                told(time.monotonic() - started)
+                    timer.setInterval(self.tick_ms)
+                told(time.monotonic() - started, job.progress)
 
             timer.timeout.connect(tell)
             timer.start(self.blink_ms if blink_ms is None else blink_ms)

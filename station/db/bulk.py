@@ -6,7 +6,7 @@ whole import commits or rolls back as one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -18,7 +18,17 @@ from station.db.models import Base, Event, Product, StockLevel, Unit, Vendor, Wa
 #: Rows per executemany: large enough to amortize round trips, small enough for memory.
 CHUNK = 5000
 
+#: Rows per statement of a posting's units and events: a posting of 10,000 units
+#: writes in steps, each a few tens of ms, and says how far it got between them.
+POSTING_CHUNK = 1000
+
 Row = Mapping[str, Any]
+#: Told the rows written so far after each chunk (a posting's progress, on the thread
+#: that writes).
+Written = Callable[[int], object]
+#: Told (done, total) as a long write goes: the units of a posting, the rows of an
+#: export. Called on the thread doing the work, between its steps.
+Progress = Callable[[int, int], object]
 
 
 def chunked(rows: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -117,21 +127,33 @@ def _copy(connection: Connection, table: str, columns: Sequence[str], rows: list
         raise DBAPIError.instance(statement, None, error, type(driver).Error) from error  # type: ignore[arg-type]
 
 
-def write_rows(connection: Connection, model: type[Base], rows: Sequence[Row]) -> None:
-    """Insert rows that all carry the same columns: COPY on PostgreSQL, executemany
-    elsewhere."""
+def write_rows(
+    connection: Connection,
+    model: type[Base],
+    rows: Sequence[Row],
+    size: int = CHUNK,
+    written: Written | None = None,
+) -> None:
+    """Insert rows that all carry the same columns, `size` per statement: COPY on
+    PostgreSQL, executemany elsewhere; `written(rows so far)` after each."""
     if not rows:
         return
-    if connection.dialect.name == "postgresql":
-        columns = list(rows[0])
-        _copy(
-            connection,
-            model.__tablename__,
-            columns,
-            [tuple(row[name] for name in columns) for row in rows],
-        )
-    else:
-        connection.execute(insert(model), list(rows))
+    postgres = connection.dialect.name == "postgresql"
+    columns = list(rows[0])
+    count = 0
+    for chunk in chunked(rows, size):
+        if postgres:
+            _copy(
+                connection,
+                model.__tablename__,
+                columns,
+                [tuple(row[name] for name in columns) for row in chunk],
+            )
+        else:
+            connection.execute(insert(model), chunk)
+        count += len(chunk)
+        if written is not None:
+            written(count)
 
 
 def insert_units(
@@ -139,8 +161,10 @@ def insert_units(
     units: Iterable[Row],
     event: Row,
     size: int = CHUNK,
+    written: Written | None = None,
 ) -> int:
-    """Insert units in chunks, each with one event built from `event`.
+    """Insert units in chunks, each with one event built from `event`; `written(units
+    so far)` after each chunk.
 
     `event` holds the columns shared by every unit's event (kind, at, station,
     user_name, document_kind, document_number); where the unit is comes from each unit:
@@ -187,6 +211,8 @@ def insert_units(
                 insert(Event), [dict(zip(event_columns, row, strict=True)) for row in event_rows]
             )
         count += len(chunk)
+        if written is not None:
+            written(count)
     return count
 
 

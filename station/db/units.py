@@ -195,13 +195,32 @@ def last_event(connection: Connection, unit_id: int) -> tuple[str, str, str | No
     return None if row is None else (row[0], row[1], row[2])
 
 
-def move(connection: Connection, movement: Movement, stamp: Stamp, links: dict[str, Any]) -> int:
+def move(
+    connection: Connection,
+    movement: Movement,
+    stamp: Stamp,
+    links: dict[str, Any],
+    progress: bulk.Progress | None = None,
+) -> int:
     """Write one posting's movement in the caller's transaction: changed units first,
     then new ones, each with its event, then the non-serialized quantities. `links`: the
-    columns every unit moved gets (the posting header's id: {"shipment_id": 7}). Returns
-    how many changed units still had the status expected; fewer than planned means the
-    ledger changed under the posting (the caller refuses it)."""
-    changed = _change(connection, movement, stamp, links)
+    columns every unit moved gets (the posting header's id: {"shipment_id": 7}). Units
+    and events go in steps of `bulk.POSTING_CHUNK`, `progress(units written, units)`
+    told after each. Returns how many changed units still had the status expected;
+    fewer than planned means the ledger changed under the posting (the caller refuses
+    it)."""
+    total = len(movement.changed) + len(movement.created)
+    before = len(movement.changed)
+
+    def changed_written(count: int) -> None:
+        if progress is not None:
+            progress(count, total)
+
+    def created_written(count: int) -> None:
+        if progress is not None:
+            progress(before + count, total)
+
+    changed = _change(connection, movement, stamp, links, changed_written)
     created = sorted(
         ({**row, **links} for row in movement.created), key=lambda row: row["serial_key"]
     )
@@ -216,13 +235,21 @@ def move(connection: Connection, movement: Movement, stamp: Stamp, links: dict[s
             "document_kind": stamp.document_kind,
             "document_number": stamp.document_number,
         },
+        bulk.POSTING_CHUNK,
+        created_written,
     )
     for product_id, warehouse_id, delta in movement.stock:
         change_stock(connection, product_id, warehouse_id, delta)
     return changed
 
 
-def _change(connection: Connection, movement: Movement, stamp: Stamp, links: dict[str, Any]) -> int:
+def _change(
+    connection: Connection,
+    movement: Movement,
+    stamp: Stamp,
+    links: dict[str, Any],
+    written: bulk.Written,
+) -> int:
     """Changed units, grouped by what changes: one UPDATE per group and chunk, guarded by
     the status each unit must still have."""
     groups: dict[tuple[tuple[tuple[str, Any], ...], str], list[int]] = defaultdict(list)
@@ -256,5 +283,5 @@ def _change(connection: Connection, movement: Movement, stamp: Stamp, links: dic
             event["to_warehouse_id"] = values.get("warehouse_id", change.from_warehouse_id)
             event["to_bin"] = values.get("bin", change.from_bin)
         events.append(event)
-    bulk.write_rows(connection, Event, events)
+    bulk.write_rows(connection, Event, events, bulk.POSTING_CHUNK, written)
     return count

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine, text
 
 from station.codes import Code
+from station.db import print_jobs
 from station.devices.printers.memory import MemoryPrinter
 from tests.seed import seed
 from tests.ui.conftest import keyboard
@@ -179,3 +182,35 @@ def test_a_label_that_cannot_be_rendered_after_posting_is_named_not_a_crash(
     with engine.connect() as c:
         units = c.execute(text("SELECT serial FROM units WHERE serial = 'SN-NOTPL-1'")).all()
     assert len(units) == 1 and MemoryPrinter.jobs.get(name, []) == []
+
+
+def test_jobs_left_queued_are_read_on_the_database_worker_when_a_printer_is_set(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    """Setting a printer sends the jobs the ledger still holds queued for it (a station
+    that stopped mid-print); reading them is the database worker's, not the GUI
+    thread's: while the worker is busy, setting the printer returns at once and the job
+    waits its turn, then prints."""
+    seed(engine)
+    window = make_window()
+    name = f"left-{uuid.uuid4().hex[:6]}"
+    url = f"zpl+memory://{name}"
+    print_jobs.add_jobs(
+        engine, [print_jobs.NewJob(url, "receipt", "RCV-000009", "serial_label", b"LEFT", "DOCK-1")]
+    )
+    worker = window.services.worker
+    release = threading.Event()
+    worker.submit(lambda: release.wait(10))  # the worker busy with something else
+    window.services.printing.configure(url, "", "DOCK-1")
+    time.sleep(0.2)
+    QApplication.processEvents()
+    assert MemoryPrinter.jobs.get(name, []) == []  # not read on the GUI thread meanwhile
+    release.set()
+    qtbot.waitUntil(lambda: MemoryPrinter.jobs.get(name, []) == [b"LEFT"])
+    qtbot.waitUntil(lambda: _statuses(engine, url) == ["printed"])
+
+
+def _statuses(engine: Engine, url: str) -> list[str]:
+    with engine.connect() as connection:
+        query = text("SELECT status FROM print_jobs WHERE printer = :url")
+        return list(connection.execute(query, {"url": url}).scalars())

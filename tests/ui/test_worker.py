@@ -12,10 +12,12 @@ kept arriving all the while the answer was awaited.
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
@@ -23,7 +25,9 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine, make_url, text
 
+from station import exports
 from station.codes import Code, Verdict
+from station.db import bulk
 from station.db.engine import make_engine
 from tests.conftest import _empty_pg
 from tests.netproxy import SilentProxy
@@ -260,3 +264,62 @@ def test_the_worker_runs_calls_in_order_and_sends_each_answer_by_signal(qtbot: Q
     qtbot.waitUntil(lambda: len(held) == 4)
     assert held == ["posting", "leave the page", "scan A", "scan B"]
     worker.stop()
+
+
+def _counts(texts: list[str], total: str) -> list[int]:
+    """The counts a working banner showed ("… 350 of 1,200 — working…"), in order."""
+    found = [re.search(rf"([\d,]+) of {total} —", text) for text in texts]
+    return [int(match.group(1).replace(",", "")) for match in found if match]
+
+
+def test_a_long_posting_and_its_export_count_what_is_written_in_the_banner(
+    engine: Engine,
+    make_window: Callable[..., MainWindow],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A posting of 1,200 units shows how many are written so far, and the export of
+    them how many rows; the count grows while the timer on the GUI thread keeps firing."""
+    seed(engine)
+    units = 1200
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE po_lines SET qty_ordered = {units} WHERE id = 1"))
+    monkeypatch.setattr(bulk, "POSTING_CHUNK", 100)  # 12 steps
+    monkeypatch.setattr(exports, "PROGRESS_ROWS", 100)
+    window = make_window()
+    worker = window.services.worker
+    worker.blink_ms = worker.tick_ms = 20
+    told = worker.report
+
+    def report(done: int, total: int) -> None:  # each step 30 ms longer: the test sees it
+        told(done, total)
+        time.sleep(0.03)
+
+    monkeypatch.setattr(worker, "report", report)
+    page = window.open_document("receive", "PO-1")
+    assert isinstance(page, ScanPage)
+    assert page.session.scan("W1").ok
+    for n in range(units):  # filled by the core: the posting is what is watched
+        assert page.session.scan(f"PRG-{n:05d}").ok
+    page._refresh()
+    ticks = Ticks(lambda: page.banner)
+    verdict = page.save()
+    assert verdict is not None and verdict.ok, verdict
+    counts = _counts([shown for _at, state, shown in ticks.seen if state == "busy"], "1,200")
+    print(f"posting: counts shown {counts}", file=sys.stderr)
+    assert len(set(counts)) >= 3 and counts == sorted(counts), counts
+    assert counts[-1] <= units
+    assert any("Posting 1,200 unit(s) —" in shown for _at, _state, shown in ticks.seen)
+
+    window.do("lookup")
+    window.lookup.look_up("PO-1")
+    assert len(window.lookup.units) == units, window.lookup.banner.text()
+    ticks.banner = lambda: window.lookup.banner
+    ticks.seen.clear()
+    written = window.lookup.export_to(tmp_path / "po-1.xlsx")
+    ticks.stop()
+    assert written == units + 1, window.lookup.banner.text()
+    counts = _counts([shown for _at, state, shown in ticks.seen if state == "busy"], "1,200")
+    print(f"export: counts shown {counts}", file=sys.stderr)
+    assert len(set(counts)) >= 3 and counts == sorted(counts), counts
+    assert window.lookup.banner.text().endswith(f"Exported to {tmp_path / 'po-1.xlsx'}.")
