@@ -6,11 +6,14 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     CompoundSelect,
     Connection,
     bindparam,
+    func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     union_all,
@@ -27,6 +30,10 @@ from station.db.models import (
     Unit,
     Warehouse,
 )
+
+#: How many units a document may hold for SQLite to be told to take them by their
+#: references and sort them (see `units_of_document`).
+FEW_UNITS = 50_000
 
 
 @cache
@@ -52,13 +59,13 @@ def units_of_document(connection: Connection, number: str, limit: int = 10000) -
     documents (each by its unique index) with their lines, then their units by their
     indexed references, which name the lines and documents as literal values: the
     planner sees how many units each holds and never walks the whole units table in
-    serial order looking for a document that holds few or none."""
+    serial order looking for a document that holds few or none (on SQLite a count of
+    them comes between: see below)."""
     number = number.strip()
     if not number:
         return []
-    held = connection.execute(_lines_of_number(), {"number": number}).all()
     ids: dict[str, list[int]] = {}
-    for kind, id_ in held:
+    for kind, id_ in connection.execute(_lines_of_number(), {"number": number}):
         ids.setdefault(kind, []).append(id_)
     if not ids:
         return []
@@ -68,24 +75,35 @@ def units_of_document(connection: Connection, number: str, limit: int = 10000) -
         "order_line": Unit.order_line_id,
         "shipment": Unit.shipment_id,
     }
-    query = unit_query().where(
-        or_(
-            *(
-                reference[kind].in_(
-                    bindparam(kind, sorted(found), expanding=True, literal_execute=True)
-                )
-                for kind, found in ids.items()
-            )
-        )
-    )
-    order: Any = Unit.serial_key
+    held_by = [
+        reference[kind].in_(bindparam(kind, sorted(found), expanding=True, literal_execute=True))
+        for kind, found in ids.items()
+    ]
+    held: ColumnElement[bool] = or_(*held_by)
     if connection.dialect.name == "sqlite":
         # SQLite's statistics count NULL as one more value of a reference (most units
-        # are on no order, say), so an order seems to hold a great many units and the
-        # serial-key index walked end to end the cheaper way to the first few: ordered
-        # by an expression no index holds, it takes the units by their reference.
-        order = Unit.serial_key.op("||")(literal("", literal_execute=True))
-    query = query.order_by(order).limit(literal(limit, literal_execute=True))
+        # are on no order): an order then seems to hold most units, and SQLite would
+        # rather read the whole table than the order's few. likelihood() tells it a
+        # document holds few, so each reference's index is used. Counted first (at most
+        # FEW_UNITS + 1, by those indexes): a document that holds none is answered at
+        # once, and one that holds very many is left to the planner, for which walking
+        # the serial-key index may be quicker than sorting them all.
+        rare = literal_column("0.000001")
+        unit_ids = union_all(
+            *(select(Unit.id).where(func.likelihood(term, rare)) for term in held_by)
+        )
+        counted = select(func.count()).select_from(unit_ids.limit(FEW_UNITS + 1).subquery())
+        units = connection.scalar(counted) or 0
+        if not units:
+            return []
+        if units <= FEW_UNITS:
+            held = Unit.id.in_(unit_ids)
+    query = (
+        unit_query()
+        .where(held)
+        .order_by(Unit.serial_key)
+        .limit(literal(limit, literal_execute=True))
+    )
     return unit_records(connection.execute(query))
 
 
