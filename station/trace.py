@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, overload
 
-from sqlalchemy import Engine, Row
+from sqlalchemy import Connection, Engine, Row
 
 from station.codes import Code, StationError
 from station.db import lookup
-from station.db.engine import reading
+from station.db.engine import reading_briefly
 from station.scanning import serial_key, show
 
 
@@ -183,31 +183,41 @@ class UnitTrace(lookup.UnitRecord):
 
 
 def _traced(unit: lookup.UnitRecord, events: list[Row[Any]]) -> UnitTrace:
-    """The unit's trace: its facts and its events (`lookup.unit_events`, whose columns
-    are named as TraceEvent's fields), times in UTC."""
+    """The unit's trace: its facts and its events (rows of `lookup.unit_histories`),
+    times in UTC."""
     facts = {name: getattr(unit, name) for name in lookup.UNIT_FIELDS}
     facts.update(received_at=_utc(unit.received_at), shipped_at=_utc(unit.shipped_at))
-    timeline = [TraceEvent(**{**event._mapping, "at": _utc(event.at)}) for event in events]
+    timeline = [
+        TraceEvent(
+            **{name: getattr(event, name) for name in lookup.EVENT_FIELDS} | {"at": _utc(event.at)}
+        )
+        for event in events
+    ]
     return UnitTrace(**facts, events=timeline)
 
 
 def trace(engine: Engine, serial: str, sku: str | None = None) -> list[UnitTrace]:
     """Every unit with this serial (one per product under product scope), or only the
     one of `sku`. Raises StationError(SERIAL_UNKNOWN) when there is none."""
+    with reading_briefly(engine).connect() as connection:  # never waits for a writer
+        return trace_on(connection, serial, sku)
+
+
+def trace_on(connection: Connection, serial: str, sku: str | None = None) -> list[UnitTrace]:
+    """`trace` on an open connection: one statement (the units by their serial key with
+    their events), two when no unit of `sku` has the serial."""
     key = serial_key(serial)
-    with reading(engine).connect() as connection:  # a reader: never waits for a writer
-        units = lookup.units_by_serial(connection, key, sku) if key else []
-        if not units:
-            others = lookup.units_by_serial(connection, key) if key and sku else []
-            if others:
-                skus = ", ".join(unit.sku for unit in others)
-                raise StationError(
-                    Code.SERIAL_UNKNOWN,
-                    f"Serial {show(serial)} exists for {skus}, not for {sku}.",
-                )
-            raise StationError(Code.SERIAL_UNKNOWN, f"No unit has serial {show(serial)}.")
-        traces = [_traced(unit, lookup.unit_events(connection, unit.unit_id)) for unit in units]
-    return traces
+    units = lookup.unit_histories(connection, key, sku) if key else []
+    if not units:
+        others = lookup.units_by_serial(connection, key) if key and sku else []
+        if others:
+            skus = ", ".join(unit.sku for unit in others)
+            raise StationError(
+                Code.SERIAL_UNKNOWN,
+                f"Serial {show(serial)} exists for {skus}, not for {sku}.",
+            )
+        raise StationError(Code.SERIAL_UNKNOWN, f"No unit has serial {show(serial)}.")
+    return [_traced(unit, events) for unit, events in units]
 
 
 def as_json_ready(traces: list[UnitTrace]) -> list[dict[str, Any]]:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from station.cli import main
 from station.codes import Code, StationError
+from station.db import bulk
 from station.demo import load_demo
 from station.imports import import_stock
 from station.trace import as_json_ready, as_text, trace
@@ -146,6 +151,131 @@ def test_a_documents_units_are_found_by_any_of_its_numbers(engine: Engine) -> No
         "SO-1": [],
         "NOTHING": [],
         "": [],
+    }
+
+
+# --- a lookup reads by index (issue 10) --------------------------------------------------
+
+
+def _statements(engine: Engine, look_up: Callable[[], object]) -> list[tuple[str, Any]]:
+    """The statements `look_up()` runs, with their parameters."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        look_up()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def _rows_read(engine: Engine, statement: str, parameters: Any) -> dict[str, int | None]:
+    """The rows of units and of events a statement reads: on PostgreSQL from its plan as
+    run (EXPLAIN ANALYZE: the rows each scan of the table passed on and those its filter
+    removed); on SQLite (EXPLAIN QUERY PLAN) 0 when every step on the table searches it
+    by what is looked up (a serial key, a document reference, a unit's id), else None:
+    a SCAN, an index walked end to end, or a search by something else (a warehouse)."""
+    read: dict[str, int | None] = {"units": 0, "events": 0}
+    with engine.connect() as c:
+        driver: Any = c.connection.driver_connection
+        if c.dialect.name == "sqlite":
+            plan = driver.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+            for *_, detail in plan:
+                step = _STEP.match(detail)
+                if step and not _BY.search(step["how"] or ""):
+                    read[step["table"]] = None
+            return read
+        with driver.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
+            (((found,),),) = [cursor.fetchall()]
+        rows_of = {"units": 0, "events": 0}
+        nodes = [found[0]["Plan"]]
+        while nodes:
+            node = nodes.pop()
+            nodes.extend(node.get("Plans", []))
+            if node.get("Relation Name") in rows_of:
+                rows = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+                rows += node.get("Rows Removed by Index Recheck", 0)
+                rows_of[node["Relation Name"]] += rows * node["Actual Loops"]
+        return {**rows_of}
+
+
+#: A step of a SQLite plan on units or events, and what a search of them may go by.
+_STEP = re.compile(r"^(SCAN|SEARCH) (TABLE )?(?P<table>units|events)\b(?P<how>.*)")
+_BY = re.compile(
+    r"^ USING \S*\s?(INDEX \w+|INTEGER PRIMARY KEY) \(.*\b(serial_key|po_line_id|receipt_id"
+    r"|order_line_id|shipment_id|rowid|unit_id)="
+)
+
+
+def test_a_lookup_reads_only_the_units_and_events_it_shows(engine: Engine) -> None:
+    """With 3,000 more units in stock: looking up an order that holds no unit (its
+    number, then as a serial), a serial, and a receipt reads the units and events shown
+    and no others, by their indexes (no statement of it scans either table; the order's
+    units were found by walking the serial-key index end to end, about 2 s at 1,000,000
+    units on PostgreSQL)."""
+    from station.db.search import units_of_document
+
+    seed(engine)
+    now = datetime.now(UTC)
+    with engine.begin() as c:
+        bulk.insert_units(
+            c,
+            (
+                {
+                    "product_id": 1,
+                    "scope_id": 1,
+                    "serial": f"L-{i:05d}",
+                    "serial_key": f"L-{i:05d}",
+                    "status": "in_stock",
+                    "warehouse_id": 1,
+                    "bin": "A-01",
+                    "origin": "opening",
+                    "received_at": now,
+                }
+                for i in range(3000)
+            ),
+            {"kind": "adjusted", "at": now, "document_kind": "opening"},
+        )
+    assert bulk.analyze(engine, ["units", "events"])
+    if engine.dialect.name == "sqlite":  # every row counted: NULL is most units' order
+        with engine.begin() as c:
+            c.exec_driver_sql("PRAGMA analysis_limit = 0")
+            c.exec_driver_sql("ANALYZE")
+
+    def on_document(number: str) -> list[str]:
+        with engine.connect() as connection:
+            return [unit.serial for unit in units_of_document(connection, number)]
+
+    def as_serial(serial: str) -> int:
+        try:
+            return sum(len(unit.events) for unit in trace(engine, serial))
+        except StationError:
+            return 0
+
+    shown: dict[str, tuple[int, int]] = {}  # units, events
+    looked_up = {
+        "SO-1 (no units)": lambda: shown.update({"SO-1": (len(on_document("SO-1")), 0)}),
+        "SO-1 as a serial": lambda: shown.update({"SO-1 as a serial": (0, as_serial("SO-1"))}),
+        "L-01500": lambda: shown.update({"L-01500": (1, as_serial("L-01500"))}),
+        "RCV-OLD": lambda: shown.update({"RCV-OLD": (len(on_document("RCV-OLD")), 0)}),
+    }
+    for what, look_up in looked_up.items():
+        statements = _statements(engine, look_up)
+        units, events = shown[what.split(" (")[0]]
+        assert statements, what
+        for statement, parameters in statements:
+            read = _rows_read(engine, statement, parameters)
+            assert read["units"] is not None and read["units"] <= units, (what, read, statement)
+            assert read["events"] is not None and read["events"] <= events, (what, read)
+    assert shown == {
+        "SO-1": (0, 0),
+        "SO-1 as a serial": (0, 0),
+        "L-01500": (1, 1),
+        "RCV-OLD": (7, 0),
     }
 
 

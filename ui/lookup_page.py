@@ -23,10 +23,10 @@ from sqlalchemy.exc import OperationalError
 
 from station.codes import Code, StationError
 from station.db import search
-from station.db.engine import ledger_files, reading
+from station.db.engine import ledger_files, reading_briefly
 from station.db.lookup import UnitRecord
 from station.exports import write_rows_xlsx
-from station.trace import UnitTrace, location, trace
+from station.trace import UnitTrace, location, trace_on
 from ui.models import EventsModel, RowsModel
 from ui.services import Services
 from ui.sounds import BAD
@@ -152,9 +152,9 @@ class LookupPage(QWidget):
         engine = self.services.engine
 
         def finding() -> tuple[list[UnitRecord], list[UnitTrace]]:  # on the database worker
-            with reading(engine).connect() as connection:
+            with reading_briefly(engine).connect() as connection:  # one for both
                 units = search.units_of_document(connection, text)
-            return (units, []) if units else ([], trace(engine, text))
+                return (units, []) if units else ([], trace_on(connection, text))
 
         try:
             units, traces = self.services.worker.run(

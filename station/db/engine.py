@@ -94,6 +94,15 @@ def looking_up(engine: Engine) -> Engine:
     return engine.execution_options(isolation_level="AUTOCOMMIT", read_only=True)
 
 
+def reading_briefly(engine: Engine) -> Engine:
+    """The same engine for a look-up of a few statements that a person waits for (the
+    lookup screen, `station trace`). On SQLite a read transaction (one snapshot, no
+    write lock, as `reading`); on PostgreSQL autocommit (as `looking_up`): under READ
+    COMMITTED each statement takes its own snapshot in a transaction too, so BEGIN and
+    ROLLBACK would only add two round trips to the server."""
+    return looking_up(engine) if engine.dialect.name == "postgresql" else reading(engine)
+
+
 @contextmanager
 def writing_briefly(engine: Engine, wait_ms: int = 250) -> Iterator[Connection]:
     """A write transaction that waits at most `wait_ms` for a lock another station or

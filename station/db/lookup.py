@@ -10,9 +10,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, func, select
+from sqlalchemy import Connection, Row, Select, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from station.db.bulk import chunked
@@ -225,9 +226,13 @@ class UnitRecord:
 UNIT_FIELDS = tuple(field.name for field in fields(UnitRecord))
 
 
-def unit_query() -> Select[Any]:
+def unit_query(*, few: bool = False) -> Select[Any]:
     """Every unit with its product, place, PO, vendor, receipt, order and shipment, each
-    column labelled with its `UnitRecord` field name."""
+    column labelled with its `UnitRecord` field name.
+
+    `few`: the documents' columns as subqueries of each unit's references, not joins,
+    for a statement that reads a few units (a serial's): PostgreSQL then plans no join
+    order over seven more tables, a few milliseconds per statement it has not cached."""
     columns: dict[str, Any] = {
         "sku": Product.sku,
         "product": Product.name,
@@ -249,18 +254,52 @@ def unit_query() -> Select[Any]:
         "origin": Unit.origin,
         "unit_id": Unit.id,
     }
-    return (
-        select(*(columns[name].label(name) for name in UNIT_FIELDS))
+    query = (
+        select()
+        .select_from(Unit)
         .join(Product, Product.id == Unit.product_id)
         .join(Warehouse, Warehouse.id == Unit.warehouse_id)
-        .outerjoin(POLine, POLine.id == Unit.po_line_id)
-        .outerjoin(PurchaseOrder, PurchaseOrder.id == POLine.po_id)
-        .outerjoin(Vendor, Vendor.id == PurchaseOrder.vendor_id)
-        .outerjoin(Receipt, Receipt.id == Unit.receipt_id)
-        .outerjoin(OrderLine, OrderLine.id == Unit.order_line_id)
-        .outerjoin(SalesOrder, SalesOrder.id == OrderLine.order_id)
-        .outerjoin(Shipment, Shipment.id == Unit.shipment_id)
     )
+    if few:
+        of_po = POLine.id == Unit.po_line_id
+        of_order = OrderLine.id == Unit.order_line_id
+        by: dict[str, Select[Any]] = {
+            "po": select(PurchaseOrder.number).join(POLine, POLine.po_id == PurchaseOrder.id),
+            "vendor": select(Vendor.name)
+            .join(PurchaseOrder, PurchaseOrder.vendor_id == Vendor.id)
+            .join(POLine, POLine.po_id == PurchaseOrder.id),
+            "received_by": select(columns["received_by"]),
+            "order": select(SalesOrder.number).join(OrderLine, OrderLine.order_id == SalesOrder.id),
+            "customer": select(SalesOrder.customer).join(
+                OrderLine, OrderLine.order_id == SalesOrder.id
+            ),
+            "shipped_by": select(columns["shipped_by"]),
+            "receipt": select(Receipt.number),
+            "shipment": select(Shipment.number),
+        }
+        where = {
+            "po": of_po,
+            "vendor": of_po,
+            "received_by": Receipt.id == Unit.receipt_id,
+            "order": of_order,
+            "customer": of_order,
+            "shipped_by": Shipment.id == Unit.shipment_id,
+            "receipt": Receipt.id == Unit.receipt_id,
+            "shipment": Shipment.id == Unit.shipment_id,
+        }
+        for name, subquery in by.items():
+            columns[name] = subquery.where(where[name]).scalar_subquery()
+    else:
+        query = (
+            query.outerjoin(POLine, POLine.id == Unit.po_line_id)
+            .outerjoin(PurchaseOrder, PurchaseOrder.id == POLine.po_id)
+            .outerjoin(Vendor, Vendor.id == PurchaseOrder.vendor_id)
+            .outerjoin(Receipt, Receipt.id == Unit.receipt_id)
+            .outerjoin(OrderLine, OrderLine.id == Unit.order_line_id)
+            .outerjoin(SalesOrder, SalesOrder.id == OrderLine.order_id)
+            .outerjoin(Shipment, Shipment.id == Unit.shipment_id)
+        )
+    return query.add_columns(*(columns[name].label(name) for name in UNIT_FIELDS))
 
 
 def unit_records(rows: Iterable[Row[Any]]) -> list[UnitRecord]:
@@ -311,39 +350,84 @@ def unit_rows(
         result.close()
 
 
+@cache
+def _units_by_serial(of_sku: bool) -> Select[Any]:
+    """`unit_query` for one serial key (bound as `key`; `sku` too when `of_sku`), by
+    SKU: built once, as the statement is the same for every look-up."""
+    query = unit_query(few=True).where(Unit.serial_key == bindparam("key"))
+    if of_sku:
+        query = query.where(Product.sku == bindparam("sku"))
+    return query.order_by(Product.sku)
+
+
 def units_by_serial(connection: Connection, key: str, sku: str | None = None) -> list[UnitRecord]:
-    """The units with this serial key (optionally of one SKU), by SKU."""
-    query = unit_query().where(Unit.serial_key == key)
-    if sku is not None:
-        query = query.where(Product.sku == sku)
-    return unit_records(connection.execute(query.order_by(Product.sku)))
+    """The units with this serial key (optionally of one SKU), by SKU (one statement,
+    by the serial-key index)."""
+    values = {"key": key} if sku is None else {"key": key, "sku": sku}
+    return unit_records(connection.execute(_units_by_serial(sku is not None), values))
 
 
-def unit_events(connection: Connection, unit_id: int) -> list[Row[Any]]:
-    """A unit's events, oldest first, with warehouse codes instead of ids; the columns
-    are named kind, at, station, user, from_warehouse, from_bin, to_warehouse, to_bin,
-    document_kind and document_number."""
+#: The columns of an event in a unit's history (`unit_histories`), named as
+#: `TraceEvent`'s fields.
+EVENT_FIELDS = (
+    "kind",
+    "at",
+    "station",
+    "user",
+    "from_warehouse",
+    "from_bin",
+    "to_warehouse",
+    "to_bin",
+    "document_kind",
+    "document_number",
+)
+
+
+@cache
+def _histories(of_sku: bool) -> Select[Any]:
+    """`_units_by_serial` with each unit's events (none: one row of NULL event columns),
+    oldest first: built once."""
     source = aliased(Warehouse)
     target = aliased(Warehouse)
-    query = (
-        select(
-            Event.kind.label("kind"),
-            Event.at.label("at"),
-            Event.station.label("station"),
-            Event.user_name.label("user"),
-            source.code.label("from_warehouse"),
-            Event.from_bin.label("from_bin"),
-            target.code.label("to_warehouse"),
-            Event.to_bin.label("to_bin"),
-            Event.document_kind.label("document_kind"),
-            Event.document_number.label("document_number"),
-        )
+    columns = {
+        "kind": Event.kind,
+        "at": Event.at,
+        "station": Event.station,
+        "user": Event.user_name,
+        "from_warehouse": source.code,
+        "from_bin": Event.from_bin,
+        "to_warehouse": target.code,
+        "to_bin": Event.to_bin,
+        "document_kind": Event.document_kind,
+        "document_number": Event.document_number,
+    }
+    return (
+        _units_by_serial(of_sku)
+        .add_columns(Event.id.label("event_id"))
+        .add_columns(*(columns[name].label(name) for name in EVENT_FIELDS))
+        .outerjoin(Event, Event.unit_id == Unit.id)
         .outerjoin(source, source.id == Event.from_warehouse_id)
         .outerjoin(target, target.id == Event.to_warehouse_id)
-        .where(Event.unit_id == unit_id)
-        .order_by(Event.at, Event.id)
+        .order_by(Unit.id, Event.at, Event.id)
     )
-    return list(connection.execute(query))
+
+
+def unit_histories(
+    connection: Connection, key: str, sku: str | None = None
+) -> list[tuple[UnitRecord, list[Row[Any]]]]:
+    """The units with this serial key (optionally of one SKU), by SKU, each with its
+    events oldest first: one statement (by the serial-key index, then the events' unit
+    index), one round trip to the server. An event row names its columns as
+    `EVENT_FIELDS` (warehouse codes, not ids)."""
+    values = {"key": key} if sku is None else {"key": key, "sku": sku}
+    found: dict[int, tuple[UnitRecord, list[Row[Any]]]] = {}
+    width = len(UNIT_FIELDS)
+    for row in connection.execute(_histories(sku is not None), values):
+        if row.unit_id not in found:
+            found[row.unit_id] = (UnitRecord(*row[:width]), [])
+        if row.event_id is not None:
+            found[row.unit_id][1].append(row)
+    return list(found.values())
 
 
 @dataclass(frozen=True, slots=True)
