@@ -16,19 +16,23 @@ from typing import Any
 @dataclass(frozen=True, slots=True)
 class UnitChange:
     """An existing unit, locked by the posting: where it was (for its event), the
-    columns that change, and the status it must still have (else nothing is posted)."""
+    columns that change, the status it must still have (else nothing is posted), and
+    its event's kind when it is not the posting's (a return retiring the unit whose
+    label was lost: "relabeled")."""
 
     unit_id: int
     from_warehouse_id: int
     from_bin: str | None
     values: tuple[tuple[str, Any], ...]
     expect_status: str = "in_stock"
+    event: str | None = None
 
 
 @dataclass(slots=True)
 class Movement:
     """One posting's units: created (new unit rows; each unit's event records where it
-    is when it is in stock, else the warehouse it left), changed (UnitChange), and the
+    is when it is in stock or quarantined, else the warehouse it left; a new unit with
+    `relabels_id` gets a second event, "relabeled"), changed (UnitChange), and the
     quantities of non-serialized products per (product id, warehouse id)."""
 
     at: datetime
@@ -39,6 +43,9 @@ class Movement:
     posted_units: list[tuple[int, str | None, int]] = field(default_factory=list)
     #: Serials the station generated for this posting.
     generated: list[str] = field(default_factory=list)
+    #: What the posting's verdict says besides its count (a return: which unit a new
+    #: serial replaces, or why none).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

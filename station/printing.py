@@ -1,6 +1,7 @@
-"""What prints after a posting (SPEC §3.1 step 5, §3.2 step 5, §6): serial labels for
-received units when the station says so (always for serials it generated), the packing
-slip after a shipment. The GUI and `station scan` both print through here."""
+"""What prints after a posting (SPEC §3.1 step 5, §3.2 step 5, §3.3, §6): serial labels
+for received units when the station says so (always for serials it generated), the
+packing slip after a shipment, the labels of the serials a return generated for units
+whose label was lost. The GUI and `station scan` both print through here."""
 
 from __future__ import annotations
 
@@ -113,6 +114,23 @@ def receipt_jobs(
         PrintJob("label_printer", "receipt", result.document, label)
         for label in receipt_labels(document, result, station)
     ]
+
+
+def return_jobs(
+    document: Document, result: PostingResult, station: StationConfig
+) -> list[PrintJob]:
+    """The labels of the serials a customer return generated (units whose label was
+    lost, CMD-NOLABEL); refused, like a receipt's, when no label printer is set."""
+    if not _printable(result):
+        return []
+    assert result.document is not None
+    made = set(result.generated)
+    found = [
+        label
+        for index, serial, _qty in result.posted_units
+        if serial in made and (label := unit_label(document.lines[index].product, serial))
+    ]
+    return [PrintJob("label_printer", "rma", result.document, label) for label in found]
 
 
 def shipment_jobs(

@@ -15,7 +15,7 @@ MAX_SCAN_LENGTH = 512
 GS = "\x1d"
 #: Characters a scanner ends a scan with; stripped from both ends.
 TERMINATORS = "\r\n\t\x04"
-COMMANDS = ("SAVE", "UNDO", "RESCAN", "CANCEL", "NOTFOUND")
+COMMANDS = ("SAVE", "UNDO", "RESCAN", "CANCEL", "NOTFOUND", "NOLABEL")
 
 # AIM symbology identifier: "]" + code character + modifier character.
 _AIM = re.compile(r"^\][A-Za-z][0-9A-Za-z]")

@@ -390,6 +390,21 @@ class ScanSession:
             )
         raise Problem(Code.UNKNOWN_ITEM, f"{show(text)} matches no product barcode or SKU.")
 
+    def item_line(self, connection: Connection, scan: Scan) -> int:
+        """The document line an item scan names (a barcode or SKU, or a GS1 scan's GTIN):
+        ITEM_NOT_ON_PO / ITEM_NOT_ON_ORDER or UNKNOWN_ITEM when it names none."""
+        if scan.kind == "gs1":
+            return self.gs1_line(connection, scan)
+        index = self._codes.get(scan.text)
+        if index is not None:
+            return index
+        other = self._catalog_product(connection, scan.text)
+        if other is not None:
+            raise self._not_on_document(other)
+        raise Problem(
+            Code.UNKNOWN_ITEM, f"{show(scan.text)} matches no product barcode or SKU.", "item"
+        )
+
     def gs1_line(self, connection: Connection, scan: Scan) -> int:
         """The document line of a GS1 scan's GTIN: ITEM_NOT_ON_PO / ITEM_NOT_ON_ORDER or
         UNKNOWN_ITEM when it is none."""
@@ -539,6 +554,15 @@ class ScanSession:
         self.current, self.awaiting = index, None
         count = self._counts()[index]
         return self._accept(scan, kind, product, None, f"{product.name} — {self._of(index, count)}")
+
+    def add_unit(self, index: int, scan: Scan) -> None:
+        """A unit of serialized line `index` without a serial: the station generates one
+        when the session posts (a return's CMD-NOLABEL, then the item). Room checked
+        (OVER_RETURN), journaled like any scan; the next serial names its own line."""
+        self.check_room(index)
+        self._add(Entry(index))
+        self.current = self.awaiting = None
+        self._log(scan, "scan")
 
     def add_quantity(self, qty: int) -> Verdict:
         """Typed quantity for the current non-serialized line."""

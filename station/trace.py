@@ -83,6 +83,8 @@ class TraceEvent:
     to_bin: str | None
     document_kind: str | None
     document_number: str | None
+    #: What the event did besides moving the unit ("as W1-000007": relabeled).
+    note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -96,10 +98,13 @@ class TraceEvent:
             "to_bin": self.to_bin,
             "document_kind": self.document_kind,
             "document_number": self.document_number,
+            **({"note": self.note} if self.note else {}),
         }
 
     def as_text(self) -> str:
         parts = [f"{_when(self.at)}  {self.kind:<18}"]
+        if self.note:
+            parts.append(self.note)
         source = _place(self.from_warehouse, self.from_bin)
         target = _place(self.to_warehouse, self.to_bin)
         if source and target:
@@ -122,9 +127,18 @@ class UnitTrace(lookup.UnitRecord):
     timeline."""
 
     events: list[TraceEvent] = field(default_factory=list)
+    #: CMD-NOLABEL: the serial of the unit this one replaces; the serials replacing it.
+    relabeled_from: str | None = None
+    relabeled_as: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready view (times as ISO 8601 UTC with Z, cost as a decimal string)."""
+        """A JSON-ready view (times as ISO 8601 UTC with Z, cost as a decimal string;
+        relabeled_from / relabeled_as only for a unit a lost label links)."""
+        relabeled: dict[str, Any] = {}
+        if self.relabeled_from:
+            relabeled["relabeled_from"] = self.relabeled_from
+        if self.relabeled_as:
+            relabeled["relabeled_as"] = list(self.relabeled_as)
         return {
             "sku": self.sku,
             "product": self.product,
@@ -144,6 +158,7 @@ class UnitTrace(lookup.UnitRecord):
             "shipped_at": _iso(self.shipped_at),
             "shipped_by": self.shipped_by,
             "shipment": self.shipment,
+            **relabeled,
             "events": [event.as_dict() for event in self.events],
         }
 
@@ -176,24 +191,38 @@ class UnitTrace(lookup.UnitRecord):
                 )
             )
             facts.append(("Order", f"{self.order or '-'}  {self.customer or ''}".rstrip()))
+        if self.relabeled_from:
+            facts.append(("Relabeled", f"from {self.relabeled_from} (its label was lost)"))
+        if self.relabeled_as:
+            facts.append(("Relabeled", f"as {', '.join(self.relabeled_as)} (label lost)"))
         lines = [f"{name + ':':<11}{value}" for name, value in facts]
         lines.append(f"Events ({len(self.events)}):")
         lines.extend(f"  {event.as_text()}" for event in self.events)
         return "\n".join(lines)
 
 
-def _traced(unit: lookup.UnitRecord, events: list[Row[Any]]) -> UnitTrace:
+def _traced(
+    unit: lookup.UnitRecord,
+    events: list[Row[Any]],
+    relabels: tuple[str | None, list[str]] = (None, []),
+) -> UnitTrace:
     """The unit's trace: its facts and its events (rows of `lookup.unit_histories`),
-    times in UTC."""
+    times in UTC; `relabels` (`lookup.relabels`) names the other unit of a `relabeled`
+    event."""
     facts = {name: getattr(unit, name) for name in lookup.UNIT_FIELDS}
     facts.update(received_at=_utc(unit.received_at), shipped_at=_utc(unit.shipped_at))
+    made_from, made_as = relabels
+    note = f"as {', '.join(made_as)}" if made_as else f"from {made_from}" if made_from else None
     timeline = [
         TraceEvent(
-            **{name: getattr(event, name) for name in lookup.EVENT_FIELDS} | {"at": _utc(event.at)}
+            **{name: getattr(event, name) for name in lookup.EVENT_FIELDS} | {"at": _utc(event.at)},
+            note=note if event.kind == "relabeled" else None,
         )
         for event in events
     ]
-    return UnitTrace(**facts, events=timeline)
+    return UnitTrace(
+        **facts, events=timeline, relabeled_from=made_from, relabeled_as=tuple(made_as)
+    )
 
 
 def trace(engine: Engine, serial: str, sku: str | None = None) -> list[UnitTrace]:
@@ -217,7 +246,16 @@ def trace_on(connection: Connection, serial: str, sku: str | None = None) -> lis
                 f"Serial {show(serial)} exists for {skus}, not for {sku}.",
             )
         raise StationError(Code.SERIAL_UNKNOWN, f"No unit has serial {show(serial)}.")
-    return [_traced(unit, events) for unit, events in units]
+    return [
+        _traced(  # the other unit of a relabel: one more query, only for such a unit
+            unit,
+            events,
+            lookup.relabels(connection, unit.unit_id)
+            if any(event.kind == "relabeled" for event in events)
+            else (None, []),
+        )
+        for unit, events in units
+    ]
 
 
 def as_json_ready(traces: list[UnitTrace]) -> list[dict[str, Any]]:

@@ -98,6 +98,8 @@ class Session(Protocol):
     def set_mode(self, mode: str | None, scan: Scan) -> None: ...
     def line_of_product(self, product: Product) -> int: ...
     def remove(self, index: int) -> Entry: ...
+    def add_unit(self, index: int, scan: Scan) -> None: ...
+    def item_line(self, connection: Connection, scan: Scan) -> int: ...
 
 
 class Workflow:
@@ -369,7 +371,7 @@ def _post(
     return PostingResult(
         True,
         Code.OK,
-        f"{message} {after}".rstrip(),
+        " ".join(part for part in (message, *movement.notes, after) if part),
         document=posted,
         units=total,
         generated=movement.generated,

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, insert, text
 
+from station import generated
 from station.app import open_session
 from station.cli import EXIT_FAILED, main
 from station.db.engine import make_engine
 from station.db.models import POLine, Product, PurchaseOrder, Unit, Vendor, Warehouse
-from station.receive import generated
 from tests.seed import seed
 from tests.workflow import configure, run_scan
 

@@ -385,3 +385,254 @@ def test_a_station_killed_mid_session_restores_the_lines_it_had_added(
         "supplier_return": [("G2", "GSN0000001"), ("W1", "WS-1"), ("W1", "WS-2")],
     }
     assert serials == expected["free_return" if "--free-return" in args else "supplier_return"]
+
+
+# --- a unit whose label was lost (CMD-NOLABEL, then the item) ---------------------------
+
+NOLABEL_VIA = ["session", "station scan"]
+
+
+def _return(
+    via: str,
+    db_url: str,
+    engine: Engine,
+    monkeypatch: Any,
+    capsys: Any,
+    scans: list[str],
+    station: str = "DOCK-1",
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Scans on SO-3 then CMD-SAVE, through a session or `station scan`: every scan's
+    verdict and the posting's result, as `station scan` prints them."""
+    if via == "session":
+        session = open_session(engine, station, "return", "SO-3", journal=False).session
+        verdicts = [session.scan(s).as_dict() for s in scans]
+        return verdicts, session.save_verdict().posting.as_dict()  # type: ignore[union-attr]
+    status, out = run_scan(
+        monkeypatch, capsys, db_url, ["--station", station, "--return", "SO-3"],
+        [*scans, "CMD-SAVE"],
+    )  # fmt: skip
+    *verdicts, posted = out
+    assert status == 0 or not posted["posted"], out
+    return verdicts, posted
+
+
+@pytest.mark.parametrize("via", NOLABEL_VIA)
+def test_a_unit_without_its_label_gets_a_new_serial_that_replaces_the_one_still_out(
+    via: str, db_url: str, engine: Engine, monkeypatch: Any, capsys: Any
+) -> None:
+    seed(engine)
+    seed_returns(engine)
+    configure(engine, "DOCK-1", serial_pattern="{sku}-{seq:06}")
+    verdicts, posted = _return(via, db_url, engine, monkeypatch, capsys, ["CMD-NOLABEL", "W1"])
+    command, item = verdicts
+    assert command["ok"] and command["message"].startswith(
+        "Missing label: scan the item of the unit without a label"
+    )
+    assert (item["ok"], item["kind"], item["sku"], item["serial"]) == (True, "item", "W1", None)
+    assert item["message"] == (
+        "Widget One without a label — 1 of 1: a new serial is made at save; it replaces"
+        " WS-OUT, the only Widget One still out on SO-3."
+    )
+    assert posted["posted"] and posted["generated"] == ["W1-000001"], posted
+    assert posted["message"] == (
+        "Returned 1 unit(s) on SO-3: RMA-000001. New serial W1-000001 for Widget One replaces"
+        " WS-OUT (the only Widget One still out on SO-3); WS-OUT is retired (scrapped)."
+        " SO-3: 2 of Gadget Two, 2 of Cable Three may still come back."
+    )
+    units = _rows(
+        engine,
+        "SELECT u.serial, u.status, u.bin, u.origin, o.serial, r.number FROM units u"
+        " LEFT JOIN units o ON o.id = u.relabels_id LEFT JOIN rmas r ON r.id = u.rma_id"
+        " WHERE u.serial IN ('W1-000001', 'WS-OUT') ORDER BY u.serial",
+    )
+    assert units == [
+        ("W1-000001", "in_stock", "RETURNS", "return", "WS-OUT", "RMA-000001"),
+        ("WS-OUT", "scrapped", "A-01", "po", None, "RMA-000001"),
+    ]
+    events = _rows(
+        engine,
+        "SELECT u.serial, e.kind, e.document_kind, e.document_number, e.to_bin FROM events e"
+        " JOIN units u ON u.id = e.unit_id ORDER BY e.id",
+    )
+    assert sorted(events) == [
+        ("W1-000001", "relabeled", "rma", "RMA-000001", None),
+        ("W1-000001", "returned", "rma", "RMA-000001", "RETURNS"),
+        ("WS-OUT", "relabeled", "rma", "RMA-000001", None),
+    ]
+    assert _rows(engine, "SELECT qty_returned FROM order_lines WHERE id = 5") == [(2,)]
+    # the trace of either unit names the other
+    assert main(["--db", db_url, "trace", "WS-OUT"]) == 0
+    old = capsys.readouterr().out
+    assert "Status:    scrapped" in old and "Relabeled: as W1-000001" in old
+    assert "relabeled           as W1-000001" in old and "rma RMA-000001" in old
+    assert main(["--db", db_url, "trace", "W1-000001", "--json"]) == 0
+    new = json.loads(capsys.readouterr().out)
+    assert (new["status"], new["origin"], new["bin"], new["order"]) == (
+        "in_stock",
+        "return",
+        "RETURNS",
+        "SO-3",
+    )
+    assert new["relabeled_from"] == "WS-OUT"
+    assert [(e["kind"], e["document_number"], e.get("note")) for e in new["events"]] == [
+        ("returned", "RMA-000001", None),
+        ("relabeled", "RMA-000001", "from WS-OUT"),
+    ]
+    # the old serial is retired: it never ships nor comes back again
+    again = open_session(engine, "DOCK-2", "return", "SO-3", journal=False).session
+    verdict = again.scan("WS-OUT")
+    assert (verdict.ok, verdict.code) == (False, "SERIAL_NOT_SHIPPED")
+    assert "it is scrapped" in verdict.message
+    packer = open_session(engine, "PACK-1", "ship", "SO-1", journal=False).session
+    assert packer.scan("W1").ok
+    assert packer.scan("WS-OUT").code == "SERIAL_NOT_IN_STOCK"
+
+
+def test_quarantined_the_new_unit_comes_back_quarantined(engine: Engine) -> None:
+    seed(engine)
+    seed_returns(engine)
+    configure(engine, "DOCK-1", quarantine_returns=True, returns_bin="QC-HOLD")
+    session = open_session(engine, "DOCK-1", "return", "SO-3", journal=False).session
+    assert [session.scan(s).ok for s in ("CMD-NOLABEL", "W1")] == [True, True]
+    result = session.save()
+    assert result.posted, result.message
+    (serial,) = result.generated
+    assert _rows(
+        engine, "SELECT status, bin FROM units WHERE serial = :s OR serial = 'WS-OUT'", s=serial
+    ) == [("scrapped", "A-01"), ("quarantined", "QC-HOLD")]
+    assert _rows(
+        engine,
+        "SELECT e.to_bin FROM events e JOIN units u ON u.id = e.unit_id"
+        " WHERE u.serial = :s AND e.kind = 'returned'",
+        s=serial,
+    ) == [("QC-HOLD",)]
+
+
+@pytest.mark.parametrize("via", NOLABEL_VIA)
+def test_with_several_units_still_out_no_unit_is_replaced(
+    via: str, db_url: str, engine: Engine, monkeypatch: Any, capsys: Any
+) -> None:
+    seed(engine)
+    seed_returns(engine)
+    configure(engine, "DOCK-1", serial_pattern="{sku}-{seq:07}")
+    verdicts, posted = _return(via, db_url, engine, monkeypatch, capsys, ["CMD-NOLABEL", "G2"])
+    assert verdicts[1]["message"] == (
+        "Gadget Two without a label — 1 of 2: a new serial is made at save; 2 Gadget Two"
+        " units are still out on SO-3 (GSNOUT0001, GSNOUT0002): which one came back is"
+        " unknown, so it replaces none."
+    )
+    assert posted["posted"] and posted["generated"] == ["G2-0000001"], posted
+    assert (
+        "New serial G2-0000001 for Gadget Two: 2 Gadget Two units are still out"
+        in (posted["message"])
+    )
+    assert _rows(
+        engine,
+        "SELECT serial, status, relabels_id FROM units WHERE product_id = 2 AND order_line_id = 6"
+        " ORDER BY serial",
+    ) == [
+        ("G2-0000001", "in_stock", None),
+        ("GSNOUT0001", "shipped", None),
+        ("GSNOUT0002", "shipped", None),
+    ]
+    assert _rows(engine, "SELECT count(*) FROM events WHERE kind = 'relabeled'") == [(0,)]
+    assert _rows(engine, "SELECT qty_returned FROM order_lines WHERE id = 6") == [(1,)]
+
+
+def test_a_unit_scanned_back_in_the_session_is_no_candidate(engine: Engine) -> None:
+    """One of two Gadget Two scanned back: the other is the one without a label. Both
+    Widget One back (one scanned) on a line shipped with a unit the ledger has no
+    serial for: none is left to replace."""
+    seed(engine)
+    seed_returns(engine)
+    configure(engine, "DOCK-1", serial_pattern="{sku}-{seq:07}")  # G2 serials have 10
+    with engine.begin() as c:
+        c.execute(text("UPDATE order_lines SET qty = 3, qty_shipped = 3 WHERE id = 5"))
+    session = open_session(engine, "DOCK-1", "return", "SO-3", journal=False).session
+    scans = ["GSNOUT0001", "CMD-NOLABEL", "G2", "WS-OUT", "CMD-NOLABEL", "W1"]
+    verdicts = [session.scan(s) for s in scans]
+    assert all(v.ok for v in verdicts), [v.message for v in verdicts]
+    assert verdicts[2].message.endswith(
+        "it replaces GSNOUT0002, the only Gadget Two still out on SO-3."
+    )
+    assert verdicts[5].message.endswith(
+        "no Widget One with a serial is still out on SO-3: it replaces none."
+    )
+    assert [e.serial for e in session.entries] == ["GSNOUT0001", None, "WS-OUT", None]
+    result = session.save()
+    assert result.posted and result.units == 4, result.message
+    g2, w1 = result.generated
+    assert f"New serial {g2} for Gadget Two replaces GSNOUT0002" in result.message
+    assert f"New serial {w1} for Widget One: no Widget One with a serial" in result.message
+    assert _rows(
+        engine,
+        "SELECT u.serial, o.serial FROM units u JOIN units o ON o.id = u.relabels_id",
+    ) == [(g2, "GSNOUT0002")]
+    assert _rows(
+        engine, "SELECT serial, status FROM units WHERE order_line_id IN (5, 6) ORDER BY id"
+    ) == [
+        ("WS-OUT", "in_stock"),
+        ("WS-BACK", "in_stock"),
+        ("GSNOUT0001", "in_stock"),
+        ("GSNOUT0002", "scrapped"),
+        (g2, "in_stock"),
+        (w1, "in_stock"),
+    ]
+
+
+def test_the_new_serial_label_prints_on_the_network_label_printer(
+    db_url: str, engine: Engine, monkeypatch: Any, capsys: Any
+) -> None:
+    from tests.devices.fake_printers import FakePrinter
+
+    seed(engine)
+    seed_returns(engine)
+    printer = FakePrinter()
+    try:
+        configure(
+            engine,
+            "DOCK-P",
+            serial_pattern="{sku}-{seq:07}",
+            label_printer=f"zpl+tcp://127.0.0.1:{printer.port}",
+        )
+        status, out = run_scan(
+            monkeypatch, capsys, db_url, ["--station", "DOCK-P", "--return", "SO-3"],
+            ["GSNOUT0001", "CMD-NOLABEL", "W1", "CMD-SAVE"],
+        )  # fmt: skip
+        posted = out[-1]
+        assert status == 0 and posted["posted"], out
+        assert (posted["printing"], posted["print_jobs"]) == ("queued", 1)
+        (label,) = printer.wait_for(1)
+    finally:
+        printer.close()
+    assert b"^XA" in label and b"W1-0000001" in label  # the scanned unit has its label
+    assert b"GSNOUT0001" not in label
+    assert _rows(
+        engine, "SELECT label, status, document_kind, document_number FROM print_jobs"
+    ) == [("W1-0000001", "printed", "rma", "RMA-000001")]
+
+
+def test_a_station_killed_after_cmd_nolabel_restores_the_mode(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    seed(engine)
+    seed_returns(engine)
+    configure(engine, "DOCK-7", serial_pattern="{sku}-{seq:07}")
+    data = tmp_path / "data"
+    args = ("--station", "DOCK-7", "--return", "SO-3")
+    process = start_scan(db_url, data, *args)
+    assert [ask(process, s)["ok"] for s in ("CMD-NOLABEL", "W1", "CMD-NOLABEL")] == [True] * 3
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    again = start_scan(db_url, data, *args)
+    out, err = again.communicate(b"G2\nCMD-SAVE\n", timeout=60)
+    assert again.returncode == 0 and err == b"", err.decode()
+    restored, verdict, posted = (json.loads(line) for line in out.decode().splitlines())
+    assert restored == {"restored": 4}  # journal records: mode on, off with W1's row, on
+    # G2 is read in the restored mode: a unit without a label, not an item to scan
+    assert verdict["ok"] and verdict["message"].startswith("Gadget Two without a label")
+    assert posted["posted"] and posted["units"] == 2
+    assert posted["generated"] == ["W1-0000001", "G2-0000001"]
+    assert _rows(
+        engine, "SELECT u.serial, o.serial FROM units u JOIN units o ON o.id = u.relabels_id"
+    ) == [("W1-0000001", "WS-OUT")]

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from station import stations
 from station.app import open_session
 from station.codes import Code
-from station.receive.generated import MAX_ROUNDS
+from station.generated import MAX_ROUNDS
 from station.workflows import facts
 from tests.seed import UPC_OTHER, seed, seed_returns
 from tests.workflow import configure, run_scan
@@ -85,6 +85,11 @@ CASES = [
     Case(Code.SERIAL_DUPLICATE_IN_SESSION, "return", "SO-3", ["GSNOUT0001", "gsnout0001"]),
     Case(Code.SERIAL_INVALID, "return", "SO-3", ["WS\x07-OUT"]),
     Case(Code.NOTHING_TO_POST, "return", "SO-3", ["CMD-SAVE"]),
+    # CMD-NOLABEL: the next scan is the item of a unit whose label was lost
+    Case(Code.ITEM_NOT_ON_ORDER, "return", "SO-3", ["CMD-NOLABEL", "P4"]),
+    Case(Code.UNKNOWN_ITEM, "return", "SO-3", ["CMD-NOLABEL", "WS-OUT"]),
+    Case(Code.NO_ITEM_SELECTED, "return", "SO-3", ["CMD-NOLABEL", "CABLE3"]),
+    Case(Code.OVER_RETURN, "return", "SO-3", ["WS-OUT", "CMD-NOLABEL", "W1"]),
     # free returns (no order): the item, then a serial that must not exist
     Case(Code.NO_ITEM_SELECTED, "free_return", "FREE", ["NEW-1"]),
     Case(Code.SERIAL_ALREADY_EXISTS, "free_return", "FREE", ["W1", "ws-1"]),

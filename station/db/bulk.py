@@ -168,9 +168,9 @@ def insert_units(
 
     `event` holds the columns shared by every unit's event (kind, at, station,
     user_name, document_kind, document_number); where the unit is comes from each unit:
-    a unit in stock (the default) came to its warehouse and bin, one created gone (a
-    serial shipped unvalidated) left its warehouse. Units may leave out the columns of
-    their documents (po_line_id, receipt_id, unit_cost, order_line_id, …). Ids are
+    a unit in stock (the default) or quarantined came to its warehouse and bin, one
+    created gone (a serial shipped unvalidated) left its warehouse. Units may leave out
+    the columns of their documents (po_line_id, receipt_id, unit_cost, order_line_id, …). Ids are
     reserved first, so units and events go in with plain executemany (COPY on
     PostgreSQL) and no RETURNING.
     """
@@ -218,7 +218,7 @@ def insert_units(
 
 def _place(unit: Row) -> tuple[Any, Any, Any, Any]:
     """A new unit's event: (from warehouse, from bin, to warehouse, to bin)."""
-    if unit.get("status", "in_stock") == "in_stock":
+    if unit.get("status", "in_stock") in ("in_stock", "quarantined"):
         return None, None, unit["warehouse_id"], unit["bin"]
     return unit["warehouse_id"], None, None, None
 

@@ -430,6 +430,21 @@ def unit_histories(
     return list(found.values())
 
 
+def relabels(connection: Connection, unit_id: int) -> tuple[str | None, list[str]]:
+    """A unit's relabel links (CMD-NOLABEL): the serial of the unit it was made to
+    replace, and the serials of the units made to replace it."""
+    replaced = aliased(Unit)
+    made_from = connection.execute(
+        select(replaced.serial)
+        .join(Unit, Unit.relabels_id == replaced.id)
+        .where(Unit.id == unit_id)
+    ).scalar()
+    made_as = connection.execute(
+        select(Unit.serial).where(Unit.relabels_id == unit_id).order_by(Unit.id)
+    ).scalars()
+    return made_from, list(made_as)
+
+
 @dataclass(frozen=True, slots=True)
 class ProductUse:
     """What ties a product to its `serialized` flag: its units (any status), its pieces

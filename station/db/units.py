@@ -157,6 +157,17 @@ def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> s
     return found & set(wanted)
 
 
+def shipped_on(connection: Connection, line_ids: Sequence[int], product_id: int) -> list[UnitInfo]:
+    """The units of a product that shipped on these order lines and are still out
+    (status shipped), by serial key."""
+    query = _unit_query().where(
+        Unit.order_line_id.in_(list(line_ids)),
+        Unit.product_id == product_id,
+        Unit.status == "shipped",
+    )
+    return [UnitInfo(*row) for row in connection.execute(query.order_by(Unit.serial_key))]
+
+
 def change_stock(connection: Connection, product_id: int, warehouse_id: int, delta: int) -> None:
     """Add `delta` to a non-serialized product's quantity (never below zero)."""
     connection.execute(
@@ -238,9 +249,38 @@ def move(
         bulk.POSTING_CHUNK,
         created_written,
     )
+    _relabeled(connection, created, stamp)
     for product_id, warehouse_id, delta in movement.stock:
         change_stock(connection, product_id, warehouse_id, delta)
     return changed
+
+
+def _relabeled(connection: Connection, created: list[dict[str, Any]], stamp: Stamp) -> None:
+    """The second event of each new unit made for one whose label was lost: "relabeled",
+    naming the posting (the unit it replaces is `relabels_id`; that unit's own
+    "relabeled" event is its UnitChange's)."""
+    rows = [row for row in created if row.get("relabels_id") is not None]
+    if not rows:
+        return
+    ids = connection.execute(
+        select(Unit.id).where(
+            Unit.relabels_id.in_([row["relabels_id"] for row in rows]),
+            Unit.serial_key.in_([row["serial_key"] for row in rows]),
+        )
+    ).scalars()
+    events = [
+        {
+            "unit_id": unit_id,
+            "kind": "relabeled",
+            "at": stamp.at,
+            "station": stamp.station,
+            "user_name": stamp.user,
+            "document_kind": stamp.document_kind,
+            "document_number": stamp.document_number,
+        }
+        for unit_id in sorted(ids)
+    ]
+    bulk.write_rows(connection, Event, events)
 
 
 def _change(
@@ -270,7 +310,7 @@ def _change(
     for change, values in changes:
         event = {
             "unit_id": change.unit_id,
-            "kind": stamp.event,
+            "kind": change.event or stamp.event,
             "at": stamp.at,
             "station": stamp.station,
             "user_name": stamp.user,

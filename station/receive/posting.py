@@ -1,58 +1,36 @@
 """Posting a receive session (SPEC §3.1 step 5): every rule checked again against the
 ledger as it is now, inside the posting's transaction (`station.posting.post_document`),
 and the units it creates; serials the station generates are made first, in short
-transactions of their own (see station.receive.generated)."""
+transactions of their own (see station.generated)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
 
-from station import stations
-from station.codes import Code, StationError
-from station.db import company, documents, units
-from station.db.engine import reading
+from station import generated
+from station.codes import Code
+from station.db import company, units
+from station.generated import Made
 from station.movement import Movement
-from station.posting import Posting, PostingResult, refused_by_database
-from station.receive import generated
+from station.posting import Posting, PostingResult
 from station.rules import Problem, check_once, check_serial_rules
 from station.scanning import serial_key
 from station.workflow import Draft, check_not_taken, where_units
-
-#: What the receive plan takes from outside its transaction: the serials generated for
-#: the units that have none (by `id(entry)`), and the moment of the posting.
-Made = tuple[dict[int, str], datetime]
 
 
 def prepare(engine: Engine, posting: Posting) -> Made | PostingResult:
     """Serials for the units that have none, when the station makes them: not for a
     session posted already (a retry), nor when require_serial refuses the posting. A
     refusal comes back as the PostingResult."""
-    now = datetime.now(UTC)
-    try:
-        return _generate(engine, posting, now), now
-    except StationError as refusal:
-        return PostingResult.refused(refusal.code, refusal.message, refusal.serials)
-    except OperationalError:
-        raise  # the database cannot be reached: the session keeps its scans
-    except DBAPIError as error:
-        return refused_by_database(error)
-
-
-def _generate(engine: Engine, posting: Posting, now: datetime) -> dict[int, str]:
-    if not generated.pending(posting):
-        return {}
-    with reading(engine).connect() as connection:
-        if documents.posting_by_session(connection, "receipt", posting.session_id) is not None:
-            return {}
-        station = stations.current(connection, posting.station)
-    if station["require_serial"] and not station["generate_serials"]:
-        return {}
-    return generated.generate(engine, posting, now, station)
+    return generated.prepare(
+        engine,
+        posting,
+        "receipt",
+        lambda station: not (station["require_serial"] and not station["generate_serials"]),
+    )
 
 
 def plan(draft: Draft) -> Movement:

@@ -1,10 +1,11 @@
 """The customer-return rules for one serial (SPEC §3.3), used at scan time and again
-inside the posting's transaction on the units as they are locked there."""
+inside the posting's transaction on the units as they are locked there; and which
+shipped unit a unit whose label was lost (CMD-NOLABEL) replaces."""
 
 from __future__ import annotations
 
 from station.codes import Code
-from station.documents import Document, DocumentLine, UnitInfo
+from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.rules import Problem
 from station.scanning import show
 
@@ -62,6 +63,46 @@ def check_unit(
             "serial",
         )
     return unit
+
+
+#: How many serials of the units still out a "which one is unknown" reason names.
+OUT_NAMED = 3
+
+
+def not_relabeled(product: Product) -> Problem:
+    """CMD-NOLABEL then an item whose units carry no serial label (NO_ITEM_SELECTED:
+    the scan selects no unit a new serial could be made for)."""
+    return Problem(
+        Code.NO_ITEM_SELECTED,
+        f"{product.name} ({product.sku}) is not serialized: its units carry no serial label"
+        " to replace — scan it without CMD-NOLABEL.",
+        "item",
+    )
+
+
+def relabel_candidate(
+    document: Document, product: Product, out: list[UnitInfo], without_label: int
+) -> tuple[UnitInfo | None, str]:
+    """The unit a new serial replaces: the one unit of `product` still out on the order
+    (`out`: shipped on it, still `shipped`, not scanned back in the same session), when
+    exactly one unit of the product comes back without its label (`without_label`);
+    else None. With it, why: "the only Widget One still out on SO-3", or why none is
+    linked."""
+    number, name = show(document.number, 64), product.name
+    if len(out) == 1 and without_label == 1:
+        return out[0], f"the only {name} still out on {number}"
+    if not out:
+        return None, f"no {name} with a serial is still out on {number}: it replaces none"
+    serials = ", ".join(u.serial for u in out[:OUT_NAMED]) + (", …" if len(out) > OUT_NAMED else "")
+    if len(out) > 1:
+        return None, (
+            f"{len(out)} {name} units are still out on {number} ({serials}): which one came"
+            " back is unknown, so it replaces none"
+        )
+    return None, (
+        f"{without_label} {name} units come back without a label for 1 still out on"
+        f" {number} ({serials}): which is which is unknown, so none is replaced"
+    )
 
 
 def _status(unit: UnitInfo) -> str:

@@ -1,21 +1,32 @@
 """Customer returns against an order (SPEC §3.3): what the return workflow adds to the
 session core and the posting scaffold — a serial scanned on its own names its unit, which
 must have shipped on the order and still be out; the order's lines give how many of each
-may come back (shipped − returned)."""
+may come back (shipped − returned); CMD-NOLABEL, then the item: a unit whose label was
+lost comes back with a serial the station generates at posting (its label printed), and
+replaces the one unit of its product still out on the order, when there is exactly one
+(`station.returns.posting`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
-from station.codes import Code
+from station import generated, printing
+from station.codes import Code, Verdict
+from station.db import units
 from station.documents import Document
+from station.posting import Posting, PostingResult
 from station.returns import posting as rma
 from station.returns import rules
 from station.rules import Problem
-from station.scanning import serial_key
-from station.workflow import Session, Workflow
+from station.scanning import Scan, serial_key, show
+from station.workflow import Session, Workflow, post_document
+
+NO_LABEL_PROMPT = (
+    "Missing label: scan the item of the unit without a label — a new serial is made at save"
+    " (any command cancels)"
+)
 
 
 class Return(Workflow):
@@ -55,10 +66,96 @@ class Return(Workflow):
         session.check_duplicate(connection, index, serial, key)
         return unit.id
 
+    # --- CMD-NOLABEL --------------------------------------------------------------------
+
+    def command(self, session: Session, scan: Scan, command: str) -> Verdict | None:
+        if command != "NOLABEL":
+            return None
+        session.set_mode("no_label", scan)
+        return Verdict(scan.raw, True, Code.OK, "command", NO_LABEL_PROMPT)
+
+    def mode_prompt(self, mode: str) -> str:
+        return NO_LABEL_PROMPT
+
+    def mode_scan(self, session: Session, mode: str, scan: Scan) -> Verdict:
+        """The item after CMD-NOLABEL: one more unit of its line, whose serial the station
+        generates at posting (ITEM_NOT_ON_ORDER, UNKNOWN_ITEM, NO_ITEM_SELECTED for a
+        product without serials, OVER_RETURN); the verdict says which shipped unit the
+        new serial will replace, or why none. A refusal ends the mode, as any scan does."""
+        again = " (missing label: scan CMD-NOLABEL again, then the item)"
+        if scan.kind == "gs1_invalid":
+            raise Problem(Code.GS1_INVALID, f"Unreadable GS1 data: {scan.problem}.{again}", "gs1")
+        if scan.kind == "unreadable":
+            raise Problem(Code.SCAN_UNREADABLE, f"Scan refused: {scan.problem}.{again}", "item")
+        connection = session.lookup_connection()
+        try:
+            index = session.item_line(connection, scan)
+        except Problem as problem:
+            problem.message = problem.message.rstrip(".") + f".{again}"
+            raise
+        lines = session.document.lines
+        product = lines[index].product
+        if not product.serialized:
+            raise rules.not_relabeled(product)
+        if scan.kind == "gs1" and scan.serial is not None:
+            raise Problem(
+                Code.NO_ITEM_SELECTED,
+                f"This label carries serial {show(scan.serial)}: the unit has its label —"
+                " scan it without CMD-NOLABEL.",
+                "gs1",
+            )
+        same = [i for i, line in enumerate(lines) if line.product.id == product.id]
+        index = self._line_with_room(session, same)
+        session.add_unit(index, scan)
+        scanned = {e.unit_id for e in session.entries if e.unit_id is not None}
+        out = [
+            unit
+            for unit in units.shipped_on(connection, [lines[i].id for i in same], product.id)
+            if unit.id not in scanned
+        ]
+        without = sum(1 for e in session.entries if e.serial is None and e.line in same)
+        unit, why = rules.relabel_candidate(session.document, product, out, without)
+        what = why if unit is None else f"it replaces {unit.serial}, {why}"
+        line = lines[index]
+        count = sum(1 for e in session.entries if e.line == index)
+        message = (
+            f"{product.name} without a label — {count} of {line.qty - line.done}: a new serial"
+            f" is made at save; {what}."
+        )
+        kind = "gs1" if scan.kind == "gs1" else "item"
+        return Verdict(scan.raw, True, Code.OK, kind, message, product.sku, None)
+
+    @staticmethod
+    def _line_with_room(session: Session, same: list[int]) -> int:
+        """Of the lines of one product, the first with room for one more unit (else the
+        first line's OVER_RETURN)."""
+        first: Problem | None = None
+        for index in same:
+            try:
+                session.check_room(index)
+            except Problem as problem:
+                first = first or problem
+                continue
+            return index
+        assert first is not None
+        raise first
+
+    # --- posting -------------------------------------------------------------------------
+
+    def post(self, engine: Engine, posting: Posting) -> PostingResult:
+        """The serials of the units without a label first (short transactions of their
+        own, `station.generated`), then the posting."""
+        made = generated.prepare(engine, posting, self.header.kind)
+        if isinstance(made, PostingResult):
+            return made
+        return post_document(engine, posting, self, made)
+
     def status_after(self, document: Document, done: dict[int, int]) -> str:
         return document.status  # a return leaves the order's status as it was
 
     plan = staticmethod(rma.plan)
+    explain_conflict = staticmethod(rma.explain_conflict)
+    print_jobs = staticmethod(printing.return_jobs)
 
 
 WORKFLOW = Return()

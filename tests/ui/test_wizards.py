@@ -251,3 +251,60 @@ def test_starts_on_cached_options_while_the_database_is_unreachable(
     assert not window.services.database.connected
     window.close()
     dead.dispose()
+
+
+def test_a_return_with_a_missing_label_by_wedge_scans(
+    qtbot: QtBot, engine: Engine, make_window: Callable[..., MainWindow]
+) -> None:
+    import uuid
+
+    from station.devices.printers.memory import MemoryPrinter
+    from tests.seed import seed_returns
+    from tests.workflow import configure
+
+    seed(engine)
+    seed_returns(engine)
+    printer = f"rma-{uuid.uuid4().hex[:6]}"
+    configure(
+        engine, "DOCK-1", serial_pattern="{sku}-{seq:07}", label_printer=f"zpl+memory://{printer}"
+    )
+    window = make_window()
+    keys = keyboard(window)
+    page = window.open_document("return", "SO-3")
+    assert page is not None and window.current_page() is page
+    keys.scan("GSNOUT0001")
+    assert page.banner.state == "good", page.banner.text()
+    keys.scan("CMD-NOLABEL")
+    assert page.banner.state == "good"
+    assert page.prompt.text().startswith("Missing label: scan the item of the unit")
+    keys.scan("CABLE3")  # no serial, so no label to replace: refused, and the mode ends
+    assert page.banner.state == "bad" and page.banner.code == Code.NO_ITEM_SELECTED
+    assert "not serialized" in page.banner.text()
+    keys.scan("CMD-NOLABEL")
+    keys.scan("W1")
+    assert page.banner.state == "good", page.banner.text()
+    assert "it replaces WS-OUT, the only Widget One still out on SO-3" in page.banner.text()
+    assert page.prompt.text() == "Scan a serial (or an item first)"
+    model = page.entries_model
+    assert [model.index(r, 3).data() for r in range(model.rowCount())] == ["GSNOUT0001", "—"]
+
+    keys.scan("CMD-SAVE")
+    chooser = window.choose["return"]
+    qtbot.waitUntil(lambda: window.current_page() is chooser)
+    assert chooser.banner.state == "good"
+    assert "New serial W1-0000001 for Widget One replaces WS-OUT" in chooser.banner.text()
+    qtbot.waitUntil(lambda: len(MemoryPrinter.jobs.get(printer, [])) == 1)
+    assert b"W1-0000001" in MemoryPrinter.jobs[printer][0]
+    with engine.connect() as c:
+        rows = c.execute(
+            text(
+                "SELECT u.serial, u.status, o.serial FROM units u"
+                " LEFT JOIN units o ON o.id = u.relabels_id"
+                " WHERE u.serial IN ('W1-0000001', 'WS-OUT', 'GSNOUT0001') ORDER BY u.serial"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("GSNOUT0001", "in_stock", None),
+        ("W1-0000001", "in_stock", "WS-OUT"),
+        ("WS-OUT", "scrapped", None),
+    ]

@@ -1,4 +1,7 @@
-"""Serials a receive station generates for units that have none (SPEC §3.1 step 6).
+"""Serials a station generates for units that have none: a receive station with
+generate_serials (SPEC §3.1 step 6), a return station for a unit whose label was lost
+(CMD-NOLABEL, §3.3). Shared by the workflows that make serials, which stay independent
+of each other.
 
 A serial is the station's `serial_pattern` rendered with the product, the day and a
 number of a shared sequence that never repeats, even across stations. The numbers for
@@ -14,19 +17,21 @@ another station inserting the same serial meanwhile.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from station import options as opts
-from station.codes import Code
+from station import stations
+from station.codes import Code, StationError
 from station.db import company, documents, units
 from station.db.engine import reading
 from station.documents import Product
 from station.grid import Entry
 from station.patterns import check_generated
-from station.posting import Posting
+from station.posting import Posting, PostingResult, refused_by_database
 from station.rules import Problem
 from station.scanning import serial_key
 from station.stations import StationConfig
@@ -35,6 +40,49 @@ from station.stations import StationConfig
 #: numbers per unit still without a serial, so a dense run of existing serials is
 #: crossed quickly. After the last round the posting is refused.
 MAX_ROUNDS = 6
+
+#: What a plan takes from outside its transaction: the serials generated for the units
+#: that have none (by `id(entry)`), and the moment of the posting.
+Made = tuple[dict[int, str], datetime]
+
+
+def prepare(
+    engine: Engine,
+    posting: Posting,
+    header_kind: str,
+    wanted: Callable[[StationConfig], bool] = lambda station: True,
+) -> Made | PostingResult:
+    """Serials for the posting's units that have none, made before its transaction:
+    not for a session posted already (a retry: `header_kind` names its postings, say
+    "receipt"), nor when `wanted` says the station makes none. A refusal comes back as
+    the PostingResult."""
+    now = datetime.now(UTC)
+    try:
+        return _prepared(engine, posting, header_kind, wanted, now), now
+    except StationError as refusal:
+        return PostingResult.refused(refusal.code, refusal.message, refusal.serials)
+    except OperationalError:
+        raise  # the database cannot be reached: the session keeps its scans
+    except DBAPIError as error:
+        return refused_by_database(error)
+
+
+def _prepared(
+    engine: Engine,
+    posting: Posting,
+    header_kind: str,
+    wanted: Callable[[StationConfig], bool],
+    now: datetime,
+) -> dict[int, str]:
+    if not pending(posting):
+        return {}
+    with reading(engine).connect() as connection:
+        if documents.posting_by_session(connection, header_kind, posting.session_id) is not None:
+            return {}
+        station = stations.current(connection, posting.station)
+    if not wanted(station):
+        return {}
+    return generate(engine, posting, now, station)
 
 
 def pending(posting: Posting) -> list[Entry]:
