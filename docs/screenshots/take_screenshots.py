@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 def main() -> int:
     data = Path(tempfile.mkdtemp(prefix="station-shots-"))
     os.environ["STATION_DATA_DIR"] = str(data)
-    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtCore import QEvent, Qt, QTimer
     from PySide6.QtGui import QKeyEvent
     from PySide6.QtWidgets import QApplication
 
@@ -86,6 +86,26 @@ def main() -> int:
     window.do("lookup")
     scan("WS-0003")
     shot("lookup")
+    window.go_home()
+    window.do("free_return")  # goods back with no order: the item, then its serial
+    for code in ["W-100", "FR-0001", "W-100", "WS-1001"]:  # WS-1001 exists: refused
+        scan(code)
+    shot("free-return")
+    window.go_home()
+
+    def grab_dialog() -> None:  # the options dialog, once it has loaded
+        dialog = QApplication.activeModalWidget()
+        if dialog is None or not dialog.isVisible():
+            QTimer.singleShot(100, grab_dialog)
+            return
+        settle()
+        path = HERE / "options.png"
+        dialog.grab().save(str(path))
+        print(path)
+        dialog.reject()
+
+    QTimer.singleShot(1500, grab_dialog)
+    window.do("options")
     window.close()
     return 0
 

@@ -189,7 +189,9 @@ class OrderLine(Base):
     qty: Mapped[int]
     qty_shipped: Mapped[int] = mapped_column(default=0)
     # Units of the line customers sent back (RMAs): never more than shipped.
-    qty_returned: Mapped[int] = mapped_column(default=0, server_default="0")
+    # (a server default only: rows written before migration 0006's column are written
+    # the same way)
+    qty_returned: Mapped[int] = mapped_column(server_default="0")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 from station import options as opts
 from station.app import open_session
 from station.codes import Code
+from station.workflows import facts
 from tests.seed import add_supervisor, seed, seed_returns
 from tests.test_workflows import CASES
 from tests.test_write_lock import write_lock
@@ -50,7 +51,10 @@ def test_every_verdict_code_has_its_own_banner(
         configure(engine, "ST-1", **{**DEFAULTS, **case.options})
         page = window.open_document(case.kind, case.document)
         assert page is not None
-        expected = open_session(engine, "ST-1", case.kind, case.document, journal=False).session
+        reason = "verdict test" if facts(case.kind).needs_reason else None
+        expected = open_session(
+            engine, "ST-1", case.kind, case.document, journal=False, reason=reason
+        ).session
         for scan in case.scans:
             want = expected.scan(scan)
         expected.close()
