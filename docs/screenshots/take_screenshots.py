@@ -88,7 +88,7 @@ def main() -> int:
     shot("lookup")
     window.go_home()
     window.do("free_return")  # goods back with no order: the item, then its serial
-    for code in ["W-100", "FR-0001", "W-100", "WS-1001"]:  # WS-1001 exists: refused
+    for code in ["W-100", "FR-0001", "W-100", "WS-0003"]:  # WS-0003 exists: refused
         scan(code)
     shot("free-return")
     window.go_home()
