@@ -13,4 +13,4 @@ export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports
 # every core (pytest-xdist): the suite runs in about half the time on two
-.venv/bin/python -m pytest -n auto "$@"
+.venv/bin/python -m pytest -n auto --dist worksteal "$@"

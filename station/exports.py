@@ -49,9 +49,11 @@ _COLUMNS = (
     ("Customer", "customer"),
     ("Shipped at (UTC)", "shipped_at"),
     ("Shipped by", "shipped_by"),
+    ("Returned on (RMA)", "rma"),
+    ("Returned to vendor on (RTV)", "rtv"),
 )
 COLUMNS = tuple(header for header, _ in _COLUMNS)
-_WIDTHS = (14, 30, 22, 12, 11, 10, 12, 22, 10, 20, 14, 12, 24, 20, 14)
+_WIDTHS = (14, 30, 22, 12, 11, 10, 12, 22, 10, 20, 14, 12, 24, 20, 14, 14, 14)
 #: The shown fields of a `lookup.unit_rows` row, picked by name: the positions of those
 #: names among its columns are looked up once, not per row (a million rows).
 _PICK = itemgetter(*(lookup.UNIT_FIELDS.index(field) for _, field in _COLUMNS))

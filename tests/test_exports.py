@@ -152,6 +152,8 @@ def test_serials_export_every_unit_cell_by_cell(ledger: Engine, tmp_path: Path) 
         "Northwind Traders",
         datetime(2024, 3, 5, 15, 30),
         "pat",
+        None,
+        None,
     ]
     in_stock = units["SS-0003"]
     assert in_stock[:9] == [
@@ -168,11 +170,11 @@ def test_serials_export_every_unit_cell_by_cell(ledger: Engine, tmp_path: Path) 
     received_at = in_stock[9]
     assert isinstance(received_at, datetime)
     assert abs(received_at - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=5)
-    assert in_stock[10:] == ["demo", None, None, None, None]
+    assert in_stock[10:] == ["demo", None, None, None, None, None, None]
     opening = units["GS00000001"]
     opening_cells = ["G-200", "Gadget Two", "GS00000001", "in_stock", "EAST", "B-1"]
     assert opening[:9] == [*opening_cells, None, None, 100]
-    assert opening[10:] == [None, None, None, None, None]
+    assert opening[10:] == [None, None, None, None, None, None, None]
 
 
 def test_arrivals_are_units_received_on_receipts(ledger: Engine, tmp_path: Path) -> None:

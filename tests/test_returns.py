@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import Engine, insert, text
 
 from station.app import open_session
@@ -123,7 +124,7 @@ def test_an_order_with_nothing_left_to_return_is_not_opened(
 
 
 def test_receive_ship_return_and_ship_again_every_step_on_the_timeline(
-    db_url: str, engine: Engine, monkeypatch: Any, capsys: Any
+    db_url: str, engine: Engine, monkeypatch: Any, capsys: Any, tmp_path: Path
 ) -> None:
     seed(engine)
     add_operators(engine)
@@ -185,6 +186,24 @@ def test_receive_ship_return_and_ship_again_every_step_on_the_timeline(
         ("returned_to_vendor", "RTV-000001", "DOCK-1", SUPERVISOR),
     ]
     assert trace["status"] == "returned_to_vendor"
+
+    # the serials export names the return each unit came back on, or left on
+    out = tmp_path / "serials.xlsx"
+    assert main(["--db", db_url, "export", "serials", "--out", str(out)]) == 0
+    rows = list(load_workbook(out, read_only=True).active.iter_rows(values_only=True))
+    header = rows[0]
+    cells = {row[header.index("Serial")]: row for row in rows[1:]}
+    returned = [
+        (serial, cells[serial][header.index("Status")], cells[serial][header.index(column)])
+        for serial, column in (
+            ("CYC-1", "Returned on (RMA)"),
+            ("CYC-2", "Returned to vendor on (RTV)"),
+        )
+    ]
+    assert returned == [
+        ("CYC-1", "shipped", "RMA-000001"),
+        ("CYC-2", "returned_to_vendor", "RTV-000001"),
+    ]
 
 
 def _return_worker(url: str, data_dir: str, worker: int, barrier: Any, results: Any) -> None:

@@ -26,6 +26,8 @@ from station.db.models import (
     Product,
     PurchaseOrder,
     Receipt,
+    Rma,
+    Rtv,
     SalesOrder,
     Shipment,
     StationOption,
@@ -216,6 +218,8 @@ class UnitRecord:
     customer: str | None
     shipped_at: datetime | None
     shipped_by: str | None
+    rma: str | None  # the customer return that last brought it back
+    rtv: str | None  # the supplier return that sent it back to its vendor
     receipt: str | None
     shipment: str | None
     origin: str
@@ -249,6 +253,8 @@ def unit_query(*, few: bool = False) -> Select[Any]:
         "customer": SalesOrder.customer,
         "shipped_at": Unit.shipped_at,
         "shipped_by": func.coalesce(Shipment.user_name, Shipment.station),
+        "rma": Rma.number,
+        "rtv": Rtv.number,
         "receipt": Receipt.number,
         "shipment": Shipment.number,
         "origin": Unit.origin,
@@ -276,6 +282,8 @@ def unit_query(*, few: bool = False) -> Select[Any]:
             "shipped_by": select(columns["shipped_by"]),
             "receipt": select(Receipt.number),
             "shipment": select(Shipment.number),
+            "rma": select(Rma.number),
+            "rtv": select(Rtv.number),
         }
         where = {
             "po": of_po,
@@ -286,6 +294,8 @@ def unit_query(*, few: bool = False) -> Select[Any]:
             "shipped_by": Shipment.id == Unit.shipment_id,
             "receipt": Receipt.id == Unit.receipt_id,
             "shipment": Shipment.id == Unit.shipment_id,
+            "rma": Rma.id == Unit.rma_id,
+            "rtv": Rtv.id == Unit.rtv_id,
         }
         for name, subquery in by.items():
             columns[name] = subquery.where(where[name]).scalar_subquery()
@@ -298,6 +308,8 @@ def unit_query(*, few: bool = False) -> Select[Any]:
             .outerjoin(OrderLine, OrderLine.id == Unit.order_line_id)
             .outerjoin(SalesOrder, SalesOrder.id == OrderLine.order_id)
             .outerjoin(Shipment, Shipment.id == Unit.shipment_id)
+            .outerjoin(Rma, Rma.id == Unit.rma_id)
+            .outerjoin(Rtv, Rtv.id == Unit.rtv_id)
         )
     return query.add_columns(*(columns[name].label(name) for name in UNIT_FIELDS))
 

@@ -50,32 +50,28 @@ from station.movement import Movement, Stamp
 
 def _unit_query() -> Any:
     """The facts UnitInfo carries, over the same joins as every unit view (lookup)."""
-    return (
-        unit_query()
-        .with_only_columns(
-            Unit.id,
-            Unit.product_id,
-            ProductRow.sku,
-            Unit.serial,
-            Unit.serial_key,
-            Unit.status,
-            Unit.warehouse_id,
-            Warehouse.code,
-            Unit.bin,
-            Unit.origin,
-            PurchaseOrder.number,
-            Unit.received_at,
-            Receipt.number,
-            func.coalesce(Receipt.user_name, Receipt.station),
-            SalesOrder.number,
-            Shipment.number,
-            Unit.order_line_id,
-            PurchaseOrder.vendor_id,
-            Vendor.name,
-            Rma.number,
-            maintain_column_froms=False,
-        )
-        .outerjoin(Rma, Rma.id == Unit.rma_id)
+    return unit_query().with_only_columns(
+        Unit.id,
+        Unit.product_id,
+        ProductRow.sku,
+        Unit.serial,
+        Unit.serial_key,
+        Unit.status,
+        Unit.warehouse_id,
+        Warehouse.code,
+        Unit.bin,
+        Unit.origin,
+        PurchaseOrder.number,
+        Unit.received_at,
+        Receipt.number,
+        func.coalesce(Receipt.user_name, Receipt.station),
+        SalesOrder.number,
+        Shipment.number,
+        Unit.order_line_id,
+        PurchaseOrder.vendor_id,
+        Vendor.name,
+        Rma.number,
+        maintain_column_froms=False,
     )
 
 
