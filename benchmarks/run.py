@@ -545,6 +545,15 @@ def render(results: list[DbResult], args: argparse.Namespace, total_s: float) ->
         "≤ 1",
         [f"{_s(r.post['return'])} {_ok(r.post['return'] <= 1)}" for r in results],
     )
+    row(  # the same work as the raw shipment: an UPDATE and an event per unit
+        "return: posting / raw shipment",
+        "≤ 3×",
+        [
+            f"{r.post['return'] / r.raw['shipment']:.2f}×"
+            f" {_ok(r.post['return'] / r.raw['shipment'] <= 3)}"
+            for r in results
+        ],
+    )
     if all(r.generated is not None for r in results):
         for name, target, cells in generated_rows(
             [r.generated for r in results if r.generated], args.repeat

@@ -24,7 +24,6 @@ it waits for the lock at every call into a Python model).
 
 from __future__ import annotations
 
-import gc
 import queue
 import threading
 import time
@@ -34,6 +33,8 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication
+
+from station.posting import collections_paused
 
 T = TypeVar("T")
 
@@ -99,24 +100,16 @@ class DatabaseWorker(QObject):
             job = self._jobs.get()
             if job is None:
                 return
-            # No automatic garbage collection while a call runs: a collection of the
-            # whole heap, started by whichever thread allocates when the count is due
-            # (a posting allocates a lot), holds the interpreter lock from start to end,
-            # and the GUI thread with it (~150-250 ms on a 10,000-unit posting). What the
-            # call leaves is freed by reference counting as usual; cycles wait for the
-            # next collection, once the call is done.
-            collecting = gc.isenabled()
-            if collecting:
-                gc.disable()
+            # No automatic garbage collection while a call runs (a posting allocates a
+            # lot, and a collection holds the interpreter lock, the GUI thread's too).
             self._running = job
             try:
-                job.result = job.call()
+                with collections_paused():
+                    job.result = job.call()
             except BaseException as error:  # every error goes back to the GUI thread
                 job.error = error
             finally:
                 self._running = None
-                if collecting:
-                    gc.enable()
             job.ran.set()
             self._delivered.emit(job)  # queued: delivered on the GUI thread
 

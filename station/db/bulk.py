@@ -10,7 +10,19 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
 from station.db.models import Base, Event, Product, StockLevel, Unit, Vendor, Warehouse
@@ -36,6 +48,27 @@ def chunked(rows: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+#: Values per `IN (...)` where the database takes each value as its own parameter.
+IN_CHUNK = 2000
+
+
+def one_of(
+    connection: Connection, column: ColumnElement[Any], values: Iterable[Any]
+) -> Iterator[ColumnElement[bool]]:
+    """Conditions that together say `column IN values`, one per statement to run: on
+    PostgreSQL a single `column = ANY(:array)` (one parameter, however many values: the
+    driver would otherwise parse a placeholder per value, 0.6 s of a 10,000-unit
+    posting), elsewhere chunks of IN_CHUNK values. Nothing when `values` is empty."""
+    values = list(values)
+    if not values:
+        return
+    if connection.dialect.name == "postgresql":
+        yield column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        return
+    for part in chunked(values, IN_CHUNK):
+        yield column.in_(part)
 
 
 def insert_rows(
@@ -127,6 +160,35 @@ def _copy(connection: Connection, table: str, columns: Sequence[str], rows: list
         raise DBAPIError.instance(statement, None, error, type(driver).Error) from error  # type: ignore[arg-type]
 
 
+def _write(
+    connection: Connection, model: type[Base], columns: Sequence[str], rows: list[tuple]
+) -> None:
+    """Insert `rows` (tuples in the order of `columns`) into `model`'s table: COPY on
+    PostgreSQL; elsewhere the driver's own executemany, each value converted as its
+    column's type binds it (a datetime as SQLAlchemy stores it on SQLite), without
+    SQLAlchemy building a parameter dict per row (0.1 s of a 10,000-unit posting)."""
+    if connection.dialect.name == "postgresql":
+        _copy(connection, model.__tablename__, columns, rows)
+        return
+    table = model.__table__
+    convert = [
+        (index, processor)
+        for index, name in enumerate(columns)
+        if (processor := table.c[name].type._cached_bind_processor(connection.dialect))
+    ]
+    if convert:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for index, processor in convert:
+                if row[index] is not None:
+                    row[index] = processor(row[index])
+    marks = ", ".join("?" for _ in columns)
+    connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})",
+        [tuple(row) for row in rows],
+    )
+
+
 def write_rows(
     connection: Connection,
     model: type[Base],
@@ -138,19 +200,10 @@ def write_rows(
     PostgreSQL, executemany elsewhere; `written(rows so far)` after each."""
     if not rows:
         return
-    postgres = connection.dialect.name == "postgresql"
     columns = list(rows[0])
     count = 0
     for chunk in chunked(rows, size):
-        if postgres:
-            _copy(
-                connection,
-                model.__tablename__,
-                columns,
-                [tuple(row[name] for name in columns) for row in chunk],
-            )
-        else:
-            connection.execute(insert(model), chunk)
+        _write(connection, model, columns, [tuple(row[name] for name in columns) for row in chunk])
         count += len(chunk)
         if written is not None:
             written(count)
@@ -176,7 +229,6 @@ def insert_units(
     """
     shared = tuple(event.get(name) for name in EVENT_COLUMNS[1:5])
     document = (event.get("document_kind"), event.get("document_number"))
-    postgres = connection.dialect.name == "postgresql"
     count = 0
     for chunk in chunked(units, size):
         ids = reserve_unit_ids(connection, len(chunk))
@@ -200,16 +252,8 @@ def insert_units(
             (unit_id, *shared, *place, *document)
             for unit_id, place in zip(ids, places, strict=True)
         ]
-        if postgres:
-            _copy(connection, "units", unit_columns, unit_rows)
-            _copy(connection, "events", event_columns, event_rows)
-        else:
-            connection.execute(
-                insert(Unit), [dict(zip(unit_columns, row, strict=True)) for row in unit_rows]
-            )
-            connection.execute(
-                insert(Event), [dict(zip(event_columns, row, strict=True)) for row in event_rows]
-            )
+        _write(connection, Unit, unit_columns, unit_rows)
+        _write(connection, Event, event_columns, event_rows)
         count += len(chunk)
         if written is not None:
             written(count)

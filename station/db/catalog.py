@@ -14,8 +14,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from station.db.bulk import chunked
-from station.db.lookup import IN_CHUNK
+from station.db.bulk import IN_CHUNK, chunked
 from station.db.models import (
     Barcode,
     Warehouse,

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, bindparam, func, select
 from sqlalchemy.orm import aliased
 
-from station.db.bulk import chunked
+from station.db.bulk import IN_CHUNK, chunked
 from station.db.models import (
     DOCUMENT_TABLES,
     Barcode,
@@ -36,9 +36,6 @@ from station.db.models import (
     Vendor,
     Warehouse,
 )
-
-#: Keys per IN (...) query.
-IN_CHUNK = 2000
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
 
@@ -362,6 +363,26 @@ class Adjustment(PostingHeader, Base):
     bin: Mapped[str | None] = mapped_column(String(64))
 
 
+#: A unit's links to the documents that come after its arrival: empty (NULL) on most
+#: units, so their indexes hold only the units that have one (a partial index), and a
+#: receipt's new units write none of them.
+UNIT_LINKS_SET_LATER = (
+    "order_line_id",
+    "shipment_id",
+    "rma_id",
+    "rtv_id",
+    "relabels_id",
+    "adjustment_id",
+)
+
+
+def _when_set(name: str, column: str) -> Index:
+    """An index of the rows where `column` is set. Both databases use it for
+    `column = x` and `column IN (...)` (which imply IS NOT NULL)."""
+    where = text(f"{column} IS NOT NULL")
+    return Index(name, column, postgresql_where=where, sqlite_where=where)
+
+
 class Unit(Base):
     """One physical item of a serialized product.
 
@@ -378,6 +399,7 @@ class Unit(Base):
         CheckConstraint("length(serial_key) BETWEEN 1 AND 64", "serial_key"),
         Index("ix_units_serial_key", "serial_key"),
         Index("ix_units_bin", "warehouse_id", "bin"),
+        *(_when_set(f"ix_units_{column}", column) for column in UNIT_LINKS_SET_LATER),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
@@ -392,16 +414,16 @@ class Unit(Base):
     receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
     unit_cost: Mapped[Decimal | None] = mapped_column(Money)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"), index=True)
-    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), index=True)
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"))
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
     shipped_at: Mapped[datetime | None]
     # The last customer return and supplier return that moved the unit.
-    rma_id: Mapped[int | None] = mapped_column(ForeignKey("rmas.id"), index=True)
-    rtv_id: Mapped[int | None] = mapped_column(ForeignKey("rtvs.id"), index=True)
+    rma_id: Mapped[int | None] = mapped_column(ForeignKey("rmas.id"))
+    rtv_id: Mapped[int | None] = mapped_column(ForeignKey("rtvs.id"))
     # A unit made for one whose label was lost (CMD-NOLABEL): the unit it replaces.
-    relabels_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("units.id"), index=True)
+    relabels_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("units.id"))
     # The last adjustment that moved the unit (scrapped, released from quarantine).
-    adjustment_id: Mapped[int | None] = mapped_column(ForeignKey("adjustments.id"), index=True)
+    adjustment_id: Mapped[int | None] = mapped_column(ForeignKey("adjustments.id"))
 
 
 class SerialKeyConflict(Base):

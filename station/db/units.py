@@ -27,8 +27,8 @@ from sqlalchemy import (
 )
 
 from station.db import bulk
-from station.db.bulk import chunked, upsert
-from station.db.lookup import IN_CHUNK, unit_query
+from station.db.bulk import IN_CHUNK, chunked, one_of, upsert
+from station.db.lookup import unit_query
 from station.db.models import (
     Event,
     PurchaseOrder,
@@ -103,18 +103,14 @@ def units_with_serials(
     first (in key order, so concurrent postings never deadlock), then read afresh: after
     waiting for another posting's lock, the facts read include what it wrote."""
     keys = sorted(set(keys))
-    if lock:
-        for part in chunked(keys, IN_CHUNK):
+    if lock and connection.dialect.name != "sqlite":  # SQLite: the posting holds the one write lock
+        for condition in one_of(connection, Unit.serial_key, keys):
             connection.execute(
-                select(Unit.id)
-                .where(Unit.serial_key.in_(part))
-                .order_by(Unit.serial_key)
-                .with_for_update()
+                select(Unit.id).where(condition).order_by(Unit.serial_key).with_for_update()
             ).all()
     found: list[UnitInfo] = []
-    for part in chunked(keys, IN_CHUNK):
-        rows = connection.execute(_unit_query().where(Unit.serial_key.in_(part)))
-        found.extend(UnitInfo(*row) for row in rows)
+    for condition in one_of(connection, Unit.serial_key, keys):
+        found.extend(UnitInfo(*row) for row in connection.execute(_unit_query().where(condition)))
     return found
 
 
@@ -293,10 +289,10 @@ def _change(
         groups[(change.values, change.expect_status)].append(change.unit_id)
     count = 0
     for (values, expected), ids in groups.items():
-        for part in chunked(sorted(ids), IN_CHUNK):
+        for condition in one_of(connection, Unit.id, sorted(ids)):
             count += connection.execute(
                 update(Unit)
-                .where(and_(Unit.id.in_(part), Unit.status == expected))
+                .where(and_(condition, Unit.status == expected))
                 .values({**dict(values), **links})
             ).rowcount
     changes = [(change, dict(change.values)) for change in movement.changed]
