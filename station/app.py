@@ -73,7 +73,7 @@ def open_session(
     config = station if isinstance(station, StationConfig) else stations.load(engine, station)
     number = number.strip()
     with reading(engine).connect() as connection:
-        document = flow.load(connection, number)
+        document = flow.load(connection, number, station=config)
     if document is None:
         raise flow.missing(number)
     closed = flow.not_open(document, config.options)

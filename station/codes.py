@@ -49,6 +49,10 @@ class Code(StrEnum):
     VENDOR_NOT_FOUND = "VENDOR_NOT_FOUND"
     # adjustments (SPEC §3.3)
     SERIAL_NOT_QUARANTINED = "SERIAL_NOT_QUARANTINED"
+    # locations, moves and transfers (SPEC §3.3)
+    BIN_UNKNOWN = "BIN_UNKNOWN"
+    LOCATION_NOT_HERE = "LOCATION_NOT_HERE"
+    WAREHOUSE_NOT_FOUND = "WAREHOUSE_NOT_FOUND"
     # documents and posting
     PO_NOT_FOUND = "PO_NOT_FOUND"
     PO_NOT_OPEN = "PO_NOT_OPEN"
@@ -120,6 +124,10 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.SERIAL_NOT_ALLOCATED: "The order line has pre-allocated serials and this is not one.",
     Code.ORDER_INCOMPLETE: "Ship with lines not fully packed (allow_partial_ship is off).",
     Code.OVER_RETURN: "More units of the line would come back than shipped on the order.",
+    Code.BIN_UNKNOWN: "The location names no bin of this warehouse (a supervisor makes bins).",
+    Code.LOCATION_NOT_HERE: "A location barcode where this session takes none, or while a"
+    " serial is awaited.",
+    Code.WAREHOUSE_NOT_FOUND: "No warehouse by that code (a transfer's destination).",
     Code.SERIAL_NOT_ON_ORDER: "The unit did not ship on this order (the verdict says where).",
     Code.SERIAL_NOT_SHIPPED: "The unit shipped on this order is back already (or not out).",
     Code.SERIAL_NOT_FROM_VENDOR: "The unit was not received from this vendor (named).",

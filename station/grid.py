@@ -17,6 +17,9 @@ class Entry:
     serial: str | None = None
     qty: int = 1
     unit_id: int | None = None  # ship: the unit found for the serial
+    #: Where the unit goes: the bin of the location scanned before it (SPEC §3.3); None
+    #: for the workflow's own (the station's receiving bin, the move's destination).
+    bin: str | None = None
 
     @property
     def key(self) -> str | None:

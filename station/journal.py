@@ -336,6 +336,11 @@ def _number(value: object, low: int = 0, high: int | None = None) -> bool:
     return type(value) is int and value >= low and (high is None or value < high)
 
 
+def _bin(value: object) -> bool:
+    """A bin code as a session journals it: text of 1 to 64 printable characters."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable()
+
+
 class Replay:
     """Journal records replayed into rows in time linear in the records (a removal by
     index costs O(log n), never a shift of the rows behind it).
@@ -354,6 +359,8 @@ class Replay:
         self.current: int | None = None
         self.awaiting: int | None = None
         self.mode: str | None = None
+        #: The session's location (the bin of its last location scan).
+        self.bin: str | None = None
         #: The products of the lines a session added as items were scanned (open lines).
         self.products: list[int] = []
 
@@ -364,12 +371,16 @@ class Replay:
         added = record.get("lines", [])
         if not (isinstance(added, list) and all(_number(p) for p in added)):
             return False
+        location = record.get("bin", self.bin)
+        if not (location is None or _bin(location)):
+            return False
         lines = self.lines
         self.lines += len(added)
         if not self._apply(record):
             self.lines = lines
             return False
         self.products.extend(added)
+        self.bin = location
         return True
 
     def _apply(self, record: dict[str, Any]) -> bool:
@@ -393,6 +404,9 @@ class Replay:
                 return False
             if size < self.live:
                 self._drop(self.last)
+        elif op == "bin":  # a location scan: the rows stay as they are
+            if size != self.live:
+                return False
         elif op in ("scan", "qty", "mode"):
             if "entry" in record:
                 entry = self._entry(record["entry"])
@@ -416,16 +430,18 @@ class Replay:
         return True
 
     def _entry(self, value: Any) -> Entry | None:
-        if not (isinstance(value, list) and len(value) == 4):
+        if not (isinstance(value, list) and len(value) in (4, 5)):
             return None
-        line, serial, qty, unit_id = value
+        line, serial, qty, unit_id, *where = value
+        if where and not _bin(where[0]):
+            return None
         if not (_number(line, 0, self.lines) and _number(qty, 1)):
             return None
         if not (serial is None or isinstance(serial, str)):
             return None
         if not (unit_id is None or _number(unit_id)):
             return None
-        return Entry(line, serial, qty, unit_id)
+        return Entry(line, serial, qty, unit_id, where[0] if where else None)
 
     def _slot(self, index: int) -> int:
         """The slot of the row at `index` (binary lifting on the Fenwick tree)."""

@@ -117,6 +117,19 @@ def command_in(text: str, command_prefix: str) -> str | None:
     return folded[len(prefix) :] if folded.startswith(prefix) else None
 
 
+def location_in(text: str, bin_prefix: str) -> str | None:
+    """The bin a location barcode names (SPEC §5: `LOC-A-01` names A-01), its prefix
+    compared as NFKC like the command prefix, whitespace runs collapsed; None when the
+    text is no location barcode."""
+    if not bin_prefix:
+        return None
+    folded = unicodedata.normalize("NFKC", text)
+    prefix = unicodedata.normalize("NFKC", bin_prefix)
+    if not folded.upper().startswith(prefix.upper()):
+        return None
+    return " ".join(folded[len(prefix) :].split())
+
+
 def _read_gs1(raw: str, text: str, symbology: str | None) -> Scan:
     import biip  # on the first GS1 scan: most scans are plain text, and biip loads slowly
     from biip.gs1_messages import GS1Message

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from station.codes import Code, Verdict
-from station.db import catalog, company, units
+from station.db import bins, catalog, company, units
 from station.db.bulk import Progress
 from station.db.engine import busy, looking_up, reading
 from station.documents import Document, DocumentLine, Product, UnitInfo
@@ -30,8 +30,9 @@ from station.grid import Entry, Grid
 from station.journal import Journal, Replay
 from station.posting import OutcomeUnknown, Posting, PostingResult
 from station.rules import Problem, check_serial_text
-from station.scanning import Scan, command_in, gtin14, read_scan, serial_key, show
+from station.scanning import Scan, command_in, gtin14, location_in, read_scan, serial_key, show
 from station.stations import StationConfig
+from station.users import role_of
 from station.workflow import Workflow
 
 
@@ -108,6 +109,14 @@ class ScanSession:
         #: A journaled mode the next scan is read in (ship: "not_found" after CMD-NOTFOUND);
         #: the next scan or any command ends it (the workflow reads that scan).
         self.mode: str | None = None
+        #: The location the units scanned next go to (the bin of the last location
+        #: scan, SPEC §3.3); None: the workflow's own bin.
+        self.bin: str | None = None
+        self._journaled_bin: str | None = None
+        #: A supervisor's unknown location, scanned once: scanned again at once, it is made.
+        self._offered_bin: tuple[int, str] | None = None
+        #: The session user's role, once asked (a location a supervisor may make).
+        self._role: str | None = None
         #: A save whose commit outcome is unknown (the connection was lost during it):
         #: until a save answers whether it was posted, only CMD-SAVE is taken.
         self.unconfirmed = False
@@ -256,6 +265,12 @@ class ScanSession:
                 mode = self.mode
                 self.set_mode(None, scan)
                 return self.workflow.mode_scan(self, mode, scan)
+            offered, self._offered_bin = self._offered_bin, None
+            location = None
+            if scan.kind == "text":
+                location = location_in(scan.text, self.station["bin_prefix"])
+            if location is not None:
+                return self._location(scan, location, offered)
             before = (len(self.entries), self.current, self.awaiting)
             verdict = self._read(self.lookup_connection(), scan)
             if verdict.ok and (len(self.entries), self.current, self.awaiting) != before:
@@ -518,7 +533,74 @@ class ScanSession:
     # The grid changes only through these, so its tallies stay exact (station.grid).
 
     def _add(self, entry: Entry) -> None:
+        if entry.bin is None:
+            entry.bin = self.bin
         self.grid.add(entry)
+
+    # --- locations (SPEC §3.3) --------------------------------------------------------
+
+    def _location(self, scan: Scan, name: str, offered: tuple[int, str] | None) -> Verdict:
+        """A location barcode: the units scanned after it go to its bin (a bin the
+        warehouse knows: BIN_UNKNOWN; a supervisor who scans an unknown one twice in a
+        row makes it). LOCATION_NOT_HERE where the workflow puts units nowhere, or while
+        a unit waits for its serial. Journaled; CMD-CANCEL forgets it."""
+        words = self.workflow.words
+        if not self.workflow.facts.takes_bins:
+            raise Problem(
+                Code.LOCATION_NOT_HERE,
+                f"{show(scan.text)} is a location barcode: {words.doing.lower()} puts units"
+                " in no bin.",
+                "location",
+            )
+        if self.item_adds_unit and self.awaiting is not None and self._pending_last():
+            product = self.document.lines[self.awaiting].product
+            raise Problem(
+                Code.LOCATION_NOT_HERE,
+                f"{show(scan.text)} is a location barcode: scan the serial of the"
+                f" {product.name} first (or CMD-UNDO), then the location.",
+                "location",
+            )
+        warehouse_id, warehouse = self.workflow.bin_warehouse(self)
+        shown = show(name, 64)
+        if not name or len(name) > 64 or not name.isprintable():
+            raise Problem(
+                Code.BIN_UNKNOWN,
+                f"{show(scan.text)} names no bin: a bin is 1 to 64 visible characters.",
+                "location",
+            )
+        code = bins.bin_code(self.lookup_connection(), warehouse_id, name)
+        made = False
+        if code is None:
+            if offered != (warehouse_id, serial_key(name)) or not self._supervisor():
+                if self._supervisor():
+                    self._offered_bin = (warehouse_id, serial_key(name))
+                    tail = f"scan {show(scan.text)} again now to make it."
+                else:
+                    tail = "a supervisor makes bins (station bins add)."
+                raise Problem(
+                    Code.BIN_UNKNOWN,
+                    f"{warehouse} has no bin {shown}: {tail}",
+                    "location",
+                )
+            with self.engine.begin() as connection:
+                bins.add_bins(connection, warehouse_id, [name], by=self.user)
+                code = bins.bin_code(connection, warehouse_id, name)
+            assert code is not None
+            made = True
+        self.bin = code
+        self._log(scan, "bin")
+        where = f"{warehouse} bin {show(code, 64)}"
+        message = f"Bin {where} made. " if made else ""
+        return Verdict(
+            scan.raw, True, Code.OK, "location", f"{message}Units scanned next go to {where}."
+        )
+
+    def _supervisor(self) -> bool:
+        if self.user is None:
+            return False
+        if self._role is None:
+            self._role = role_of(self.engine, self.user) or ""
+        return self._role == "supervisor"
 
     def _pop(self, index: int = -1) -> Entry:
         return self.grid.pop(index)
@@ -751,7 +833,7 @@ class ScanSession:
     def _start_over(self) -> None:
         """An empty grid; the next scan starts a new journal (replacing any left)."""
         self._clear()
-        self.current = self.awaiting = self.mode = None
+        self.current = self.awaiting = self.mode = self.bin = self._journaled_bin = None
         self._journal_started, self._journal_whole = False, True
         self._journaled, self._journaled_mode = (0, None, None, None), None
 
@@ -845,8 +927,10 @@ class ScanSession:
             record["index"] = index
         elif op in ("scan", "qty") and self.entries:
             last = self.entries[-1]
-            record["entry"] = [last.line, last.serial, last.qty, last.unit_id]
+            record["entry"] = _journaled(last)
         record["state"] = self._journal_state()
+        if self.bin != self._journaled_bin:
+            record["bin"] = self.bin
         if len(self.document.lines) > self._journaled_lines:
             record["lines"] = self._line_products(self._journaled_lines)
         try:
@@ -863,6 +947,7 @@ class ScanSession:
             self._take_back(op, index, removed)
             raise self._journal_problem(error, op) from error
         self._journaled, self._journaled_mode = self._state(), self.mode
+        self._journaled_bin = self.bin
         self._journaled_lines = len(self.document.lines)
         if self._journal_records > self._compact_limit() and (
             self._journal_records >= self._compact_at
@@ -890,7 +975,7 @@ class ScanSession:
             {
                 "scan": entry.serial or "",
                 "op": "scan",
-                "entry": [entry.line, entry.serial, entry.qty, entry.unit_id],
+                "entry": _journaled(entry),
                 "state": [number, entry.line, None],
             }
             for number, entry in enumerate(self.entries, 1)
@@ -898,8 +983,14 @@ class ScanSession:
         state = self._journal_state()
         if records:
             records[-1]["state"] = state
-        elif state != [0, None, None] or (self.workflow.open_lines and self.document.lines):
+        elif (
+            state != [0, None, None]
+            or (self.workflow.open_lines and self.document.lines)
+            or self.bin is not None
+        ):
             records.append({"scan": "", "op": "scan", "state": state})
+        if self.bin is not None:
+            records[-1]["bin"] = self.bin
         if self.workflow.open_lines and self.document.lines:
             records[0]["lines"] = self._line_products(0)
         return records
@@ -929,6 +1020,7 @@ class ScanSession:
         elif row is not None and self._state()[3] != row:
             self._fill(row[1], row[3])  # a pending unit gets its serial back off
         self.current, self.awaiting, self.mode = current, awaiting, self._journaled_mode
+        self.bin = self._journaled_bin
 
     def _journal_problem(self, error: OSError, op: str) -> Problem:
         what = {"qty": "quantity", "remove": "removal"}.get(op, op)
@@ -959,6 +1051,7 @@ class ScanSession:
         for entry in replay.rows():
             self._add(entry)
         self.current, self.awaiting, self.mode = replay.current, replay.awaiting, replay.mode
+        self.bin = self._journaled_bin = replay.bin
         self._journaled, self._journaled_mode = self._state(), self.mode
         return restored
 
@@ -986,6 +1079,12 @@ class ScanSession:
         if self.awaiting is not None:
             sku = self.document.lines[self.awaiting].product.sku
         return Verdict(shown, False, problem.code, kind, problem.message, sku, None)
+
+
+def _journaled(entry: Entry) -> list[Any]:
+    """A grid row as the journal holds it: its bin only when it has its own."""
+    row = [entry.line, entry.serial, entry.qty, entry.unit_id]
+    return row if entry.bin is None else [*row, entry.bin]
 
 
 def database_problem(error: Exception, what: str) -> Problem:

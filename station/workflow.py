@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from station import stations
 from station.codes import Code, StationError, Verdict
-from station.db import documents, units
+from station.db import bins, documents, units
 from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.grid import Entry
 from station.movement import Movement, Stamp
@@ -137,7 +137,14 @@ class Workflow:
 
     # --- the document -------------------------------------------------------------------
 
-    def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
+    def load(
+        self,
+        connection: Connection,
+        number: str,
+        *,
+        lock: bool = False,
+        station: StationConfig | None = None,
+    ) -> Document | None:
         return documents.document(connection, self.document_kind, number, lock=lock)
 
     def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
@@ -211,6 +218,11 @@ class Workflow:
             if scope == "global" or unit.product_id == line.product.id:
                 raise already_exists(serial, unit)
         return None
+
+    def bin_warehouse(self, session: Session) -> tuple[int, str]:
+        """The warehouse whose bins a location barcode names (id, code): where the
+        session puts units (a transfer: the warehouse it sends them to)."""
+        return warehouse_of(session.station, session.document)
 
     # --- commands and modes --------------------------------------------------------------
 
@@ -325,7 +337,7 @@ def _post(
     if earlier is not None:
         return already_posted(header.kind, *earlier)
     number = posting.document.number
-    document = workflow.load(connection, number, lock=True)
+    document = workflow.load(connection, number, lock=True, station=posting.station)
     if document is None:
         raise workflow.missing(number, posting=True)
     station = stations.current(connection, posting.station, register=True)
@@ -357,7 +369,9 @@ def _post(
         **workflow.header_values(posting, document, station),
     )
     stamp = Stamp(workflow.event, movement.at, station.name, posting.user, header.kind, posted)
-    link = {f"{header.kind}_id": header_id}
+    # the unit names the posting that last moved it, where it has a column for it
+    # (shipment_id, rma_id, …; a transfer is in its events only)
+    link = {column: header_id} if (column := units.link_column(header.kind)) else {}
     if units.move(connection, movement, stamp, link, posting.progress) != len(movement.changed):
         # cannot happen under the row locks; refuse rather than guess
         raise Problem(Code.POSTING_FAILED, f"Units changed while locked; {workflow.nothing_done}.")
@@ -414,6 +428,13 @@ def where_units(found: list[UnitInfo]) -> str:
     return "; ".join(already_exists(u.serial, u).message for u in found[:5])
 
 
+def station_warehouse(station: StationConfig | None) -> tuple[int, str] | None:
+    """A station's own warehouse (id, code), None when it has none (or no station)."""
+    if station is None or station.warehouse_id is None:
+        return None
+    return station.warehouse_id, station.warehouse
+
+
 def warehouse_of(station: StationConfig, document: Document) -> tuple[int, str]:
     """Where a station works: its own warehouse, else its document's (id, code)."""
     if station.warehouse_id is not None:
@@ -461,6 +482,28 @@ def take_stock(draft: Draft, movement: Movement, warehouse_id: int, what: str) -
             if problem is not None:
                 raise problem
             movement.stock.append((line.product.id, warehouse_id, -count))
+
+
+# --- where units go ------------------------------------------------------------------
+
+
+def places(draft: Draft, warehouse_id: int, default: str) -> None:
+    """The bins a posting puts units in, checked again (SPEC §3.3): every location the
+    session scanned is still a bin of the warehouse (BIN_UNKNOWN, naming the serials
+    it holds), and the workflow's own bin (`default`: the station's receiving bin) is
+    known from its first use on."""
+    entries = draft.posting.entries
+    for code in sorted({entry.bin for entry in entries if entry.bin is not None}):
+        if bins.bin_code(draft.connection, warehouse_id, code) is None:
+            held = [entry.serial for entry in entries if entry.bin == code and entry.serial]
+            raise Problem(
+                Code.BIN_UNKNOWN,
+                f"Nothing posted: bin {show(code, 64)} is no longer a bin of this warehouse;"
+                " scan another location before its units.",
+                serials=held,
+            )
+    if any(entry.bin is None for entry in entries):
+        bins.add_bins(draft.connection, warehouse_id, [default])
 
 
 # --- the units a posting changes ------------------------------------------------------

@@ -81,6 +81,9 @@ class Facts:
     fixed_number: str = ""
     #: Its sessions need a reason (`--reason`; REASON_REQUIRED without one): adjustments.
     needs_reason: bool = False
+    #: A location barcode sets the bin of the units scanned after it (SPEC §3.3): the
+    #: workflows that put units somewhere (receive, returns, release, move, transfer).
+    takes_bins: bool = False
 
 
 def _read() -> tuple[Facts, ...]:

@@ -14,6 +14,7 @@ from station.db.models import (
     AllocatedSerial,
     Barcode,
     Base,
+    Bin,
     OrderLine,
     POLine,
     Product,
@@ -267,6 +268,17 @@ def seed(engine: Engine) -> None:
                 unit("WS-OPEN", origin="opening", po_line_id=None, receipt_id=None),
                 unit("WS-GONE", status="shipped", order_line_id=4, shipment_id=1, shipped_at=WHEN),
                 unit("GSN0000001", product_id=2, scope_id=2),
+            ],
+        )
+        # the known bins (SPEC §3.3 location barcodes): where the units are, and two more
+        put(
+            c,
+            Bin,
+            [
+                {"warehouse_id": 1, "code": "A-01", "key": "A-01"},
+                {"warehouse_id": 1, "code": "A-02", "key": "A-02"},
+                {"warehouse_id": 1, "code": "QC-OK", "key": "QC-OK"},
+                {"warehouse_id": 2, "code": "B-07", "key": "B-07"},
             ],
         )
     reset_sequences(engine)

@@ -86,7 +86,7 @@ def test_an_adjustment_without_a_reason_is_refused_before_any_scan(
         assert refused.value.code == "REASON_REQUIRED"
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"WS-1\n")))
     capsys.readouterr()
-    status = main(["--db", db_url, "scan", "--station", "DOCK-1", "--release", "A-1"])
+    status = main(["--db", db_url, "scan", "--station", "DOCK-1", "--release", "A-01"])
     out, err = capsys.readouterr()
     assert (status, out) == (1, "")
     assert err.startswith("station: REASON_REQUIRED: Release from quarantine needs a reason")

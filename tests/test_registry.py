@@ -22,7 +22,9 @@ OPEN = {
     "free_return": "FREE",
     "supplier_return": "Acme Supply",
     "scrap": "SCRAP",
-    "release": "A-09",
+    "release": "A-02",
+    "move": "A-02",
+    "transfer": "EAST/B-07",
 }
 
 
@@ -132,7 +134,13 @@ PARTIAL = {
     "release": (
         {},
         ["WS-QC", "CMD-SAVE"],
-        "Released 1 unit(s) from quarantine into A-09: adjustment ADJ-000001.",
+        "Released 1 unit(s) from quarantine into A-02: adjustment ADJ-000001.",
+    ),
+    "move": ({}, ["WS-1", "CMD-SAVE"], "Moved 1 unit(s) to A-02: transfer TRF-000001."),
+    "transfer": (
+        {},
+        ["WS-1", "CMD-SAVE"],
+        "Transferred 1 unit(s) to EAST/B-07: transfer TRF-000001.",
     ),
     "return": (
         {},

@@ -111,8 +111,29 @@ CASES = [
     Case(Code.SERIAL_WRONG_WAREHOUSE, "scrap", "SCRAP", ["WS-EAST"]),
     Case(Code.SERIAL_UNKNOWN, "scrap", "SCRAP", ["NOPE-1"]),
     Case(Code.NOT_ENOUGH_STOCK, "scrap", "SCRAP", ["CABLE3"]),
-    Case(Code.SERIAL_NOT_QUARANTINED, "release", "A-09", ["WS-1"]),
-    Case(Code.SERIAL_DUPLICATE_IN_SESSION, "release", "A-09", ["WS-QC", "ws-qc"]),
+    Case(Code.SERIAL_NOT_QUARANTINED, "release", "A-02", ["WS-1"]),
+    Case(Code.SERIAL_DUPLICATE_IN_SESSION, "release", "A-02", ["WS-QC", "ws-qc"]),
+    Case(Code.BIN_UNKNOWN, "release", "A-02", ["LOC-Q-99"]),
+    # bin moves and transfers: units in stock here, each named by its serial
+    Case(Code.SERIAL_NOT_IN_STOCK, "move", "A-02", ["WS-GONE"]),
+    Case(Code.SERIAL_WRONG_WAREHOUSE, "move", "A-02", ["WS-EAST"]),
+    Case(Code.SERIAL_UNKNOWN, "move", "A-02", ["NOPE-1"]),
+    Case(Code.SERIAL_WRONG_PRODUCT, "move", "A-02", ["G2", "WS-1"]),
+    Case(Code.SERIAL_DUPLICATE_IN_SESSION, "move", "A-02", ["WS-1", "ws-1"]),
+    Case(Code.NOT_ENOUGH_STOCK, "move", "A-02", ["CABLE3"]),
+    Case(Code.BIN_UNKNOWN, "move", "A-02", ["WS-1", "LOC-Z-99"]),
+    Case(Code.SERIAL_NOT_IN_STOCK, "transfer", "EAST/B-07", ["WS-GONE"]),
+    Case(Code.SERIAL_WRONG_WAREHOUSE, "transfer", "EAST/B-07", ["WS-EAST"]),
+    Case(Code.NOT_ENOUGH_STOCK, "transfer", "EAST/B-07", ["CABLE3"]),
+    # a location barcode names a bin of the warehouse the units go to (EAST's: B-07)
+    Case(Code.BIN_UNKNOWN, "transfer", "EAST/B-07", ["LOC-A-01"]),
+    # location barcodes where units arrive: a known bin, and never instead of a serial
+    Case(Code.BIN_UNKNOWN, "receive", "PO-1", ["LOC-NOWHERE"]),
+    Case(Code.BIN_UNKNOWN, "receive", "PO-1", ["LOC-" + "B" * 65]),
+    Case(Code.LOCATION_NOT_HERE, "receive", "PO-1", ["W1", "LOC-A-02"]),
+    Case(Code.LOCATION_NOT_HERE, "ship", "SO-1", ["LOC-A-01"]),
+    Case(Code.LOCATION_NOT_HERE, "scrap", "SCRAP", ["LOC-A-01"]),
+    Case(Code.BIN_UNKNOWN, "return", "SO-3", ["LOC-NOWHERE"]),
 ]
 
 

@@ -4,110 +4,48 @@ back in stock, into the bin named). Each is one posting, ADJ-000001, with its re
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from station.adjust import rules
 from station.codes import Code
-from station.db import company, documents
+from station.db import documents
 from station.documents import Document, DocumentLine, Product, UnitInfo
-from station.movement import Movement, UnitChange
+from station.grid import Entry
+from station.movement import Movement
 from station.posting import Posting
-from station.rules import Problem, check_once, check_serial_text
-from station.scanning import serial_key
+from station.rules import Problem
+from station.scanned_alone import ScannedAlone
 from station.stations import StationConfig
 from station.workflow import (
     Draft,
     Session,
-    Workflow,
-    locked_units,
     on_hand_line,
-    refused_whole,
+    places,
+    station_warehouse,
     stock_problem,
-    take_stock,
     warehouse_of,
 )
 
 
-class Adjustment(Workflow):
-    """A serial scanned alone names its unit; the lines come as units are scanned."""
+class Adjustment(ScannedAlone):
+    """Scrap and release: a supervisor's, with a reason; ADJ-000001."""
 
-    serial_alone = True
-    open_lines = True
-    #: The statuses a unit may have to be taken, and the code when it has another.
-    statuses: tuple[str, ...] = ()
-    status_code = Code.SERIAL_NOT_IN_STOCK
-
-    def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
+    def load(
+        self,
+        connection: Connection,
+        number: str,
+        *,
+        lock: bool = False,
+        station: StationConfig | None = None,
+    ) -> Document | None:
         return documents.no_document(connection, self.kind, number)
 
     def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
-        """A scrap opens from its button; a release into the bin typed (any bin name)."""
-        name = " ".join(search.split())
-        if self.facts.fixed_number or not name:
+        """A scrap opens from its button; a release into a bin (the known bins)."""
+        if self.facts.fixed_number:
             return []
-        return [{"number": name, "party": "", "status": ""}]
-
-    def line_of_serial(self, session: Session, connection: Connection, serial: str) -> int:
-        return session.line_of_product(rules.unit_product(session, connection, serial))
-
-    def check_serial(self, session: Session, index: int, serial: str, *, room: bool) -> int | None:
-        connection = session.lookup_connection()
-        key = serial_key(serial)
-        unit = rules.check_unit(
-            session.document.lines[index],
-            serial,
-            session.units_with_serial(connection, key),
-            statuses=self.statuses,
-            code=self.status_code,
-            warehouse=warehouse_of(session.station, session.document),
-        )
-        session.check_duplicate(connection, index, serial, key)
-        return unit.id
-
-    def changes(self, unit: UnitInfo, document: Document) -> tuple[tuple[str, Any], ...]:
-        raise NotImplementedError
-
-    def plan(self, draft: Draft) -> Movement:
-        """The units locked (in key order) and checked again, then what they become."""
-        connection, lines = draft.connection, draft.lines
-        warehouse = warehouse_of(draft.station, draft.document)
-        found = locked_units(draft)
-        scope = company.serial_scope(connection)
-        charset = company.serial_charset(connection)
-        movement = Movement(
-            datetime.now(UTC),
-            posted_units=[(e.line, e.serial, e.qty) for e in draft.posting.entries],
-        )
-        seen: set[tuple[int, str]] = set()
-        for entry in draft.posting.entries:
-            if entry.serial is None:
-                continue
-            line = lines[entry.line]
-            key = serial_key(entry.serial)
-            with refused_whole("Nothing adjusted", entry.serial):
-                check_serial_text(entry.serial, charset)
-                unit = rules.check_unit(
-                    line,
-                    entry.serial,
-                    found.get(key, []),
-                    statuses=self.statuses,
-                    code=self.status_code,
-                    warehouse=warehouse,
-                )
-            check_once(seen, (company.scope_id(scope, line.product.id), key), entry.serial)
-            change = UnitChange(
-                unit.id,
-                unit.warehouse_id,
-                unit.bin,
-                self.changes(unit, draft.document),
-                expect_status=unit.status,
-            )
-            movement.changed.append(change)
-        take_stock(draft, movement, warehouse[0], "scrap")
-        return movement
+        return documents.bin_choices(connection, search)
 
     def header_values(
         self, posting: Posting, document: Document, station: StationConfig
@@ -130,7 +68,9 @@ class Scrap(Adjustment):
     def room_problem(self, line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
         return stock_problem(line, scanned, extra, "scrap")
 
-    def changes(self, unit: UnitInfo, document: Document) -> tuple[tuple[str, Any], ...]:
+    def changes(
+        self, unit: UnitInfo, document: Document, entry: Entry
+    ) -> tuple[tuple[str, Any], ...]:
         return (("status", "scrapped"),)
 
 
@@ -141,11 +81,21 @@ class Release(Adjustment):
     statuses = ("quarantined",)
     status_code = Code.SERIAL_NOT_QUARANTINED
 
-    def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
-        bin_name = " ".join(number.split())
-        if not bin_name or len(bin_name) > 64 or not bin_name.isprintable():
-            return None
-        return documents.no_document(connection, "bin", bin_name)
+    def load(
+        self,
+        connection: Connection,
+        number: str,
+        *,
+        lock: bool = False,
+        station: StationConfig | None = None,
+    ) -> Document | None:
+        """The bin the units go into: a known bin of the station's warehouse (BIN_UNKNOWN)."""
+        return documents.bin_document(connection, "bin", number, station_warehouse(station))
+
+    def plan(self, draft: Draft) -> Movement:
+        movement = super().plan(draft)
+        places(draft, warehouse_of(draft.station, draft.document)[0], draft.document.number)
+        return movement
 
     def room_problem(self, line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
         if line.product.serialized:
@@ -156,8 +106,10 @@ class Release(Adjustment):
             " nothing to release.",
         )
 
-    def changes(self, unit: UnitInfo, document: Document) -> tuple[tuple[str, Any], ...]:
-        return (("status", "in_stock"), ("bin", document.number))
+    def changes(
+        self, unit: UnitInfo, document: Document, entry: Entry
+    ) -> tuple[tuple[str, Any], ...]:
+        return (("status", "in_stock"), ("bin", entry.bin or document.number))
 
 
 SCRAP = Scrap()

@@ -223,11 +223,15 @@ def insert_units(
     user_name, document_kind, document_number); where the unit is comes from each unit:
     a unit in stock (the default) or quarantined came to its warehouse and bin, one
     created gone (a serial shipped unvalidated) left its warehouse. Units may leave out
-    the columns of their documents (po_line_id, receipt_id, unit_cost, order_line_id, …). Ids are
+    the columns of their documents (po_line_id, receipt_id, unit_cost, order_line_id, …). The
+    bins they are in become known bins (an import, the demo, a receipt). Ids are
     reserved first, so units and events go in with plain executemany (COPY on
     PostgreSQL) and no RETURNING.
     """
+    from station.db import bins  # (bins imports this module)
+
     shared = tuple(event.get(name) for name in EVENT_COLUMNS[1:5])
+    known: set[tuple[int, str]] = set()
     document = (event.get("document_kind"), event.get("document_number"))
     count = 0
     for chunk in chunked(units, size):
@@ -252,6 +256,11 @@ def insert_units(
             (unit_id, *shared, *place, *document)
             for unit_id, place in zip(ids, places, strict=True)
         ]
+        new_bins = {(unit["warehouse_id"], unit["bin"]) for unit in chunk} - known
+        for warehouse_id in sorted({warehouse_id for warehouse_id, _ in new_bins}):
+            codes = sorted(code for house, code in new_bins if house == warehouse_id)
+            bins.add_bins(connection, warehouse_id, codes)
+        known |= new_bins
         _write(connection, Unit, unit_columns, unit_rows)
         _write(connection, Event, event_columns, event_rows)
         count += len(chunk)

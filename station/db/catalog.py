@@ -134,6 +134,11 @@ def warehouse_by_code(connection: Connection, code: str) -> int | None:
     return connection.scalar(select(Warehouse.id).where(Warehouse.code == code))
 
 
+def warehouses(connection: Connection) -> list[str]:
+    """Every warehouse's code, in code order."""
+    return list(connection.scalars(select(Warehouse.code).order_by(Warehouse.code)))
+
+
 def first_warehouse(connection: Connection) -> tuple[int, str] | None:
     row = connection.execute(select(Warehouse.id, Warehouse.code).order_by(Warehouse.id)).first()
     return None if row is None else (row[0], row[1])

@@ -15,6 +15,7 @@ from sqlalchemy import (
     update,
 )
 
+from station.db import bins
 from station.db.bulk import upsert
 from station.db.catalog import first_warehouse, products_by_id
 from station.db.models import (
@@ -28,11 +29,13 @@ from station.db.models import (
     Rtv,
     SerialSequence,
     Shipment,
+    Transfer,
     Vendor,
     Warehouse,
 )
 from station.db.models import Product as ProductRow
 from station.documents import Document, DocumentLine
+from station.scanning import serial_key
 
 # --- documents ----------------------------------------------------------------------
 
@@ -92,6 +95,34 @@ def no_document(connection: Connection, kind: str, number: str) -> Document | No
     if first is None:
         return None
     return Document(kind, 0, number, "", first[0], first[1], "open")
+
+
+def bin_document(
+    connection: Connection, kind: str, name: str, warehouse: tuple[int, str] | None
+) -> Document | None:
+    """The document of a workflow on a bin (a release, a bin move): a known bin of
+    `warehouse` (else the first warehouse), its number the bin's code as spelt; None
+    when the warehouse has no such bin."""
+    where = warehouse or first_warehouse(connection)
+    if where is None:
+        return None
+    name = " ".join(name.split())
+    if not name or len(name) > 64:
+        return None
+    code = bins.bin_code(connection, where[0], name)
+    if code is None:
+        return None
+    return Document(kind, 0, code, where[1], where[0], where[1], "open")
+
+
+def bin_choices(connection: Connection, search: str = "") -> list[dict[str, Any]]:
+    """The known bins (a release's or a move's choices), filtered by what is typed."""
+    wanted = serial_key(search)
+    return [
+        {"number": code, "party": warehouse, "status": ""}
+        for warehouse, code, _by in bins.bins(connection)
+        if wanted in serial_key(code)
+    ][:500]
 
 
 def vendor(connection: Connection, name: str, *, lock: bool = False) -> Document | None:
@@ -174,6 +205,7 @@ _DOCUMENT_SEQUENCES = {
     "rma": "rma_numbers",
     "rtv": "rtv_numbers",
     "adjustment": "adjustment_numbers",
+    "transfer": "transfer_numbers",
 }
 
 
@@ -243,6 +275,7 @@ _HEADERS: dict[str, Any] = {
     "rma": Rma,
     "rtv": Rtv,
     "adjustment": Adjustment,
+    "transfer": Transfer,
 }
 
 

@@ -99,6 +99,25 @@ class Warehouse(Base):
     name: Mapped[str] = mapped_column(String(200))
 
 
+class Bin(Base):
+    """A known location of a warehouse (SPEC §3.3 location barcodes): where a location
+    scan may send units. Made by a supervisor (`station bins add`, or a location scanned
+    twice in a supervisor's session), by the stock import for the bins it names, and for
+    a station's own receiving and returns bins when a posting first puts units there."""
+
+    __tablename__ = "bins"
+    __table_args__ = (UniqueConstraint("warehouse_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    #: As units carry it (units.bin), and as the supervisor spelt it.
+    code: Mapped[str] = mapped_column(String(64))
+    #: `serial_key(code)`: a bin is found by its key, so "a-01", "A-01" and the
+    #: fullwidth "Ａ-01" name one bin, and no two bins of a warehouse read the same.
+    key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+
+
 class Vendor(Base):
     __tablename__ = "vendors"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -343,6 +362,16 @@ class Rtv(PostingHeader, Base):
 
     __tablename__ = "rtvs"
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+
+
+class Transfer(PostingHeader, Base):
+    """One posted move or transfer (TRF-000001): units of one warehouse sent to a bin of
+    the same warehouse (a bin move) or of another (a transfer)."""
+
+    __tablename__ = "transfers"
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    to_warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    to_bin: Mapped[str] = mapped_column(String(64))
 
 
 ADJUSTMENT_KINDS = ("scrap", "release", "add")

@@ -198,6 +198,13 @@ def last_event(connection: Connection, unit_id: int) -> tuple[str, str, str | No
     return None if row is None else (row[0], row[1], row[2])
 
 
+def link_column(kind: str) -> str | None:
+    """The unit's column naming the last posting of `kind` that moved it ("rma" ->
+    "rma_id"), None when units keep no such link."""
+    column = f"{kind}_id"
+    return column if column in Unit.__table__.c else None
+
+
 def move(
     connection: Connection,
     movement: Movement,

@@ -18,7 +18,7 @@ from station.movement import Movement
 from station.posting import Posting, PostingResult
 from station.rules import Problem, check_once, check_serial_rules
 from station.scanning import serial_key
-from station.workflow import Draft, check_not_taken, where_units
+from station.workflow import Draft, check_not_taken, places, where_units
 
 
 def prepare(engine: Engine, posting: Posting) -> Made | PostingResult:
@@ -58,6 +58,7 @@ def plan(draft: Draft) -> Movement:
         raise Problem(Code.POSTING_FAILED, "Some units have no serial yet: save again.")
 
     warehouse_id = station.warehouse_id or draft.document.warehouse_id
+    places(draft, warehouse_id, str(options["receiving_bin"]))
     movement = Movement(now, generated=[serials[id(entry)] for entry in pending])
     for entry in posting.entries:
         line = lines[entry.line]
@@ -75,7 +76,7 @@ def plan(draft: Draft) -> Movement:
                 "serial_key": serial_key(serial),
                 "status": "in_stock",
                 "warehouse_id": warehouse_id,
-                "bin": str(options["receiving_bin"]),
+                "bin": entry.bin or str(options["receiving_bin"]),
                 "origin": "po",
                 "po_line_id": line.id,
                 "unit_cost": line.unit_cost,

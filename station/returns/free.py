@@ -16,6 +16,7 @@ from station.movement import Movement
 from station.returns import posting
 from station.rules import Problem, check_once, check_serial_rules
 from station.scanning import serial_key
+from station.stations import StationConfig
 from station.workflow import Draft, Workflow, check_not_taken
 
 
@@ -23,7 +24,14 @@ class FreeReturn(Workflow):
     kind = "free_return"
     open_lines = True
 
-    def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
+    def load(
+        self,
+        connection: Connection,
+        number: str,
+        *,
+        lock: bool = False,
+        station: StationConfig | None = None,
+    ) -> Document | None:
         return documents.no_document(connection, "free", number)
 
     def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
@@ -71,7 +79,7 @@ class FreeReturn(Workflow):
                     "serial_key": serial_key(entry.serial),
                     "status": status,
                     "warehouse_id": warehouse_id,
-                    "bin": place,
+                    "bin": entry.bin or place,
                     "origin": "return",
                     "received_at": movement.at,
                 }

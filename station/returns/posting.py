@@ -16,6 +16,7 @@ verdict says why."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,12 +26,13 @@ from station.codes import Code
 from station.db import company, units
 from station.documents import DocumentLine
 from station.generated import Made, pending
+from station.grid import Entry
 from station.movement import Movement, UnitChange
 from station.posting import Posting, PostingResult
 from station.returns import rules
 from station.rules import Problem, check_once, check_serial_text
 from station.scanning import serial_key, show
-from station.workflow import Draft, locked_units, refused_whole
+from station.workflow import Draft, locked_units, places, refused_whole
 
 
 def plan(draft: Draft) -> Movement:
@@ -42,7 +44,10 @@ def plan(draft: Draft) -> Movement:
     scope = company.serial_scope(connection)
     charset = company.serial_charset(connection)
     movement, warehouse_id, status, place = coming_back(draft)
-    back = (("status", status), ("warehouse_id", warehouse_id), ("bin", place))
+
+    def back(entry: Entry) -> tuple[tuple[str, Any], ...]:
+        return (("status", status), ("warehouse_id", warehouse_id), ("bin", entry.bin or place))
+
     made: Made = draft.extra
     serials, movement.at = made
     without_label = pending(posting)
@@ -64,7 +69,7 @@ def plan(draft: Draft) -> Movement:
         check_once(seen, (company.scope_id(scope, line.product.id), key), entry.serial)
         movement.changed.append(
             # it was out: its event comes from the warehouse it left, no bin
-            UnitChange(unit.id, unit.warehouse_id, None, back, expect_status="shipped")
+            UnitChange(unit.id, unit.warehouse_id, None, back(entry), expect_status="shipped")
         )
     if without_label:
         returned = {change.unit_id for change in movement.changed}
@@ -90,7 +95,9 @@ def coming_back(draft: Draft) -> tuple[Movement, int, str, str]:
     movement = Movement(datetime.now(UTC), posted_units=posted)
     warehouse_id = station.warehouse_id or draft.document.warehouse_id
     status = "quarantined" if station["quarantine_returns"] else "in_stock"
-    return movement, warehouse_id, status, str(station["returns_bin"])
+    place = str(station["returns_bin"])
+    places(draft, warehouse_id, place)
+    return movement, warehouse_id, status, place
 
 
 def _relabel(
@@ -98,19 +105,18 @@ def _relabel(
     movement: Movement,
     made: list[tuple[Any, DocumentLine, str]],
     returned: set[int],
-    back: tuple[tuple[str, Any], ...],
+    back: Callable[[Entry], tuple[tuple[str, Any], ...]],
 ) -> None:
     """The new units of the units whose label was lost, each product's linked to the
     one unit of it still out on the order (`rules.relabel_candidate`), that unit
     scrapped with a `relabeled` event; the posting's notes say which, or why none."""
     connection, order = draft.connection, draft.document
     scope = company.serial_scope(connection)
-    values = dict(back)
-    by_product: dict[int, list[tuple[DocumentLine, str]]] = defaultdict(list)
-    for _entry, line, serial in made:
-        by_product[line.product.id].append((line, serial))
+    by_product: dict[int, list[tuple[Entry, DocumentLine, str]]] = defaultdict(list)
+    for entry, line, serial in made:
+        by_product[line.product.id].append((entry, line, serial))
     for product_id, made_for in by_product.items():
-        product = made_for[0][0].product
+        product = made_for[0][1].product
         line_ids = [line.id for line in order.lines if line.product.id == product_id]
         out = [
             unit
@@ -118,7 +124,8 @@ def _relabel(
             if unit.id not in returned
         ]
         old, why = rules.relabel_candidate(order, product, out, len(made_for))
-        for line, serial in made_for:
+        for entry, line, serial in made_for:
+            values = dict(back(entry))
             movement.created.append(
                 {
                     "product_id": product_id,
@@ -134,7 +141,7 @@ def _relabel(
                     "relabels_id": None if old is None else old.id,
                 }
             )
-        made_serials = ", ".join(serial for _, serial in made_for)
+        made_serials = ", ".join(serial for _, _, serial in made_for)
         plural = "s" if len(made_for) > 1 else ""
         if old is None:
             movement.notes.append(f"New serial{plural} {made_serials} for {product.name}: {why}.")

@@ -16,6 +16,7 @@ from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.movement import Movement, UnitChange
 from station.rules import Problem, check_once, check_serial_text
 from station.scanning import serial_key, show
+from station.stations import StationConfig
 from station.workflow import (
     Draft,
     Session,
@@ -34,7 +35,14 @@ class SupplierReturn(Workflow):
     serial_alone = True
     open_lines = True
 
-    def load(self, connection: Connection, number: str, *, lock: bool = False) -> Document | None:
+    def load(
+        self,
+        connection: Connection,
+        number: str,
+        *,
+        lock: bool = False,
+        station: StationConfig | None = None,
+    ) -> Document | None:
         return documents.vendor(connection, number, lock=lock)
 
     def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
