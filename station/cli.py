@@ -144,6 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--by", metavar="SUPERVISOR")
     users.add_parser("list", help="list users and roles")
 
+    bins = commands.add_parser(
+        "bins", help="known bins (locations a location barcode may name)"
+    ).add_subparsers(dest="action", required=True)
+    make = bins.add_parser("add", help="make bins of a warehouse (a supervisor: --user)")
+    make.add_argument("warehouse")
+    make.add_argument("bins", nargs="+", metavar="BIN")
+    make.add_argument("--user", metavar="SUPERVISOR")
+    show_bins = bins.add_parser("list", help="list the known bins")
+    show_bins.add_argument("--warehouse")
+
     try:
         from station.devices import cli as devices_cli
     except ImportError:  # the devices layer is optional for the core commands
@@ -499,6 +509,25 @@ def cmd_users(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_bins(args: argparse.Namespace) -> int:
+    from station import bins
+    from station.scanning import show
+
+    engine = _engine(args)
+    if args.action == "list":
+        for warehouse, code, by in bins.list_bins(engine, args.warehouse):
+            made = f"  made by {show(by, 100)}" if by else ""
+            print(f"{show(warehouse, 64):<12} {show(code, 64)}{made}")
+        return EXIT_OK
+    pin = _pin("STATION_PIN", f"PIN for {args.user}: ") if args.user else None
+    made, known = bins.add_bins(engine, args.warehouse, args.bins, user=args.user, pin=pin)
+    for code in made:
+        print(f"Bin {show(code, 64)} made in {show(args.warehouse, 64)}.")
+    for code in known:
+        print(f"Bin {show(code, 64)} is known already in {show(args.warehouse, 64)}.")
+    return EXIT_OK
+
+
 def _supervisor(args: argparse.Namespace, engine: Engine, what: str) -> str:
     """The supervisor named by `--user`, once their PIN (STATION_PIN or prompted) is
     right: NOT_AUTHORIZED without `--user`, USER_LOCKED while they are locked."""
@@ -693,6 +722,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "stations": cmd_stations,
     "settings": cmd_settings,
     "users": cmd_users,
+    "bins": cmd_bins,
 }
 
 

@@ -19,7 +19,7 @@ from station.movement import Movement
 from station.posting import Posting
 from station.rules import Problem
 from station.scanned_alone import ScannedAlone
-from station.scanning import show
+from station.scanning import serial_key, show
 from station.stations import StationConfig
 from station.workflow import (
     Draft,
@@ -135,6 +135,9 @@ class Transfer(Moving):
         source = station_warehouse(station) or catalog.first_warehouse(connection)
         if to is None or source is None:
             return None
+        default = str(station["receiving_bin"]) if station is not None else "RECEIVING"
+        if place and serial_key(place) == serial_key(default):
+            place = ""  # the station's own receiving bin: made there at posting
         if place:
             code = bins.bin_code(connection, to, place)
             if code is None:
@@ -145,7 +148,7 @@ class Transfer(Moving):
                 )
             place = code
         else:
-            place = str(station["receiving_bin"]) if station is not None else "RECEIVING"
+            place = default
         return Document("transfer", to, f"{house}/{place}", house, source[0], source[1], "open")
 
     def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
