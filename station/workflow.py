@@ -147,7 +147,9 @@ class Workflow:
     ) -> Document | None:
         return documents.document(connection, self.document_kind, number, lock=lock)
 
-    def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
+    def choices(
+        self, connection: Connection, search: str = "", *, station: StationConfig | None = None
+    ) -> list[dict[str, Any]]:
         """What a session of this workflow may open, for the choose page: {number,
         party, status} rows, filtered by what is typed."""
         return documents.open_documents(connection, self.document_kind, search)
@@ -218,6 +220,11 @@ class Workflow:
             if scope == "global" or unit.product_id == line.product.id:
                 raise already_exists(serial, unit)
         return None
+
+    def own_bin(self, station: StationConfig, document: Document) -> str:
+        """The bin the units of a session go to when no location was scanned before them
+        (the station's receiving bin); "" for a workflow that puts units nowhere."""
+        return ""
 
     def bin_warehouse(self, session: Session) -> tuple[int, str]:
         """The warehouse whose bins a location barcode names (id, code): where the

@@ -113,10 +113,11 @@ class ChoosePage(QWidget):
     def _matching(self) -> Callable[[], list[dict[str, Any]]]:
         """The query for the open documents the filter matches now (for the worker)."""
         engine, flow, typed = reading(self.services.engine), workflow(self.kind), self.search.text()
+        station = self.services.config
 
         def matching() -> list[dict[str, Any]]:
             with engine.connect() as connection:
-                return flow.choices(connection, typed.strip())
+                return flow.choices(connection, typed.strip(), station=station)
 
         return matching
 

@@ -151,17 +151,27 @@ class EntriesModel(RowsModel):
     (undo); anything else resets the model.
     """
 
-    columns = ("#", "SKU", "Product", "Serial", "Qty")
+    columns: tuple[str, ...] = ("#", "SKU", "Product", "Serial", "Qty")
     numeric = frozenset({0, 4})
 
-    def __init__(self, describe: Callable[[Entry], tuple[str, str]]) -> None:
+    def __init__(
+        self, describe: Callable[[Entry], tuple[str, str]], own_bin: str | None = None
+    ) -> None:
+        """`own_bin`: the bin a unit goes to with no location scanned before it; None for
+        a workflow that puts units nowhere (no Bin column)."""
         super().__init__()
         self._describe = describe
+        self._own_bin = own_bin
+        if own_bin is not None:
+            self.columns = ("#", "SKU", "Product", "Serial", "Bin", "Qty")
+            self.numeric = frozenset({0, 5})
 
     def row_for(self, entry: Entry) -> tuple[Any, ...]:
         sku, name = self._describe(entry)
         serial = entry.serial if entry.serial is not None else "—"
-        return (sku, name, serial, entry.qty)
+        if self._own_bin is None:
+            return (sku, name, serial, entry.qty)
+        return (sku, name, serial, entry.bin or self._own_bin, entry.qty)
 
     def data(self, index: _Index, role: int = _DISPLAY) -> Any:
         if role == _DISPLAY:
@@ -199,7 +209,9 @@ def entries_model(session: ScanSession) -> EntriesModel:
         product = lines[entry.line].product
         return product.sku, product.name
 
-    return EntriesModel(describe)
+    flow = session.workflow
+    own = flow.own_bin(session.station, session.document) if flow.facts.takes_bins else None
+    return EntriesModel(describe, own)
 
 
 class EventsModel(RowsModel):

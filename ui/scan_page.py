@@ -106,7 +106,10 @@ class ScanPage(QWidget):
         lines_header = self.lines_view.horizontalHeader()
         for column in (0, 1, *range(3, self.lines_model.columnCount())):
             lines_header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        for column, width in enumerate((64, 100, 0, 230, 56)):
+        widths = (64, 100, 0, 230, 56)
+        if self.entries_model.columnCount() == 6:  # a Bin column before Qty
+            widths = (64, 100, 0, 230, 120, 56)
+        for column, width in enumerate(widths):
             if width:
                 self.entries_view.setColumnWidth(column, width)
 

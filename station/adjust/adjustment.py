@@ -41,11 +41,13 @@ class Adjustment(ScannedAlone):
     ) -> Document | None:
         return documents.no_document(connection, self.kind, number)
 
-    def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
+    def choices(
+        self, connection: Connection, search: str = "", *, station: StationConfig | None = None
+    ) -> list[dict[str, Any]]:
         """A scrap opens from its button; a release into a bin (the known bins)."""
         if self.facts.fixed_number:
             return []
-        return documents.bin_choices(connection, search)
+        return documents.bin_choices(connection, search, station_warehouse(station))
 
     def header_values(
         self, posting: Posting, document: Document, station: StationConfig
@@ -91,6 +93,9 @@ class Release(Adjustment):
     ) -> Document | None:
         """The bin the units go into: a known bin of the station's warehouse (BIN_UNKNOWN)."""
         return documents.bin_document(connection, "bin", number, station_warehouse(station))
+
+    def own_bin(self, station: StationConfig, document: Document) -> str:
+        return document.number
 
     def plan(self, draft: Draft) -> Movement:
         movement = super().plan(draft)

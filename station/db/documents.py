@@ -115,12 +115,18 @@ def bin_document(
     return Document(kind, 0, code, where[1], where[0], where[1], "open")
 
 
-def bin_choices(connection: Connection, search: str = "") -> list[dict[str, Any]]:
-    """The known bins (a release's or a move's choices), filtered by what is typed."""
+def bin_choices(
+    connection: Connection, search: str = "", warehouse: tuple[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """The known bins of a warehouse (the first one when None): a release's or a move's
+    choices, filtered by what is typed."""
+    where = warehouse or first_warehouse(connection)
+    if where is None:
+        return []
     wanted = serial_key(search)
     return [
-        {"number": code, "party": warehouse, "status": ""}
-        for warehouse, code, _by in bins.bins(connection)
+        {"number": code, "party": house, "status": ""}
+        for house, code, _by in bins.bins(connection, where[0])
         if wanted in serial_key(code)
     ][:500]
 

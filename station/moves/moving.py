@@ -39,6 +39,9 @@ class Moving(ScannedAlone):
         """Where the units go: (warehouse id, warehouse code, bin)."""
         raise NotImplementedError
 
+    def own_bin(self, station: StationConfig, document: Document) -> str:
+        return self.destination(document)[2]
+
     def bin_warehouse(self, session: Session) -> tuple[int, str]:
         warehouse_id, warehouse, _bin = self.destination(session.document)
         return warehouse_id, warehouse
@@ -102,8 +105,10 @@ class Move(Moving):
     ) -> Document | None:
         return documents.bin_document(connection, "move", number, station_warehouse(station))
 
-    def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
-        return documents.bin_choices(connection, search)
+    def choices(
+        self, connection: Connection, search: str = "", *, station: StationConfig | None = None
+    ) -> list[dict[str, Any]]:
+        return documents.bin_choices(connection, search, station_warehouse(station))
 
     def destination(self, document: Document) -> tuple[int, str, str]:
         return document.warehouse_id, document.warehouse, document.number
@@ -151,14 +156,16 @@ class Transfer(Moving):
             place = default
         return Document("transfer", to, f"{house}/{place}", house, source[0], source[1], "open")
 
-    def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
-        """Every warehouse, and every known bin as WAREHOUSE/BIN."""
+    def choices(
+        self, connection: Connection, search: str = "", *, station: StationConfig | None = None
+    ) -> list[dict[str, Any]]:
+        """Every warehouse, and every known bin of each as WAREHOUSE/BIN."""
         houses = [
             {"number": code, "party": code, "status": ""} for code in catalog.warehouses(connection)
         ]
         known = [
-            {"number": f"{row['party']}/{row['number']}", "party": row["party"], "status": ""}
-            for row in documents.bin_choices(connection)
+            {"number": f"{house}/{code}", "party": house, "status": ""}
+            for house, code, _by in bins.bins(connection)
         ]
         wanted = search.strip().casefold()
         return [row for row in houses + known if wanted in row["number"].casefold()][:500]

@@ -13,10 +13,14 @@ from station.posting import Posting, PostingResult
 from station.receive import posting as receipt
 from station.receive import rules
 from station.rules import Problem
+from station.stations import StationConfig
 from station.workflow import Workflow, post_document
 
 
 class Receive(Workflow):
+    def own_bin(self, station: StationConfig, document: Document) -> str:
+        return str(station["receiving_bin"])
+
     kind = "receive"
 
     def not_open(self, document: Document, options: dict[str, Any]) -> Problem | None:

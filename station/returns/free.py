@@ -21,6 +21,9 @@ from station.workflow import Draft, Workflow, check_not_taken
 
 
 class FreeReturn(Workflow):
+    def own_bin(self, station: StationConfig, document: Document) -> str:
+        return str(station["returns_bin"])
+
     kind = "free_return"
     open_lines = True
 
@@ -34,7 +37,9 @@ class FreeReturn(Workflow):
     ) -> Document | None:
         return documents.no_document(connection, "free", number)
 
-    def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
+    def choices(
+        self, connection: Connection, search: str = "", *, station: StationConfig | None = None
+    ) -> list[dict[str, Any]]:
         """One choice: the free return itself (there is no document to choose)."""
         return [{"number": self.facts.fixed_number, "party": "no order", "status": "open"}]
 

@@ -45,7 +45,9 @@ class SupplierReturn(Workflow):
     ) -> Document | None:
         return documents.vendor(connection, number, lock=lock)
 
-    def choices(self, connection: Connection, search: str = "") -> list[dict[str, Any]]:
+    def choices(
+        self, connection: Connection, search: str = "", *, station: StationConfig | None = None
+    ) -> list[dict[str, Any]]:
         return documents.vendors(connection, search)
 
     def open_line(self, session: Session, product: Product) -> DocumentLine:

@@ -21,6 +21,7 @@ from station.returns import posting as rma
 from station.returns import rules
 from station.rules import Problem
 from station.scanning import Scan, serial_key, show
+from station.stations import StationConfig
 from station.workflow import Session, Workflow, post_document
 
 NO_LABEL_PROMPT = (
@@ -30,6 +31,9 @@ NO_LABEL_PROMPT = (
 
 
 class Return(Workflow):
+    def own_bin(self, station: StationConfig, document: Document) -> str:
+        return str(station["returns_bin"])
+
     kind = "return"
     serial_alone = True
 
