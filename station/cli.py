@@ -144,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--by", metavar="SUPERVISOR")
     users.add_parser("list", help="list users and roles")
 
+    sheet = commands.add_parser("count-sheet", help="the serials the ledger expects in a bin")
+    sheet.add_argument("bin", metavar="BIN")
+    sheet.add_argument("--station", metavar="NAME", help="whose warehouse (default: the first)")
+    sheet.add_argument("--out", metavar="FILE.xlsx", help="write XLSX instead of printing")
+
     bins = commands.add_parser(
         "bins", help="known bins (locations a location barcode may name)"
     ).add_subparsers(dest="action", required=True)
@@ -271,7 +276,7 @@ def _error(message: str) -> None:
 
 
 #: Commands that may legitimately run long: no statement or answer time limit.
-PATIENT = frozenset({"import", "export", "demo", "db"})
+PATIENT = frozenset({"import", "export", "demo", "db", "count-sheet"})
 
 
 def _engine(args: argparse.Namespace) -> Engine:
@@ -509,6 +514,27 @@ def cmd_users(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_count_sheet(args: argparse.Namespace) -> int:
+    from station import stations
+    from station.counts.sheet import count_sheet, write_count_sheet
+    from station.files import shown
+    from station.scanning import show
+
+    engine = _engine(args)
+    station = stations.load(engine, args.station) if args.station else None
+    rows = count_sheet(engine, args.bin, station)
+    if args.out:
+        count = write_count_sheet(engine, rows, args.out)
+        print(f"Count sheet of {show(args.bin, 64)}: {count} serial(s) to {shown(args.out)}.")
+        return EXIT_OK
+    for sku, _name, serial, status, warehouse, place in rows:
+        note = "" if status == "in_stock" else f"  ({status})"
+        where = f"{show(warehouse, 12):<12} {show(place, 20):<20}"
+        print(f"{where} {show(sku, 14):<14} {show(serial, 64)}{note}")
+    print(f"{len(rows)} serial(s) expected in {show(args.bin, 64)}.")
+    return EXIT_OK
+
+
 def cmd_bins(args: argparse.Namespace) -> int:
     from station import bins
     from station.scanning import show
@@ -723,6 +749,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "settings": cmd_settings,
     "users": cmd_users,
     "bins": cmd_bins,
+    "count-sheet": cmd_count_sheet,
 }
 
 

@@ -46,6 +46,10 @@ class Movement:
     #: What the posting's verdict says besides its count (a return: which unit a new
     #: serial replaces, or why none).
     notes: list[str] = field(default_factory=list)
+    #: Lists the posting answers with (a count: "missing", "misplaced", "found" serials).
+    lists: dict[str, list[str]] = field(default_factory=dict)
+    #: Columns of the posting header the plan knows (a count: how many were missing).
+    header: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -34,6 +35,8 @@ class Posting:
     entries: tuple[Entry, ...]
     #: Why (an adjustment's reason, required there; None elsewhere).
     reason: str | None = None
+    #: When the session began (a count: what was posted on its bin since).
+    started: datetime | None = None
     #: Told (units written, units) between the steps of the write, on the thread that
     #: posts (the window's banner counts them); not part of what is posted.
     progress: Progress | None = field(default=None, compare=False, repr=False)
@@ -60,6 +63,8 @@ class PostingResult:
     generated: list[str] = field(default_factory=list)
     #: What was posted, for labels and slips: (document line index, serial, quantity).
     posted_units: list[tuple[int, str | None, int]] = field(default_factory=list)
+    #: Lists a posting answers with besides (a count: "missing", "misplaced", "found").
+    lists: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def refused(cls, code: Code, message: str, serials: list[str] | None = None) -> PostingResult:
@@ -81,6 +86,7 @@ class PostingResult:
                 data["already_posted"] = self.already_posted
             if self.generated:
                 data["generated"] = self.generated
+            data.update(self.lists)
             return data
         data = {"posted": False, "code": str(self.code), "message": self.message}
         if self.serials:

@@ -109,6 +109,8 @@ class ScanSession:
         #: A journaled mode the next scan is read in (ship: "not_found" after CMD-NOTFOUND);
         #: the next scan or any command ends it (the workflow reads that scan).
         self.mode: str | None = None
+        #: What the verdict of the serial being checked says besides (the workflow's).
+        self.note = ""
         #: The location the units scanned next go to (the bin of the last location
         #: scan, SPEC §3.3); None: the workflow's own bin.
         self.bin: str | None = None
@@ -184,6 +186,7 @@ class ScanSession:
             session_id=self.session_id,
             entries=tuple(self.entries),
             reason=self.reason,
+            started=self.started,
             progress=progress,
         )
 
@@ -255,22 +258,22 @@ class ScanSession:
         scan = read_scan(raw, command_prefix=self.station["command_prefix"])
         if self.unconfirmed and scan.command != "SAVE":
             return self._refuse(scan, _unconfirmed(), "command")
+        offered, self._offered_bin = self._offered_bin, None  # "twice in a row" only
         try:
             if scan.kind == "command":
                 self._ahead = None
                 if self.mode is not None:
                     self.set_mode(None, scan)
                 return self._command(scan)
+            location = None
+            if scan.kind == "text":  # a location barcode is a location in every state
+                location = location_in(scan.text, self.station["bin_prefix"])
+            if location is not None:
+                return self._location(scan, location, offered)
             if self.mode is not None:
                 mode = self.mode
                 self.set_mode(None, scan)
                 return self.workflow.mode_scan(self, mode, scan)
-            offered, self._offered_bin = self._offered_bin, None
-            location = None
-            if scan.kind == "text":
-                location = location_in(scan.text, self.station["bin_prefix"])
-            if location is not None:
-                return self._location(scan, location, offered)
             before = (len(self.entries), self.current, self.awaiting)
             verdict = self._read(self.lookup_connection(), scan)
             if verdict.ok and (len(self.entries), self.current, self.awaiting) != before:
@@ -690,7 +693,14 @@ class ScanSession:
                 f"Serial {show(serial)} starts with the command prefix"
                 f" {self.station['command_prefix']}: its label would be read as a command.",
             )
+        if location_in(serial, self.station["bin_prefix"]) is not None:
+            raise Problem(  # a GS1 scan's serial: its own label would read as a location
+                Code.SERIAL_INVALID,
+                f"Serial {show(serial)} starts with the location prefix"
+                f" {self.station['bin_prefix']}: its label would be read as a location.",
+            )
         filling = self._filling(index)
+        self.note = ""
         unit_id = self.workflow.check_serial(self, index, serial, room=not filling)
         dropped = None if filling else self._drop_pending()
         if filling:
@@ -700,6 +710,8 @@ class ScanSession:
         self.current, self.awaiting = index, None
         count = self._counts()[index]
         message = f"{line.product.name} serial {serial} — {self._of(index, count)}"
+        if self.note:
+            message += f" — {self.note}"
         if dropped is not None:
             message += f" (the {dropped} waiting for a serial was dropped)"
         return self._accept(scan, kind, line.product, serial, message)

@@ -85,6 +85,9 @@ class Session(Protocol):
     user: str | None
     entries: list[Entry]
     doc_keys: frozenset[str]
+    #: What the verdict of the serial being checked says besides (a count: "misplaced:
+    #: the ledger has it in MAIN bin A-07"); set by `check_serial`.
+    note: str
 
     def check_room(self, index: int, extra: int = 1) -> None: ...
     def check_duplicate(
@@ -374,6 +377,7 @@ def _post(
         units=total,
         posted_at=movement.at,
         **workflow.header_values(posting, document, station),
+        **movement.header,
     )
     stamp = Stamp(workflow.event, movement.at, station.name, posting.user, header.kind, posted)
     # the unit names the posting that last moved it, where it has a column for it
@@ -397,6 +401,7 @@ def _post(
         units=total,
         generated=movement.generated,
         posted_units=movement.posted_units,
+        lists=movement.lists,
     )
 
 

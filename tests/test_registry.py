@@ -25,6 +25,7 @@ OPEN = {
     "release": "A-02",
     "move": "A-02",
     "transfer": "EAST/B-07",
+    "count": "A-02",
 }
 
 
@@ -142,6 +143,11 @@ PARTIAL = {
         ["WS-1", "CMD-SAVE"],
         "Transferred 1 unit(s) to EAST/B-07: transfer TRF-000001.",
     ),
+    "count": (
+        {},
+        ["WS-1", "CMD-SAVE"],
+        "Counted 1 unit(s) in A-02: count CNT-000001. Misplaced: 1 (WS-1).",
+    ),
     "return": (
         {},
         ["WS-OUT", "CMD-SAVE"],
@@ -171,5 +177,6 @@ def test_a_posting_that_leaves_its_document_open_says_what_stays_open(
     posted = lines[-1]
     assert status == 0
     assert posted["posted"] is True and posted["units"] == 1, posted
-    assert set(posted) == {"posted", "document", "units", "message"}
+    lists = {"missing", "misplaced", "found"} if flow.kind == "count" else set()  # SPEC §7
+    assert set(posted) == {"posted", "document", "units", "message", *lists}
     assert posted["message"] == said

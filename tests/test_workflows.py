@@ -134,6 +134,15 @@ CASES = [
     Case(Code.LOCATION_NOT_HERE, "ship", "SO-1", ["LOC-A-01"]),
     Case(Code.LOCATION_NOT_HERE, "scrap", "SCRAP", ["LOC-A-01"]),
     Case(Code.BIN_UNKNOWN, "return", "SO-3", ["LOC-NOWHERE"]),
+    # cycle counts of A-01: what is there, named by serial
+    Case(Code.SERIAL_UNKNOWN, "count", "A-01", ["NOPE-1"]),
+    Case(Code.SERIAL_NOT_IN_STOCK, "count", "A-01", ["WS-GONE"]),
+    Case(Code.SERIAL_DUPLICATE_IN_SESSION, "count", "A-01", ["WS-1", "ws-1"]),
+    Case(Code.SERIAL_WRONG_PRODUCT, "count", "A-01", ["G2", "WS-1"]),
+    Case(Code.LOCATION_NOT_HERE, "count", "A-01", ["LOC-A-02"]),
+    Case(Code.NOTHING_TO_POST, "count", "A-01", ["CMD-SAVE"]),
+    # a serial whose own label would read as a location (it came inside a GS1 scan)
+    Case(Code.SERIAL_INVALID, "receive", "PO-1", ["(01)00012345678905(21)LOC-A-01"]),
 ]
 
 

@@ -20,6 +20,17 @@ def bin_code(connection: Connection, warehouse_id: int, name: str) -> str | None
     )
 
 
+def lock_bin(connection: Connection, warehouse_id: int, code: str) -> None:
+    """Lock a bin's row until the transaction ends (a count's posting: two counts of one
+    bin post one after the other, the second seeing what the first marked)."""
+    if connection.dialect.name != "sqlite":  # SQLite: the posting holds the one write lock
+        connection.execute(
+            select(Bin.id)
+            .where(Bin.warehouse_id == warehouse_id, Bin.key == serial_key(code))
+            .with_for_update()
+        ).all()
+
+
 def add_bins(
     connection: Connection, warehouse_id: int, codes: Iterable[str], by: str | None = None
 ) -> list[str]:

@@ -4,6 +4,7 @@ numbering, and the posting headers that record what was posted against them."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -23,6 +24,7 @@ from station.db.models import (
     Adjustment,
     AllocatedSerial,
     Barcode,
+    Count,
     PurchaseOrder,
     Receipt,
     Rma,
@@ -131,6 +133,18 @@ def bin_choices(
     ][:500]
 
 
+def counts_since(
+    connection: Connection, warehouse_id: int, bin_code: str, since: datetime
+) -> list[tuple[str, str]]:
+    """The counts of a bin posted since a moment: (number, station), oldest first."""
+    query = (
+        select(Count.number, Count.station)
+        .where(Count.warehouse_id == warehouse_id, Count.bin == bin_code, Count.posted_at >= since)
+        .order_by(Count.id)
+    )
+    return [(number, station) for number, station in connection.execute(query)]
+
+
 def vendor(connection: Connection, name: str, *, lock: bool = False) -> Document | None:
     """A supplier return's document: the vendor named (exactly, or the one vendor whose
     name reads the same ignoring case), no lines until units are scanned; None when no
@@ -212,6 +226,7 @@ _DOCUMENT_SEQUENCES = {
     "rtv": "rtv_numbers",
     "adjustment": "adjustment_numbers",
     "transfer": "transfer_numbers",
+    "count": "count_numbers",
 }
 
 
@@ -282,6 +297,7 @@ _HEADERS: dict[str, Any] = {
     "rtv": Rtv,
     "adjustment": Adjustment,
     "transfer": Transfer,
+    "count": Count,
 }
 
 

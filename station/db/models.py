@@ -374,6 +374,19 @@ class Transfer(PostingHeader, Base):
     to_bin: Mapped[str] = mapped_column(String(64))
 
 
+class Count(PostingHeader, Base):
+    """One posted cycle count of a bin (CNT-000001): how many units were missing (now
+    not_found), misplaced (moved into the bin) and found (back in stock); the units
+    themselves are in its events."""
+
+    __tablename__ = "counts"
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), index=True)
+    bin: Mapped[str] = mapped_column(String(64))
+    missing: Mapped[int] = mapped_column(default=0)
+    misplaced: Mapped[int] = mapped_column(default=0)
+    found: Mapped[int] = mapped_column(default=0)
+
+
 ADJUSTMENT_KINDS = ("scrap", "release", "add")
 
 

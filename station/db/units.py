@@ -149,6 +149,34 @@ def existing_keys(connection: Connection, pairs: Sequence[tuple[int, str]]) -> s
     return found & set(wanted)
 
 
+#: The statuses of a unit that is physically in its bin (what a count expects there).
+IN_A_BIN = ("in_stock", "quarantined")
+
+
+def units_in_bin(
+    connection: Connection, warehouse_id: int, bin_code: str, *, lock: bool = False
+) -> list[UnitInfo]:
+    """The units a bin holds (in stock or quarantined), by serial key; with `lock`,
+    their rows locked FOR UPDATE first, in key order (a count's posting)."""
+    where = (Unit.warehouse_id == warehouse_id, Unit.bin == bin_code, Unit.status.in_(IN_A_BIN))
+    if lock and connection.dialect.name != "sqlite":
+        connection.execute(
+            select(Unit.id).where(*where).order_by(Unit.serial_key).with_for_update()
+        ).all()
+    rows = connection.execute(_unit_query().where(*where).order_by(Unit.serial_key))
+    return [UnitInfo(*row) for row in rows]
+
+
+def products_in_bin(connection: Connection, warehouse_id: int, bin_code: str) -> dict[int, int]:
+    """How many units of each product a bin holds (in stock or quarantined)."""
+    query = (
+        select(Unit.product_id, func.count())
+        .where(Unit.warehouse_id == warehouse_id, Unit.bin == bin_code, Unit.status.in_(IN_A_BIN))
+        .group_by(Unit.product_id)
+    )
+    return {product_id: count for product_id, count in connection.execute(query)}
+
+
 def shipped_on(connection: Connection, line_ids: Sequence[int], product_id: int) -> list[UnitInfo]:
     """The units of a product that shipped on these order lines and are still out
     (status shipped), by serial key."""
@@ -296,6 +324,9 @@ def _change(
         groups[(change.values, change.expect_status)].append(change.unit_id)
     count = 0
     for (values, expected), ids in groups.items():
+        if not values and not links:  # the unit stays as it is (counted): its event only
+            count += len(ids)  # (the caller holds its row locked)
+            continue
         for condition in one_of(connection, Unit.id, sorted(ids)):
             count += connection.execute(
                 update(Unit)

@@ -1,7 +1,8 @@
-"""Known bins and transfers (SPEC §3.3): `bins` holds the locations of each warehouse a
-location barcode may name (an unknown one is refused, BIN_UNKNOWN, until a supervisor
-makes it); it starts with every bin that holds a unit today. `transfers` are the posted
-bin moves and warehouse transfers (TRF-000001), numbered by a sequence on PostgreSQL.
+"""Known bins, transfers and counts (SPEC §3.3): `bins` holds the locations of each
+warehouse a location barcode may name (an unknown one is refused, BIN_UNKNOWN, until a
+supervisor makes it); it starts with every bin that holds a unit today. `transfers` are
+the posted bin moves and warehouse transfers (TRF-000001), `counts` the posted cycle
+counts of a bin (CNT-000001); each numbered by a sequence on PostgreSQL.
 
 Revision ID: 0008
 Revises: 0007
@@ -62,9 +63,32 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_transfers_warehouse_id"), "transfers", ["warehouse_id"])
     op.create_index(op.f("ix_transfers_to_warehouse_id"), "transfers", ["to_warehouse_id"])
+    op.create_table(
+        "counts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(length=64), nullable=False),
+        sa.Column("session_id", sa.String(length=64), nullable=False),
+        sa.Column("warehouse_id", sa.Integer(), nullable=False),
+        sa.Column("bin", sa.String(length=64), nullable=False),
+        sa.Column("missing", sa.Integer(), nullable=False),
+        sa.Column("misplaced", sa.Integer(), nullable=False),
+        sa.Column("found", sa.Integer(), nullable=False),
+        sa.Column("station", sa.String(length=100), nullable=False),
+        sa.Column("user_name", sa.String(length=100), nullable=True),
+        sa.Column("units", sa.Integer(), nullable=False),
+        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["warehouse_id"], ["warehouses.id"], name=op.f("fk_counts_warehouse_id_warehouses")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_counts")),
+        sa.UniqueConstraint("number", name=op.f("uq_counts_number")),
+        sa.UniqueConstraint("session_id", name=op.f("uq_counts_session_id")),
+    )
+    op.create_index(op.f("ix_counts_warehouse_id"), "counts", ["warehouse_id"])
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE SEQUENCE transfer_numbers AS bigint START WITH 1 MINVALUE 1")
-        op.execute("ALTER SEQUENCE transfer_numbers OWNED BY transfers.number")
+        for sequence, column in (("transfer_numbers", "transfers"), ("count_numbers", "counts")):
+            op.execute(f"CREATE SEQUENCE {sequence} AS bigint START WITH 1 MINVALUE 1")
+            op.execute(f"ALTER SEQUENCE {sequence} OWNED BY {column}.number")
 
 
 def _serial_key(text: str) -> str:
@@ -103,6 +127,8 @@ def _known_bins() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_counts_warehouse_id"), table_name="counts")
+    op.drop_table("counts")
     op.drop_index(op.f("ix_transfers_to_warehouse_id"), table_name="transfers")
     op.drop_index(op.f("ix_transfers_warehouse_id"), table_name="transfers")
     op.drop_table("transfers")
