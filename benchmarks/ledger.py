@@ -35,6 +35,7 @@ from station.db.bulk import EVENT_COLUMNS, UNIT_COLUMNS
 from station.db.engine import make_engine, upgrade_database
 from station.db.models import (
     Barcode,
+    Bin,
     Event,
     OrderLine,
     POLine,
@@ -130,6 +131,7 @@ def _documents(connection: Connection, info_units: int, reserve: int) -> dict[st
     ids: dict[str, int] = {}
     ids["MAIN"] = _one(connection, Warehouse, code="MAIN", name="Main warehouse")
     ids["EAST"] = _one(connection, Warehouse, code="EAST", name="East warehouse")
+    _one(connection, Bin, warehouse_id=ids["MAIN"], code="A-01", key="A-01")  # the units'
     vendor = _one(connection, Vendor, name="Bench Supply")
     for index in range(PRODUCTS):
         product = _one(

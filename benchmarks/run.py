@@ -154,13 +154,19 @@ def bench_scans(engine: Engine, info: LedgerInfo, count: int, result: DbResult) 
 
 
 def _fill(
-    engine: Engine, kind: str, number: str, item: str, serials: Sequence[str], result: DbResult
+    engine: Engine,
+    kind: str,
+    number: str,
+    item: str | None,
+    serials: Sequence[str],
+    result: DbResult,
 ) -> Any:
-    """A session with every serial scanned through `session.scan` (journal off)."""
+    """A session with every serial scanned through `session.scan` (journal off), the
+    item first when one is given."""
     from station.app import open_session
 
     session = open_session(engine, STATION, kind, number, journal=False).session
-    if not session.scan(item).ok:
+    if item is not None and not session.scan(item).ok:
         raise RuntimeError(f"{number}: item scan refused")
     times: list[float] = []
     started = time.perf_counter()
@@ -338,6 +344,23 @@ def bench_postings(engine: Engine, info: LedgerInfo, result: DbResult) -> None:
         raise RuntimeError(f"return not posted: {posted}")
     result.post["return"] = seconds
 
+    # the returned units are in the returns bin: count it, then send them to EAST
+    random.Random(4).shuffle(serials)
+    log(f"filling a {count}-unit count of the returns bin")
+    session = _fill(engine, "count", "RETURNS", None, serials, result)
+    log("posting the count")
+    seconds, posted = _timed(session.save)
+    if not posted.posted or posted.units != count or posted.lists["missing"]:
+        raise RuntimeError(f"count not posted whole: {posted.message}")
+    result.post["count"] = seconds
+    log(f"filling a {count}-unit transfer to EAST")
+    session = _fill(engine, "transfer", "EAST", None, serials, result)
+    log("posting the transfer")
+    seconds, posted = _timed(session.save)
+    if not posted.posted or posted.units != count:
+        raise RuntimeError(f"transfer not posted: {posted}")
+    result.post["transfer"] = seconds
+
 
 # --- export and import --------------------------------------------------------------
 
@@ -510,7 +533,7 @@ def render(results: list[DbResult], args: argparse.Namespace, total_s: float) ->
                 for r in results
             ],
         )
-    for key in ("receive", "ship", "return"):
+    for key in ("receive", "ship", "return", "count", "transfer"):
         row(
             f"{args.post:,}-unit {key} session: scanning it all (s)",
             "",
@@ -545,6 +568,12 @@ def render(results: list[DbResult], args: argparse.Namespace, total_s: float) ->
         "≤ 1",
         [f"{_s(r.post['return'])} {_ok(r.post['return'] <= 1)}" for r in results],
     )
+    for kind in ("count", "transfer"):
+        row(
+            f"post a {args.post:,}-unit {kind} (the returned units: returns bin, then EAST) (s)",
+            "≤ 1",
+            [f"{_s(r.post[kind])} {_ok(r.post[kind] <= 1)}" for r in results],
+        )
     row(  # the same work as the raw shipment: an UPDATE and an event per unit
         "return: posting / raw shipment",
         "≤ 3×",

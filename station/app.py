@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from station import stations
 from station.codes import Code, StationError
+from station.db import bins
 from station.db.engine import open_database, reading
 from station.documents import Document
 from station.journal import Contents, Journal, journal_path, legacy_journal_path
@@ -55,6 +56,24 @@ def connect(url: str | None = None, *, patient: bool = False) -> Engine:
     return open_database(url, patient=patient)
 
 
+def _make_own_bin(
+    engine: Engine, flow: Workflow, config: StationConfig, document: Document
+) -> None:
+    """The bin a session puts units in when no location is scanned (the station's
+    receiving bin) is a known bin before the session posts: made now, in a transaction
+    of its own when it is missing, so that postings of several stations into a new bin
+    never wait for each other on its row."""
+    own = flow.own_bin(config, document)
+    if not own:
+        return
+    warehouse_id, _code = flow.bin_warehouse(config, document)
+    with reading(engine).connect() as connection:
+        if bins.bin_code(connection, warehouse_id, own) is not None:
+            return
+    with engine.begin() as connection:
+        bins.add_bins(connection, warehouse_id, [own])
+
+
 def open_session(
     engine: Engine,
     station: StationConfig | str,
@@ -78,6 +97,8 @@ def open_session(
         raise flow.missing(number)
     closed = flow.not_open(document, config.options)
     names = (kind, config.name, document.number)
+    if closed is None:
+        _make_own_bin(engine, flow, config, document)
     if closed is not None:
         raise _set_aside(closed, names, journal=journal, sync=sync)
     log = Journal(journal_path(*names), sync=sync) if journal else None

@@ -563,7 +563,7 @@ class ScanSession:
                 f" {product.name} first (or CMD-UNDO), then the location.",
                 "location",
             )
-        warehouse_id, warehouse = self.workflow.bin_warehouse(self)
+        warehouse_id, warehouse = self.workflow.bin_warehouse(self.station, self.document)
         shown = show(name, 64)
         if not name or len(name) > 64 or not name.isprintable():
             raise Problem(

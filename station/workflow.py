@@ -229,10 +229,10 @@ class Workflow:
         (the station's receiving bin); "" for a workflow that puts units nowhere."""
         return ""
 
-    def bin_warehouse(self, session: Session) -> tuple[int, str]:
+    def bin_warehouse(self, station: StationConfig, document: Document) -> tuple[int, str]:
         """The warehouse whose bins a location barcode names (id, code): where the
         session puts units (a transfer: the warehouse it sends them to)."""
-        return warehouse_of(session.station, session.document)
+        return warehouse_of(station, document)
 
     # --- commands and modes --------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, select
 
-from station.db.bulk import upsert
+from station.db.bulk import ensure_bins
 from station.db.models import Bin, Warehouse
 from station.scanning import serial_key
 
@@ -36,22 +36,7 @@ def add_bins(
 ) -> list[str]:
     """Make the bins of a warehouse that do not exist yet (a bin that reads the same as
     one that does is that one); the codes made, in order."""
-    made: list[str] = []
-    seen: set[str] = set()
-    for code in codes:
-        key = serial_key(code)
-        if key in seen:
-            continue
-        seen.add(key)
-        inserted = connection.execute(
-            upsert(connection, Bin)
-            .values(warehouse_id=warehouse_id, code=code, key=key, created_by=by)
-            .on_conflict_do_nothing(index_elements=["warehouse_id", "key"])
-            .returning(Bin.id)
-        ).first()
-        if inserted is not None:
-            made.append(code)
-    return made
+    return ensure_bins(connection, warehouse_id, codes, by)
 
 
 def bins(connection: Connection, warehouse_id: int | None = None) -> list[tuple[str, str, str]]:

@@ -25,7 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
-from station.db.models import Base, Event, Product, StockLevel, Unit, Vendor, Warehouse
+from station.db.models import Base, Bin, Event, Product, StockLevel, Unit, Vendor, Warehouse
+from station.scanning import serial_key
 
 #: Rows per executemany: large enough to amortize round trips, small enough for memory.
 CHUNK = 5000
@@ -228,8 +229,6 @@ def insert_units(
     reserved first, so units and events go in with plain executemany (COPY on
     PostgreSQL) and no RETURNING.
     """
-    from station.db import bins  # (bins imports this module)
-
     shared = tuple(event.get(name) for name in EVENT_COLUMNS[1:5])
     known: set[tuple[int, str]] = set()
     document = (event.get("document_kind"), event.get("document_number"))
@@ -259,7 +258,7 @@ def insert_units(
         new_bins = {(unit["warehouse_id"], unit["bin"]) for unit in chunk} - known
         for warehouse_id in sorted({warehouse_id for warehouse_id, _ in new_bins}):
             codes = sorted(code for house, code in new_bins if house == warehouse_id)
-            bins.add_bins(connection, warehouse_id, codes)
+            ensure_bins(connection, warehouse_id, codes)
         known |= new_bins
         _write(connection, Unit, unit_columns, unit_rows)
         _write(connection, Event, event_columns, event_rows)
@@ -290,6 +289,38 @@ def ensure_warehouses(
         insert_rows(connection, Warehouse, rows)
         existing = dict(connection.execute(select(Warehouse.code, Warehouse.id)).all())
     return {code: existing[code] for code in wanted}, len(missing)
+
+
+def ensure_bins(
+    connection: Connection, warehouse_id: int, codes: Iterable[str], by: str | None = None
+) -> list[str]:
+    """Make the bins of a warehouse not known yet (a bin is known by the serial key of
+    its code: "a-01" is A-01); the codes made, in order. The known ones are read first,
+    so a posting into a known bin writes (and waits for) nothing here; two transactions
+    making one new bin at once are settled by ON CONFLICT DO NOTHING."""
+    wanted: dict[str, str] = {}
+    for code in codes:
+        wanted.setdefault(serial_key(code), code)
+    if not wanted:
+        return []
+    known = set(
+        connection.scalars(
+            select(Bin.key).where(Bin.warehouse_id == warehouse_id, Bin.key.in_(list(wanted)))
+        )
+    )
+    made: list[str] = []
+    for key, code in wanted.items():
+        if key in known:
+            continue
+        inserted = connection.execute(
+            upsert(connection, Bin)
+            .values(warehouse_id=warehouse_id, code=code, key=key, created_by=by)
+            .on_conflict_do_nothing(index_elements=["warehouse_id", "key"])
+            .returning(Bin.id)
+        ).first()
+        if inserted is not None:
+            made.append(code)
+    return made
 
 
 def ensure_vendors(connection: Connection, names: Iterable[str]) -> tuple[dict[str, int], int]:

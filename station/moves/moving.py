@@ -42,8 +42,8 @@ class Moving(ScannedAlone):
     def own_bin(self, station: StationConfig, document: Document) -> str:
         return self.destination(document)[2]
 
-    def bin_warehouse(self, session: Session) -> tuple[int, str]:
-        warehouse_id, warehouse, _bin = self.destination(session.document)
+    def bin_warehouse(self, station: StationConfig, document: Document) -> tuple[int, str]:
+        warehouse_id, warehouse, _bin = self.destination(document)
         return warehouse_id, warehouse
 
     def open_line(self, session: Session, product: Product) -> DocumentLine:

@@ -27,6 +27,7 @@ DOCUMENT_CASES = [
     (Code.ORDER_NOT_FOUND, "ship", "SO-404"),
     (Code.ORDER_NOT_OPEN, "ship", "SO-0"),
     (Code.VENDOR_NOT_FOUND, "supplier_return", "Nobody Inc"),
+    (Code.WAREHOUSE_NOT_FOUND, "transfer", "NOWHERE"),
 ]
 DEFAULTS = {key: option.default for key, option in opts.OPTIONS.items() if key != "warehouse"}
 
@@ -43,7 +44,8 @@ def test_every_verdict_code_has_its_own_banner(
     with engine.begin() as c:
         c.execute(text("UPDATE purchase_orders SET status = 'closed' WHERE number = 'PO-0'"))
     # a supervisor signed in: every workflow's (supplier returns are a supervisor's)
-    window = make_window(station="ST-1", user=add_supervisor(engine))
+    boss = add_supervisor(engine)
+    window = make_window(station="ST-1", user=boss)
     window.ask_reason = lambda kind: "verdict test"  # type: ignore[method-assign]
     keys = keyboard(window)
     shown: dict[Code, set[str]] = {}
@@ -52,8 +54,8 @@ def test_every_verdict_code_has_its_own_banner(
         page = window.open_document(case.kind, case.document)
         assert page is not None
         reason = "verdict test" if facts(case.kind).needs_reason else None
-        expected = open_session(
-            engine, "ST-1", case.kind, case.document, journal=False, reason=reason
+        expected = open_session(  # as the window's: the signed-in supervisor's
+            engine, "ST-1", case.kind, case.document, journal=False, reason=reason, user=boss
         ).session
         for scan in case.scans:
             want = expected.scan(scan)
