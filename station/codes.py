@@ -53,6 +53,7 @@ class Code(StrEnum):
     BIN_UNKNOWN = "BIN_UNKNOWN"
     LOCATION_NOT_HERE = "LOCATION_NOT_HERE"
     WAREHOUSE_NOT_FOUND = "WAREHOUSE_NOT_FOUND"
+    UNIT_CHANGED_MEANWHILE = "UNIT_CHANGED_MEANWHILE"
     # documents and posting
     PO_NOT_FOUND = "PO_NOT_FOUND"
     PO_NOT_OPEN = "PO_NOT_OPEN"
@@ -128,6 +129,8 @@ DESCRIPTIONS: dict[Code, str] = {
     Code.LOCATION_NOT_HERE: "A location barcode where this session takes none, or while a"
     " serial is awaited.",
     Code.WAREHOUSE_NOT_FOUND: "No warehouse by that code (a transfer's destination).",
+    Code.UNIT_CHANGED_MEANWHILE: "Another posting changed a scanned unit since its scan (saving"
+    " again posts it as it is now).",
     Code.SERIAL_NOT_ON_ORDER: "The unit did not ship on this order (the verdict says where).",
     Code.SERIAL_NOT_SHIPPED: "The unit shipped on this order is back already (or not out).",
     Code.SERIAL_NOT_FROM_VENDOR: "The unit was not received from this vendor (named).",

@@ -93,3 +93,6 @@ class UnitInfo:
     vendor_id: int | None = None  # the vendor of the PO it was received on
     vendor: str | None = None
     rma: str | None = None  # the customer return that last brought it back
+    #: Counts the postings that changed the unit: a session keeps the version it saw,
+    #: and a posting refuses a unit changed since (UNIT_CHANGED_MEANWHILE).
+    version: int = 0

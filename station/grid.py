@@ -20,6 +20,9 @@ class Entry:
     #: Where the unit goes: the bin of the location scanned before it (SPEC §3.3); None
     #: for the workflow's own (the station's receiving bin, the move's destination).
     bin: str | None = None
+    #: The version of the unit when it was scanned (a posting refuses a unit changed
+    #: since: UNIT_CHANGED_MEANWHILE); None: not checked.
+    version: int | None = None
 
     @property
     def key(self) -> str | None:

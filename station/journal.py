@@ -430,10 +430,12 @@ class Replay:
         return True
 
     def _entry(self, value: Any) -> Entry | None:
-        if not (isinstance(value, list) and len(value) in (4, 5)):
+        if not (isinstance(value, list) and len(value) in (4, 5, 6)):
             return None
-        line, serial, qty, unit_id, *where = value
-        if where and not _bin(where[0]):
+        line, serial, qty, unit_id, *rest = value
+        where = rest[0] if rest else None
+        version = rest[1] if len(rest) > 1 else None
+        if not (where is None or _bin(where)) or not (version is None or _number(version)):
             return None
         if not (_number(line, 0, self.lines) and _number(qty, 1)):
             return None
@@ -441,7 +443,7 @@ class Replay:
             return None
         if not (unit_id is None or _number(unit_id)):
             return None
-        return Entry(line, serial, qty, unit_id, where[0] if where else None)
+        return Entry(line, serial, qty, unit_id, where, version)
 
     def _slot(self, index: int) -> int:
         """The slot of the row at `index` (binary lifting on the Fenwick tree)."""

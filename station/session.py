@@ -56,7 +56,9 @@ class SessionLine:
 UNREACHABLE_BEFORE = "found unreachable by a scan that waited with this one"
 
 #: The grid as last journaled: rows, current line, awaited line, the last row.
-_State = tuple[int, int | None, int | None, tuple[int, str | None, int, int | None] | None]
+#: A grid row as `_state` keeps it: line, serial, qty, unit id, bin, version.
+_Row = tuple[int, str | None, int, int | None, str | None, int | None]
+_State = tuple[int, int | None, int | None, _Row | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,8 @@ class ScanSession:
         self.mode: str | None = None
         #: What the verdict of the serial being checked says besides (the workflow's).
         self.note = ""
+        #: The units the last serial lookup found (their versions go into the grid).
+        self._seen: list[UnitInfo] = []
         #: The location the units scanned next go to (the bin of the last location
         #: scan, SPEC §3.3); None: the workflow's own bin.
         self.bin: str | None = None
@@ -464,9 +468,20 @@ class ScanSession:
         return catalog.product_by_code(connection, code, gtin14(code))
 
     def units_with_serial(self, connection: Connection, key: str) -> list[UnitInfo]:
+        """The units a serial key names (read ahead, or now); the last read is kept: the
+        row a scan adds keeps the version of its unit (UNIT_CHANGED_MEANWHILE)."""
         if self._ahead is not None and key in self._ahead.units:
-            return self._ahead.units[key]
-        return units.units_with_serial(connection, key)
+            found = self._ahead.units[key]
+        else:
+            found = units.units_with_serial(connection, key)
+        self._seen = found
+        return found
+
+    def _version(self, unit_id: int | None) -> int | None:
+        """The version of a unit the last read saw (None: not read, or no unit)."""
+        if unit_id is None:
+            return None
+        return next((unit.version for unit in self._seen if unit.id == unit_id), None)
 
     def serial_scope(self, connection: Connection) -> str:
         """The company's serial_scope, read once per session (posting reads it again)."""
@@ -701,12 +716,14 @@ class ScanSession:
             )
         filling = self._filling(index)
         self.note = ""
+        self._seen = []
         unit_id = self.workflow.check_serial(self, index, serial, room=not filling)
+        version = self._version(unit_id)
         dropped = None if filling else self._drop_pending()
         if filling:
             self._fill(serial, unit_id)
         else:
-            self._add(Entry(index, serial, unit_id=unit_id))
+            self._add(Entry(index, serial, unit_id=unit_id, version=version))
         self.current, self.awaiting = index, None
         count = self._counts()[index]
         message = f"{line.product.name} serial {serial} — {self._of(index, count)}"
@@ -908,6 +925,11 @@ class ScanSession:
             except Problem:  # posted all the same; restored, the old journal posts once
                 self._start_over()
             self.session_id = uuid.uuid4().hex  # what is scanned next is a new posting
+        elif result.code == Code.UNIT_CHANGED_MEANWHILE:  # told: the next save takes them
+            told = {serial_key(serial) for serial in result.serials}
+            for entry in self.entries:
+                if entry.serial is not None and serial_key(entry.serial) in told:
+                    entry.version = None
         return result
 
     # --- journal --------------------------------------------------------------------
@@ -1017,7 +1039,9 @@ class ScanSession:
 
     def _state(self) -> _State:
         last = self.entries[-1] if self.entries else None
-        row = None if last is None else (last.line, last.serial, last.qty, last.unit_id)
+        row = None
+        if last is not None:
+            row = (last.line, last.serial, last.qty, last.unit_id, last.bin, last.version)
         return len(self.entries), self.current, self.awaiting, row
 
     def _take_back(self, op: str, index: int | None, removed: Entry | None) -> None:
@@ -1094,8 +1118,11 @@ class ScanSession:
 
 
 def _journaled(entry: Entry) -> list[Any]:
-    """A grid row as the journal holds it: its bin only when it has its own."""
+    """A grid row as the journal holds it: [line, serial, qty, unit id], then its bin
+    and the version of its unit when it has them."""
     row = [entry.line, entry.serial, entry.qty, entry.unit_id]
+    if entry.version is not None:
+        return [*row, entry.bin, entry.version]
     return row if entry.bin is None else [*row, entry.bin]
 
 

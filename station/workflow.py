@@ -115,6 +115,9 @@ class Workflow:
     #: A serial scanned with no item selected names its unit, and so its line
     #: (`line_of_serial`); where units are created, the item comes first.
     serial_alone: bool = False
+    #: A posting refuses a unit another posting changed since it was scanned
+    #: (UNIT_CHANGED_MEANWHILE); a count takes the bin as it finds it instead.
+    checks_unchanged: bool = True
     #: The document's lines come as items (or serials) are scanned, one per product
     #: (`open_line`): a free return, a supplier return. Nothing is "done" on such a
     #: document; its posting writes no line quantities and no status.
@@ -362,6 +365,8 @@ def _post(
         by_id = {line.id: line for line in document.lines}
         lines = [by_id[line.id] for line in posting.document.lines]
     movement = workflow.plan(Draft(connection, posting, document, lines, station, workflow, extra))
+    if workflow.checks_unchanged:
+        check_unchanged(connection, posting, workflow)
     done: Counter[int] = Counter()
     for entry in posting.entries:
         done[lines[entry.line].id] += entry.qty
@@ -418,6 +423,29 @@ def _explain_conflict(
             return already_posted(kind, *earlier)
         explained = workflow.explain_conflict(connection, posting, extra)
     return explained or refused_by_database(error)
+
+
+def check_unchanged(connection: Connection, posting: Posting, workflow: Workflow) -> None:
+    """UNIT_CHANGED_MEANWHILE: a unit this session scanned was changed by another posting
+    since (moved, shipped elsewhere…): two people held one label at once, or the unit
+    went on. The rules for what it is now were checked first; this names what changed
+    it. Saving again posts the units as they are now (the session forgets the versions
+    it was told of)."""
+    seen = {e.unit_id: e.version for e in posting.entries if e.unit_id and e.version is not None}
+    changed = units.changed_since(connection, seen)  # type: ignore[arg-type]
+    if not changed:
+        return
+    serial, kind, document, station, place = changed[0]
+    by = f" by {document}" if document else ""
+    at = f" at {station}" if station else ""
+    more = f" (and {len(changed) - 1:,} more)" if len(changed) > 1 else ""
+    raise Problem(
+        Code.UNIT_CHANGED_MEANWHILE,
+        f"{workflow.nothing_done.capitalize()}: {serial} was {kind.replace('_', ' ')}{by}{at}"
+        f" after it was scanned here (it is in {place} now){more} — make sure the unit in"
+        " hand carries that label, then save again to post it as it is now.",
+        serials=[row[0] for row in changed],
+    )
 
 
 def check_not_taken(connection: Connection, pairs: list[tuple[int, str]]) -> None:

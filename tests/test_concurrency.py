@@ -161,3 +161,102 @@ def test_two_stations_shipping_the_same_unit(engine: Engine, db_url: str, tmp_pa
             {"n": loser_order},
         ).scalar_one()
         assert shipped == 0
+
+
+def _move_or_ship_worker(url: str, data_dir: str, worker: int, barrier: Any, results: Any) -> None:
+    """Worker 0 moves WS-1 to A-02; worker 1 ships it on SO-C1; both save at once."""
+    import os
+
+    os.environ["STATION_DATA_DIR"] = data_dir
+    from station.app import open_session
+    from station.db.engine import make_engine
+
+    engine = make_engine(url)
+    if worker == 0:
+        session = open_session(engine, "DOCK-M", "move", "A-02", journal=False).session
+        scanned_ok = session.scan("WS-1").ok
+    else:
+        session = open_session(engine, "PACK-1", "ship", "SO-C1", journal=False).session
+        scanned_ok = session.scan("W1").ok and session.scan("WS-1").ok
+    barrier.wait(timeout=60)
+    result = session.save()
+    results.put((worker, scanned_ok, session.session_id, result.as_dict()))
+    engine.dispose()
+
+
+def test_a_move_and_a_shipment_of_the_same_unit_at_once(
+    engine: Engine, db_url: str, tmp_path
+) -> None:
+    """Exactly one wins; the other is refused whole and says what became of the unit."""
+    _prepare(engine)
+    results = _run(_move_or_ship_worker, db_url, str(tmp_path / "data"), 2)
+    assert all(scanned for _, scanned, _, _ in results)
+    posted = [r for r in results if r[3]["posted"]]
+    refused = [r for r in results if not r[3]["posted"]]
+    assert len(posted) == 1 and len(refused) == 1, results
+    # the one that lost is told what the other did (the move is refused by its rules: the
+    # unit shipped; the shipment because the unit moved after it was scanned)
+    loser = "SERIAL_NOT_IN_STOCK" if posted[0][0] == 1 else "UNIT_CHANGED_MEANWHILE"
+    assert refused[0][3]["code"] == loser, refused
+    with engine.connect() as c:
+        unit = tuple(c.execute(text("SELECT status, bin FROM units WHERE serial = 'WS-1'")).one())
+        events = (
+            c.execute(
+                text(
+                    "SELECT e.kind FROM events e JOIN units u ON u.id = e.unit_id"
+                    " WHERE u.serial = 'WS-1' AND e.kind IN ('moved', 'shipped')"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    if posted[0][0] == 0:  # the move won: in A-02, not shipped
+        assert unit == ("in_stock", "A-02") and events == ["moved"]
+        assert refused[0][3]["message"].startswith(
+            "Nothing shipped: WS-1 was moved by TRF-000001 at DOCK-M after it was scanned here"
+        )
+    else:  # the shipment won: shipped, never moved
+        assert unit[0] == "shipped" and events == ["shipped"]
+        assert refused[0][3]["message"].startswith("Nothing moved: Serial WS-1 is shipped")
+
+
+def _count_worker(url: str, data_dir: str, worker: int, barrier: Any, results: Any) -> None:
+    """Two counters count A-01 at once: worker 0 finds WS-1..3, worker 1 only WS-1."""
+    import os
+
+    os.environ["STATION_DATA_DIR"] = data_dir
+    from station.app import open_session
+    from station.db.engine import make_engine
+
+    engine = make_engine(url)
+    session = open_session(engine, f"COUNT-{worker}", "count", "A-01", journal=False).session
+    scans = ["WS-1", "WS-2", "WS-3"] if worker == 0 else ["WS-1"]
+    scanned_ok = all(session.scan(serial).ok for serial in scans)
+    barrier.wait(timeout=60)
+    result = session.save()
+    results.put((worker, scanned_ok, session.session_id, result.as_dict()))
+    engine.dispose()
+
+
+def test_two_counts_of_one_bin_at_once_mark_no_unit_twice(
+    engine: Engine, db_url: str, tmp_path
+) -> None:
+    _prepare(engine)
+    results = _run(_count_worker, db_url, str(tmp_path / "data"), 2)
+    assert all(scanned for _, scanned, _, _ in results)
+    assert all(r[3]["posted"] for r in results), results
+    with engine.connect() as c:
+        marked = c.execute(
+            text(
+                "SELECT u.serial, count(*) FROM events e JOIN units u ON u.id = e.unit_id"
+                " WHERE e.kind = 'not_found' GROUP BY u.serial ORDER BY u.serial"
+            )
+        ).all()
+        counts = c.execute(text("SELECT number, station FROM counts ORDER BY id")).all()
+    # every unit missing from either count is marked once, never twice
+    assert all(times == 1 for _serial, times in marked), marked
+    missing = {serial for _, _, _, result in results for serial in result["missing"]}
+    assert {serial for serial, _ in marked} == missing
+    assert {"WS-4", "WS-OPEN", "GSN0000001"} <= missing
+    second = next(r for r in results if r[3]["document"] == counts[1][0])
+    assert f"The bin was counted meanwhile ({counts[0][0]}, {counts[0][1]})" in second[3]["message"]

@@ -269,3 +269,31 @@ def test_a_move_to_an_unknown_bin_is_refused_before_any_scan(engine: Engine) -> 
     with pytest.raises(StationError) as refused:
         open_session(engine, "DOCK-1", "move", "Z-99", journal=False)
     assert refused.value.code == "BIN_UNKNOWN"
+
+
+def test_a_unit_moved_after_a_packer_scanned_it_is_refused_once_then_posts_as_it_is(
+    engine: Engine,
+) -> None:
+    """The packer scanned WS-1 in A-01; a move posts it to A-02; the shipment is refused
+    and says what happened (two people held one label, or the unit went on); saved again,
+    it ships the unit as it is now. A unit nobody touched meanwhile is never refused."""
+    seed(engine)
+    ship = open_session(engine, "PACK-1", "ship", "SO-1", journal=False).session
+    for scan in ("W1", "WS-1", "WS-3", "CABLE3"):
+        assert ship.scan(scan).ok, scan
+    move = open_session(engine, "DOCK-1", "move", "A-02", journal=False).session
+    assert move.scan("WS-1").ok and move.save().posted
+    refused = ship.save()
+    assert (refused.posted, refused.code) == (False, "UNIT_CHANGED_MEANWHILE")
+    assert refused.message == (
+        "Nothing shipped: WS-1 was moved by TRF-000001 at DOCK-1 after it was scanned here"
+        " (it is in A-02 now) — make sure the unit in hand carries that label, then save"
+        " again to post it as it is now."
+    )
+    assert refused.serials == ["WS-1"]
+    assert _rows(engine, "SELECT status FROM units WHERE serial = 'WS-1'") == [("in_stock",)]
+    again = ship.save()
+    assert again.posted, again.message
+    assert _rows(
+        engine, "SELECT serial, status FROM units WHERE serial IN ('WS-1', 'WS-3') ORDER BY serial"
+    ) == [("WS-1", "shipped"), ("WS-3", "shipped")]

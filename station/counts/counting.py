@@ -90,6 +90,7 @@ class Count(Workflow):
     how many units), and more come as other products are scanned."""
 
     kind = "count"
+    checks_unchanged = False  # a count takes the bin as it finds it at posting
     serial_alone = True
     open_lines = True
 

@@ -466,6 +466,8 @@ class Unit(Base):
     relabels_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("units.id"))
     # The last adjustment that moved the unit (scrapped, released from quarantine).
     adjustment_id: Mapped[int | None] = mapped_column(ForeignKey("adjustments.id"))
+    # How many postings changed the unit (optimistic concurrency: UNIT_CHANGED_MEANWHILE).
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class SerialKeyConflict(Base):

@@ -71,6 +71,7 @@ def _unit_query() -> Any:
         PurchaseOrder.vendor_id,
         Vendor.name,
         Rma.number,
+        Unit.version,
         maintain_column_froms=False,
     )
 
@@ -226,6 +227,27 @@ def last_event(connection: Connection, unit_id: int) -> tuple[str, str, str | No
     return None if row is None else (row[0], row[1], row[2])
 
 
+def changed_since(
+    connection: Connection, seen: dict[int, int]
+) -> list[tuple[str, str, str | None, str | None, str | None]]:
+    """Of units by id with the version a session saw, those changed since: (serial,
+    last event kind, its document, its station, the bin it is in now), by serial."""
+    if not seen:
+        return []
+    now: dict[int, tuple[int, str, str]] = {}
+    for condition in one_of(connection, Unit.id, sorted(seen)):
+        query = select(Unit.id, Unit.version, Unit.serial, Unit.bin).where(condition)
+        for unit_id, version, serial, place in connection.execute(query):
+            if version != seen[unit_id]:
+                now[unit_id] = (version, serial, place)
+    changed = []
+    for unit_id, (_version, serial, place) in sorted(now.items(), key=lambda kv: kv[1][1]):
+        last = last_event(connection, unit_id)
+        kind, station, document = last if last is not None else ("changed", None, None)
+        changed.append((serial, kind, document, station, place))
+    return changed
+
+
 def link_column(kind: str) -> str | None:
     """The unit's column naming the last posting of `kind` that moved it ("rma" ->
     "rma_id"), None when units keep no such link."""
@@ -331,7 +353,7 @@ def _change(
             count += connection.execute(
                 update(Unit)
                 .where(and_(condition, Unit.status == expected))
-                .values({**dict(values), **links})
+                .values({**dict(values), **links, "version": Unit.version + 1})
             ).rowcount
     changes = [(change, dict(change.values)) for change in movement.changed]
     # to_warehouse_id / to_bin only when a unit moves: fewer columns to bind per event

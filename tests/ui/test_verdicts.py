@@ -108,7 +108,14 @@ def test_every_verdict_code_has_its_own_banner(
     administration = set(codes[codes.index(Code.UNKNOWN_OPTION) :])
     # POSTING_FAILED needs the database to refuse what the rules let through: not a scan;
     # POSTING_OUTCOME_UNKNOWN a server lost during COMMIT (tests/test_silent_network.py)
-    unprovoked = {Code.OK, Code.POSTING_FAILED, Code.POSTING_OUTCOME_UNKNOWN}
+    # UNIT_CHANGED_MEANWHILE another posting between a scan and the save
+    # (tests/test_moves.py, tests/test_concurrency.py)
+    unprovoked = {
+        Code.OK,
+        Code.POSTING_FAILED,
+        Code.POSTING_OUTCOME_UNKNOWN,
+        Code.UNIT_CHANGED_MEANWHILE,
+    }
     verdict_codes = set(codes) - administration - unprovoked
     assert verdict_codes <= set(shown), verdict_codes - set(shown)
     # each code's message is its own: no two codes share a banner text

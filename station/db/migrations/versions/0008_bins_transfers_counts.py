@@ -37,6 +37,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("warehouse_id", "key", name=op.f("uq_bins_warehouse_id_key")),
     )
     _known_bins()
+    with op.batch_alter_table("units") as batch:
+        batch.add_column(sa.Column("version", sa.Integer(), server_default="0", nullable=False))
     op.create_table(
         "transfers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -127,6 +129,8 @@ def _known_bins() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("units") as batch:
+        batch.drop_column("version")
     op.drop_index(op.f("ix_counts_warehouse_id"), table_name="counts")
     op.drop_table("counts")
     op.drop_index(op.f("ix_transfers_to_warehouse_id"), table_name="transfers")
