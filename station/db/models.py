@@ -467,7 +467,8 @@ class Unit(Base):
     # The last adjustment that moved the unit (scrapped, released from quarantine).
     adjustment_id: Mapped[int | None] = mapped_column(ForeignKey("adjustments.id"))
     # How many postings changed the unit (optimistic concurrency: UNIT_CHANGED_MEANWHILE).
-    version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # (a server default only: rows written by older stations, and old ledgers' inserts)
+    version: Mapped[int] = mapped_column(server_default="0")
 
 
 class SerialKeyConflict(Base):
