@@ -44,6 +44,8 @@ DEMO_RECEIPT_SESSION = "demo-receipt"
 DEMO_STATION = "DEMO"
 DEMO_USER = "demo"
 DEMO_BIN = "A-01"
+#: More known bins of the demo warehouse (SPEC §3.3 location barcodes: LOC-A-02 …).
+DEMO_BINS = ("A-02", "B-01", "QC")
 #: Open sales orders to ship.
 DEMO_ORDER = "SO-5001"
 DEMO_ORDER_2 = "SO-5002"
@@ -234,6 +236,7 @@ def _received_stock(
         "document_number": DEMO_RECEIPT,
     }
     count = bulk.insert_units(connection, units, event)
+    bulk.ensure_bins(connection, main, DEMO_BINS)
     bulk.add_stock(connection, {(products["C-300"], main): DEMO_CABLES})
     return 1, count
 

@@ -62,7 +62,13 @@ def main() -> int:
         window.grab().save(str(path))
         print(path)
 
-    settle()
+    import time
+
+    for _ in range(400):  # the station's options load off the GUI thread: wait for them
+        settle()
+        if "Loading" not in window.home.banner.text():
+            break
+        time.sleep(0.05)
     shot("home")
     scan("PO-9001")
     for code in ["W-100", "WS-1001", "WS-1002", "0705632441947", "0705632441947", "G-200"]:
@@ -91,6 +97,11 @@ def main() -> int:
     for code in ["W-100", "FR-0001", "W-100", "WS-0003"]:  # WS-0003 exists: refused
         scan(code)
     shot("free-return")
+    window.go_home()
+    window.do("move")  # a bin move: the units, and a location barcode between them
+    for code in ["A-02", "WS-0004", "LOC-B-01", "WS-0005", "WS-0006", "LOC-Z-9"]:
+        scan(code)  # LOC-Z-9 is no bin of MAIN: refused
+    shot("move")
     window.go_home()
 
     def grab_dialog() -> None:  # the options dialog, once it has loaded

@@ -114,7 +114,7 @@ def bin_document(
     code = bins.bin_code(connection, where[0], name)
     if code is None:
         return None
-    return Document(kind, 0, code, where[1], where[0], where[1], "open")
+    return Document(kind, 0, code, "", where[0], where[1], "open")
 
 
 def bin_choices(

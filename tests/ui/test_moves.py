@@ -42,7 +42,7 @@ def test_whole_bin_move_with_a_location_barcode_by_wedge_scans(
     qtbot.waitUntil(lambda: window.scan_page is not None)
     page = window.scan_page
     assert page is not None and window.current_page() is page
-    assert page.title.text().startswith("Moving to A-02")
+    assert page.title.text() == "Moving to A-02 · MAIN"
     assert list(page.entries_model.columns) == ["#", "SKU", "Product", "Serial", "Bin", "Qty"]
 
     keys.scan("WS-1")
