@@ -10,17 +10,21 @@ from station.codes import Code, StationError
 from station.db import bins, catalog
 from station.db.engine import reading
 from station.scanning import serial_key, show
+from station.serials import look_alike_problem
 from station.users import authorize_supervisor
 
 
 def bin_problem(name: str) -> str | None:
-    """Why `name` cannot be a bin's code (None: it can): 1 to 64 visible characters."""
+    """Why `name` cannot be a bin's code (None: it can): 1 to 64 visible characters, not
+    letters of another script that read as Latin ones (a Cyrillic А-01 beside A-01)."""
     if not name:
         return "a bin needs a name"
     if len(name) > 64:
         return f"{show(name, 64)} is longer than 64 characters"
     if not name.isprintable():
         return f"{show(name, 64)} holds a character that is not visible"
+    if look_alike_problem(name) is not None:
+        return f"{show(name, 64)} has letters of another script that read as Latin ones"
     return None
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from station.bins import bin_problem
 from station.codes import Code, Verdict
 from station.db import bins, catalog, company, units
 from station.db.bulk import Progress
@@ -580,11 +581,10 @@ class ScanSession:
             )
         warehouse_id, warehouse = self.workflow.bin_warehouse(self.station, self.document)
         shown = show(name, 64)
-        if not name or len(name) > 64 or not name.isprintable():
+        problem = bin_problem(name)
+        if problem is not None:
             raise Problem(
-                Code.BIN_UNKNOWN,
-                f"{show(scan.text)} names no bin: a bin is 1 to 64 visible characters.",
-                "location",
+                Code.BIN_UNKNOWN, f"{show(scan.text)} names no bin: {problem}.", "location"
             )
         code = bins.bin_code(self.lookup_connection(), warehouse_id, name)
         made = False

@@ -309,6 +309,32 @@ class Workflow:
         return []
 
 
+class OnABin(Workflow):
+    """A workflow whose document is a known bin of the station's warehouse (a release,
+    a bin move, a count): the bins to choose from, the bin as the units' own."""
+
+    def load(
+        self,
+        connection: Connection,
+        number: str,
+        *,
+        lock: bool = False,
+        station: StationConfig | None = None,
+    ) -> Document | None:
+        """The bin: BIN_UNKNOWN (the registry's missing_code) for one the warehouse lacks."""
+        return documents.bin_document(
+            connection, self.document_kind, number, station_warehouse(station)
+        )
+
+    def choices(
+        self, connection: Connection, search: str = "", *, station: StationConfig | None = None
+    ) -> list[dict[str, Any]]:
+        return documents.bin_choices(connection, search, station_warehouse(station))
+
+    def own_bin(self, station: StationConfig, document: Document) -> str:
+        return document.number
+
+
 def workflow(kind: str) -> Workflow:
     """The workflow object of a session kind (its package's WORKFLOW, imported on first
     use); ValueError for a kind the registry does not know."""

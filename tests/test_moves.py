@@ -236,6 +236,7 @@ def test_station_bins_add_and_list(
         (["bins", "add", "NOPE", "D-01", "--user", SUPERVISOR], "station: WAREHOUSE_NOT_FOUND:"),
         (["bins", "add", "MAIN", "D\x1b-1", "--user", SUPERVISOR], "station: BIN_UNKNOWN:"),
         (["bins", "add", "MAIN", "E" * 65, "--user", SUPERVISOR], "station: BIN_UNKNOWN:"),
+        (["bins", "add", "MAIN", "\u0415-01", "--user", SUPERVISOR], "station: BIN_UNKNOWN:"),
     ):
         if "kim" in argv:
             monkeypatch.setenv("STATION_PIN", "1357")

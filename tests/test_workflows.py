@@ -130,6 +130,7 @@ CASES = [
     # location barcodes where units arrive: a known bin, and never instead of a serial
     Case(Code.BIN_UNKNOWN, "receive", "PO-1", ["LOC-NOWHERE"]),
     Case(Code.BIN_UNKNOWN, "receive", "PO-1", ["LOC-" + "B" * 65]),
+    Case(Code.BIN_UNKNOWN, "receive", "PO-1", ["LOC-\u0410-01"]),  # a Cyrillic А: no A-01
     Case(Code.LOCATION_NOT_HERE, "receive", "PO-1", ["W1", "LOC-A-02"]),
     Case(Code.LOCATION_NOT_HERE, "ship", "SO-1", ["LOC-A-01"]),
     Case(Code.LOCATION_NOT_HERE, "scrap", "SCRAP", ["LOC-A-01"]),

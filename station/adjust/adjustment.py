@@ -19,10 +19,10 @@ from station.scanned_alone import ScannedAlone
 from station.stations import StationConfig
 from station.workflow import (
     Draft,
+    OnABin,
     Session,
     on_hand_line,
     places,
-    station_warehouse,
     stock_problem,
     warehouse_of,
 )
@@ -44,10 +44,8 @@ class Adjustment(ScannedAlone):
     def choices(
         self, connection: Connection, search: str = "", *, station: StationConfig | None = None
     ) -> list[dict[str, Any]]:
-        """A scrap opens from its button; a release into a bin (the known bins)."""
-        if self.facts.fixed_number:
-            return []
-        return documents.bin_choices(connection, search, station_warehouse(station))
+        """A scrap opens from its button (a release chooses its bin: OnABin)."""
+        return []
 
     def header_values(
         self, posting: Posting, document: Document, station: StationConfig
@@ -76,26 +74,12 @@ class Scrap(Adjustment):
         return (("status", "scrapped"),)
 
 
-class Release(Adjustment):
+class Release(OnABin, Adjustment):
     """Quarantined units back in stock, into the bin the session names."""
 
     kind = "release"
     statuses = ("quarantined",)
     status_code = Code.SERIAL_NOT_QUARANTINED
-
-    def load(
-        self,
-        connection: Connection,
-        number: str,
-        *,
-        lock: bool = False,
-        station: StationConfig | None = None,
-    ) -> Document | None:
-        """The bin the units go into: a known bin of the station's warehouse (BIN_UNKNOWN)."""
-        return documents.bin_document(connection, "bin", number, station_warehouse(station))
-
-    def own_bin(self, station: StationConfig, document: Document) -> str:
-        return document.number
 
     def plan(self, draft: Draft) -> Movement:
         movement = super().plan(draft)

@@ -35,12 +35,10 @@ from station.scanning import serial_key, show
 from station.stations import StationConfig
 from station.workflow import (
     Draft,
+    OnABin,
     Session,
-    Workflow,
-    locked_units,
     places,
     refused_whole,
-    station_warehouse,
 )
 
 #: How many serials of each list a posting's message names.
@@ -70,6 +68,26 @@ def judge(unit: UnitInfo | None, serial: str, warehouse_id: int, bin_code: str) 
     return "misplaced"
 
 
+def _scanned_units(draft: Draft, there: list[UnitInfo]) -> dict[str, list[UnitInfo]]:
+    """The units the count's serials name, by serial key: those the bin holds are read
+    (and locked) with the bin already; only the others are looked up and locked."""
+    held = {(unit.serial_key, unit.product_id): unit for unit in there}
+    lines = draft.lines
+    elsewhere = {
+        serial_key(entry.serial)
+        for entry in draft.posting.entries
+        if entry.serial is not None
+        and (serial_key(entry.serial), lines[entry.line].product.id) not in held
+    }
+    found: dict[str, list[UnitInfo]] = {}
+    for unit in there:
+        found.setdefault(unit.serial_key, []).append(unit)
+    for unit in units.units_with_serials(draft.connection, sorted(elsewhere), lock=True):
+        if (unit.serial_key, unit.product_id) not in held:
+            found.setdefault(unit.serial_key, []).append(unit)
+    return found
+
+
 def _listed(lists: dict[str, list[str]]) -> list[str]:
     """What a count's verdict says of its lists ("Missing: 2 (WS-3, WS-9).")."""
     notes = [
@@ -85,7 +103,7 @@ def _named(serials: list[str]) -> str:
     return shown + (f" and {len(serials) - NAMED:,} more" if len(serials) > NAMED else "")
 
 
-class Count(Workflow):
+class Count(OnABin):
     """The document is the bin; its lines are the products the ledger has there (with
     how many units), and more come as other products are scanned."""
 
@@ -102,7 +120,8 @@ class Count(Workflow):
         lock: bool = False,
         station: StationConfig | None = None,
     ) -> Document | None:
-        document = documents.bin_document(connection, "count", number, station_warehouse(station))
+        """The bin, with a line for each product the ledger has there."""
+        document = super().load(connection, number, lock=lock, station=station)
         if document is None:
             return None
         expected = units.products_in_bin(connection, document.warehouse_id, document.number)
@@ -112,14 +131,6 @@ class Count(Workflow):
             for n, pid in enumerate(sorted(expected, key=lambda p: products[p].sku), 1)
         ]
         return document
-
-    def choices(
-        self, connection: Connection, search: str = "", *, station: StationConfig | None = None
-    ) -> list[dict[str, Any]]:
-        return documents.bin_choices(connection, search, station_warehouse(station))
-
-    def own_bin(self, station: StationConfig, document: Document) -> str:
-        return document.number
 
     def room_problem(self, line: DocumentLine, scanned: int, extra: int = 1) -> Problem | None:
         return None  # a count takes what is there: more than expected is what it finds
@@ -155,7 +166,7 @@ class Count(Workflow):
         warehouse_id, bin_code = document.warehouse_id, document.number
         bins.lock_bin(connection, warehouse_id, bin_code)
         there = units.units_in_bin(connection, warehouse_id, bin_code, lock=True)
-        found = locked_units(draft)
+        found = _scanned_units(draft, there)
         scope = company.serial_scope(connection)
         charset = company.serial_charset(connection)
         movement = Movement(

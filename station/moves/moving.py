@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from station.codes import Code, StationError
-from station.db import bins, catalog, documents
+from station.db import bins, catalog
 from station.documents import Document, DocumentLine, Product, UnitInfo
 from station.grid import Entry
 from station.movement import Movement
+from station.options import OPTIONS
 from station.posting import Posting
 from station.rules import Problem
 from station.scanned_alone import ScannedAlone
@@ -23,6 +24,7 @@ from station.scanning import serial_key, show
 from station.stations import StationConfig
 from station.workflow import (
     Draft,
+    OnABin,
     Session,
     on_hand_line,
     places,
@@ -90,25 +92,10 @@ class Moving(ScannedAlone):
         }
 
 
-class Move(Moving):
+class Move(OnABin, Moving):
     """To a bin of the station's warehouse (the document: that bin)."""
 
     kind = "move"
-
-    def load(
-        self,
-        connection: Connection,
-        number: str,
-        *,
-        lock: bool = False,
-        station: StationConfig | None = None,
-    ) -> Document | None:
-        return documents.bin_document(connection, "move", number, station_warehouse(station))
-
-    def choices(
-        self, connection: Connection, search: str = "", *, station: StationConfig | None = None
-    ) -> list[dict[str, Any]]:
-        return documents.bin_choices(connection, search, station_warehouse(station))
 
     def destination(self, document: Document) -> tuple[int, str, str]:
         return document.warehouse_id, document.warehouse, document.number
@@ -140,7 +127,7 @@ class Transfer(Moving):
         source = station_warehouse(station) or catalog.first_warehouse(connection)
         if to is None or source is None:
             return None
-        default = str(station["receiving_bin"]) if station is not None else "RECEIVING"
+        default = str(station["receiving_bin"] if station else OPTIONS["receiving_bin"].default)
         if place and serial_key(place) == serial_key(default):
             place = ""  # the station's own receiving bin: made there at posting
         if place:
